@@ -1,0 +1,1 @@
+"""Shared configuration and the command line of Allegro Ads Manager."""

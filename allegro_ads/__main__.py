@@ -1,0 +1,5 @@
+import sys
+
+from allegro_ads.cli import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""The ``allegro-ads`` command: a thin layer over the same functions the portal calls.
+
+Each sub-command lives in ``allegro_ads/commands/<name>.py`` with a ``register(subparsers)``
+function that adds its parser and sets ``func`` (taking the parsed args, returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from allegro_ads.settings import ConfigError
+
+# Order here is the order in ``--help``.
+COMMAND_MODULES = [
+    "simulator",
+    "report",
+]
+
+
+class CommandError(Exception):
+    """A command could not do what was asked; the message says what to do instead."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse, but a wrong argument prints one line (and exits 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(
+        prog="allegro-ads",
+        description="Allegro Ads Manager: consent links, tokens, statistics warehouse, portal.",
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineArgumentParser
+    )
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"allegro_ads.commands.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (CommandError, ConfigError) as exc:
+        print(f"allegro-ads {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

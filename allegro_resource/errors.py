@@ -1,0 +1,138 @@
+"""Errors raised while talking to Allegro, as one small hierarchy.
+
+Catch ``AllegroError`` for "anything from Allegro went wrong"; catch the narrow
+classes where the caller can do something specific (ask for re-authorisation,
+fix a date range, report a malformed answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AllegroError(Exception):
+    """Base class of every error raised by ``allegro_resource``."""
+
+
+# --- OAuth -----------------------------------------------------------------
+
+
+class OAuthError(AllegroError):
+    """The OAuth token endpoint refused a request."""
+
+    def __init__(self, error: str, description: str = "", status: int | None = None) -> None:
+        self.error = error
+        self.description = description
+        self.status = status
+        detail = f": {description}" if description else ""
+        super().__init__(f"Allegro OAuth refused the request ({error}{detail})")
+
+
+class InvalidGrant(OAuthError):
+    """The code or refresh token is no longer valid: the customer must authorise again."""
+
+    def __init__(self, description: str = "", status: int | None = 400) -> None:
+        super().__init__("invalid_grant", description, status)
+        self.args = (
+            f"Allegro refused the grant ({description or 'invalid_grant'}); "
+            "the customer must authorise the application again with a new link",
+        )
+
+
+class InvalidClient(OAuthError):
+    """The application's client id or secret is wrong."""
+
+    def __init__(self, description: str = "", status: int | None = 401) -> None:
+        super().__init__("invalid_client", description, status)
+        self.args = (
+            "Allegro rejected the application's credentials; check ALLEGRO_ADS_CLIENT_ID "
+            "and ALLEGRO_ADS_CLIENT_SECRET",
+        )
+
+
+class NeedsReauthorization(AllegroError):
+    """A customer's connection is unusable until the customer consents again."""
+
+    def __init__(self, customer_id: str, reason: str) -> None:
+        self.customer_id = customer_id
+        self.reason = reason
+        super().__init__(
+            f"customer {customer_id} needs to authorise again ({reason}); "
+            f"send a new link: allegro-ads links create {customer_id}"
+        )
+
+
+# --- REST API --------------------------------------------------------------
+
+
+class ApiError(AllegroError):
+    """The REST API answered with an error status (after any retries)."""
+
+    def __init__(
+        self,
+        status: int,
+        endpoint: str,
+        errors: list[dict[str, Any]] | None = None,
+        trace_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        self.errors = errors or []
+        self.trace_id = trace_id
+        self.customer_id = customer_id
+        messages = "; ".join(
+            str(e.get("userMessage") or e.get("message") or e.get("code")) for e in self.errors
+        )
+        who = f" for customer {customer_id}" if customer_id else ""
+        trace = f" [Trace-Id {trace_id}]" if trace_id else ""
+        super().__init__(
+            f"Allegro answered {status} on {endpoint}{who}: {messages or 'no details'}{trace}"
+        )
+
+
+class Unauthorized(ApiError):
+    """401: the access token is missing, expired or revoked."""
+
+
+class Forbidden(ApiError):
+    """403: no access to this resource (e.g. the client left the agency, a scope is missing)."""
+
+
+class NotFound(ApiError):
+    """404: the resource does not exist."""
+
+
+class ValidationFailed(ApiError):
+    """422: Allegro rejected the request's parameters."""
+
+
+class RateLimited(ApiError):
+    """429 persisted past the retry budget."""
+
+
+class ServerError(ApiError):
+    """5xx persisted past the retry budget: Allegro is having trouble; try again later."""
+
+
+class AllegroUnavailable(AllegroError):
+    """Allegro could not be reached (connection refused, timeout) within the retry budget."""
+
+
+class MalformedResponse(AllegroError):
+    """Allegro's answer did not have the expected shape; nothing of it was used."""
+
+    def __init__(
+        self, endpoint: str, detail: str, customer_id: str | None = None, field: str | None = None
+    ) -> None:
+        self.endpoint = endpoint
+        self.detail = detail
+        self.customer_id = customer_id
+        self.field = field
+        who = f" for customer {customer_id}" if customer_id else ""
+        where = f" at field '{field}'" if field else ""
+        super().__init__(f"malformed answer from {endpoint}{who}{where}: {detail}")
+
+
+class DateRangeError(AllegroError, ValueError):
+    """A requested date range breaks the statistics API's rules; no call was made."""
