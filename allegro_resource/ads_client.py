@@ -1,0 +1,324 @@
+"""Typed methods for the Allegro Ads endpoints the product uses.
+
+Dates are checked before any call, long ranges are split into the fewest windows the API
+allows, pages are followed to the end, a 401 refreshes the token once, and a malformed
+answer raises one ``MalformedResponse`` with nothing half-parsed returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date
+from types import TracebackType
+from typing import TypeVar
+from urllib.parse import quote
+
+import requests
+from pydantic import BaseModel
+
+from allegro_resource.calllog import ApiCall, CallLogSink, FanOutCallLog, NullCallLog
+from allegro_resource.errors import AllegroError, Unauthorized
+from allegro_resource.models import (
+    AdsClient,
+    AdsClientsPage,
+    AdType,
+    Campaign,
+    CampaignsPage,
+    Me,
+    StatisticsResponse,
+    StatRow,
+    flatten_statistics,
+)
+from allegro_resource.token_provider import TokenProvider
+from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
+from allegro_resource.windows import (
+    DEFAULT_HISTORY_DAYS,
+    DEFAULT_MAX_RANGE_DAYS,
+    reporting_today,
+    split_range,
+    validate_range,
+)
+
+ACCEPT = "application/vnd.allegro.public.v1+json"
+ME_PATH = "/me"
+CLIENTS_PATH = "/ads/clients"
+CAMPAIGNS_PATH = "/ads/clients/{client_id}/sponsored/campaigns"
+STATISTICS_PATH = "/ads/clients/{client_id}/statistics"
+PAGE_LIMIT = 1000  # the largest page the clients list serves
+
+T = TypeVar("T")
+Page = TypeVar("Page", AdsClientsPage, CampaignsPage)
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsJob:
+    """One customer's agency client to fetch statistics for."""
+
+    customer_id: str
+    ads_client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatsResult:
+    """What one job produced: its rows, or the error that stopped it (rows are then empty)."""
+
+    customer_id: str
+    ads_client_id: str
+    rows: list[StatRow] = field(default_factory=list)
+    error: AllegroError | None = None
+    calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the job finished without error."""
+        return self.error is None
+
+
+class _CallCounter:
+    """Counts the calls of one job (each job runs in one thread)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def record(self, call: ApiCall) -> None:
+        self.count += 1
+
+
+class AllegroAdsClient:
+    """The Allegro Ads REST API for many customers; thread-safe, one HTTP session per thread."""
+
+    def __init__(
+        self,
+        api_url: str,
+        tokens: TokenProvider,
+        call_log: CallLogSink | None = None,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        max_retry_seconds: float = 120.0,
+        max_range_days: int = DEFAULT_MAX_RANGE_DAYS,
+        history_days: int = DEFAULT_HISTORY_DAYS,
+        concurrency: int = 4,
+        run_id: str | None = None,
+        today: Callable[[], date] = reporting_today,
+        session: requests.Session | None = None,
+    ) -> None:
+        if max_range_days < 1 or concurrency < 1:
+            raise ValueError("max_range_days and concurrency must be at least 1")
+        self.api_url = api_url.rstrip("/")
+        self.tokens = tokens
+        self.call_log: CallLogSink = call_log or NullCallLog()
+        self.max_range_days = max_range_days
+        self.history_days = history_days
+        self.concurrency = concurrency
+        self.run_id = run_id
+        self.today = today
+        self._transport = Transport(
+            policy=RetryPolicy(max_attempts=max_attempts, max_retry_seconds=max_retry_seconds),
+            timeout=timeout,
+            pool_size=concurrency,
+            call_log=self.call_log,
+            session=session,
+        )
+
+    def __repr__(self) -> str:
+        return f"AllegroAdsClient(api_url={self.api_url!r}, run_id={self.run_id!r})"
+
+    def __enter__(self) -> AllegroAdsClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP sessions this client opened."""
+        self._transport.close()
+
+    # --- endpoints ----------------------------------------------------------------
+
+    def me(self, customer_id: str) -> Me:
+        """The Allegro account the customer's tokens belong to."""
+        return self._get(customer_id, ME_PATH, (), self._model(Me, ME_PATH, customer_id))
+
+    def list_clients(self, customer_id: str) -> list[AdsClient]:
+        """Every agency client visible to the customer's token, all pages."""
+        pages = self._pages(customer_id, CLIENTS_PATH, AdsClientsPage)
+        return [client for page in pages for client in page.clients]
+
+    def list_campaigns(self, customer_id: str, ads_client_id: str) -> list[Campaign]:
+        """Every sponsored-offer campaign of one agency client, all pages."""
+        path = CAMPAIGNS_PATH.format(client_id=quote(ads_client_id, safe=""))
+        pages = self._pages(customer_id, path, CampaignsPage)
+        return [campaign for page in pages for campaign in page.campaigns]
+
+    def fetch_statistics(
+        self,
+        customer_id: str,
+        ads_client_id: str,
+        start: date,
+        end: date,
+        types: Sequence[AdType] | None = None,
+    ) -> list[StatRow]:
+        """One row per ad and day over [start, end], fetched in the fewest allowed windows.
+
+        Raises ``DateRangeError`` before any call when the range is not served; any failure
+        in any window raises and returns nothing.
+        """
+        self.check_range(start, end)
+        return self._fetch_windows(customer_id, ads_client_id, start, end, types, self.call_log)
+
+    def fetch_statistics_many(
+        self,
+        jobs: Sequence[StatsJob],
+        start: date,
+        end: date,
+        types: Sequence[AdType] | None = None,
+        on_result: Callable[[StatsResult], None] | None = None,
+    ) -> list[StatsResult]:
+        """Fetch several customers concurrently (at most ``concurrency`` at once).
+
+        A job's failure is captured in its result and never stops the others. ``on_result``
+        is called in the calling thread as each job finishes. Results keep the jobs' order.
+        """
+        self.check_range(start, end)
+        results: dict[int, StatsResult] = {}
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="allegro-fetch") as pool:
+            futures = {
+                pool.submit(self._run_job, job, start, end, types): index
+                for index, job in enumerate(jobs)
+            }
+            for future in as_completed(futures):
+                result = future.result()
+                results[futures[future]] = result
+                if on_result is not None:
+                    on_result(result)
+        return [results[index] for index in range(len(jobs))]
+
+    def check_range(self, start: date, end: date) -> None:
+        """Raise ``DateRangeError`` unless the statistics API serves [start, end]."""
+        validate_range(start, end, today=self.today(), history_days=self.history_days)
+
+    def windows(self, start: date, end: date) -> list[tuple[date, date]]:
+        """The windows a fetch of [start, end] is split into (one call each)."""
+        return split_range(start, end, self.max_range_days)
+
+    # --- statistics -----------------------------------------------------------------
+
+    def _run_job(
+        self, job: StatsJob, start: date, end: date, types: Sequence[AdType] | None
+    ) -> StatsResult:
+        counter = _CallCounter()
+        sink = FanOutCallLog(self.call_log, counter)
+        try:
+            rows = self._fetch_windows(job.customer_id, job.ads_client_id, start, end, types, sink)
+        except AllegroError as exc:
+            return StatsResult(job.customer_id, job.ads_client_id, [], exc, counter.count)
+        return StatsResult(job.customer_id, job.ads_client_id, rows, None, counter.count)
+
+    def _fetch_windows(
+        self,
+        customer_id: str,
+        ads_client_id: str,
+        start: date,
+        end: date,
+        types: Sequence[AdType] | None,
+        sink: CallLogSink,
+    ) -> list[StatRow]:
+        rows: list[StatRow] = []
+        for gte, lte in self.windows(start, end):
+            rows.extend(self._window(customer_id, ads_client_id, gte, lte, types, sink))
+        return rows
+
+    def _window(
+        self,
+        customer_id: str,
+        ads_client_id: str,
+        gte: date,
+        lte: date,
+        types: Sequence[AdType] | None,
+        sink: CallLogSink,
+    ) -> list[StatRow]:
+        path = STATISTICS_PATH.format(client_id=quote(ads_client_id, safe=""))
+        params = [("statistics.gte", gte.isoformat()), ("statistics.lte", lte.isoformat())]
+        params += [("types", AdType(t).value) for t in types or ()]
+
+        def parse(response: requests.Response) -> tuple[list[StatRow], int]:
+            body = validate_body(
+                StatisticsResponse, response, endpoint=path, customer_id=customer_id
+            )
+            rows = flatten_statistics(ads_client_id, body)
+            return rows, len(rows)
+
+        return self._get(customer_id, path, params, parse, sink)
+
+    # --- paging -----------------------------------------------------------------------
+
+    def _pages(self, customer_id: str, path: str, model: type[Page]) -> list[Page]:
+        """Follow limit/offset paging until ``totalCount`` items (or an empty page) arrived."""
+        pages: list[Page] = []
+        offset = 0
+        while True:
+            params = [("limit", str(PAGE_LIMIT)), ("offset", str(offset))]
+            page = self._get(customer_id, path, params, self._model(model, path, customer_id))
+            pages.append(page)
+            offset += page.count
+            if page.count == 0 or offset >= page.totalCount:
+                return pages
+
+    def _model(self, model: type[M], path: str, customer_id: str) -> Parser[M]:
+        def parse(response: requests.Response) -> tuple[M, int | None]:
+            body = validate_body(model, response, endpoint=path, customer_id=customer_id)
+            return body, _item_count(body)
+
+        return parse
+
+    # --- one GET with the 401 rule ------------------------------------------------
+
+    def _get(
+        self,
+        customer_id: str,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        parse: Parser[T],
+        sink: CallLogSink | None = None,
+    ) -> T:
+        """GET ``path`` for the customer; a 401 refreshes the token once and retries once."""
+        attempts = _CallCounter()
+        sink = FanOutCallLog(sink or self.call_log, attempts)
+        token = self.tokens.access_token(customer_id)
+        try:
+            return self._transport.send(
+                self._request(customer_id, path, params, token), parse, sink=sink
+            )
+        except Unauthorized:
+            token = self.tokens.access_token(customer_id, force_refresh=True)
+        request = self._request(customer_id, path, params, token)
+        return self._transport.send(request, parse, sink=sink, first_attempt=attempts.count + 1)
+
+    def _request(
+        self, customer_id: str, path: str, params: Sequence[tuple[str, str]], token: str
+    ) -> HttpRequest:
+        return HttpRequest(
+            method="GET",
+            url=f"{self.api_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT},
+            customer_id=customer_id,
+            run_id=self.run_id,
+        )
+
+
+def _item_count(body: object) -> int | None:
+    if isinstance(body, AdsClientsPage):
+        return len(body.clients)
+    if isinstance(body, CampaignsPage):
+        return len(body.campaigns)
+    return None

@@ -1,0 +1,244 @@
+"""Allegro's OAuth 2.0 endpoints over plain HTTP: authorization URL, code exchange, refresh.
+
+The application authenticates with HTTP Basic (client id + secret). Tokens, codes and
+verifiers never reach a log, an error message or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import requests
+
+from allegro_resource.calllog import CallLogSink
+from allegro_resource.errors import (
+    AllegroError,
+    AllegroUnavailable,
+    InvalidClient,
+    InvalidGrant,
+    MalformedResponse,
+    OAuthError,
+)
+from allegro_resource.models import TokenResponse, TokenSet, _Model
+from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
+
+M = TypeVar("M", bound=_Model)
+
+__all__ = [
+    "AUTHORIZE_PATH",
+    "DEVICE_PATH",
+    "TOKEN_PATH",
+    "AllegroUnavailable",
+    "DeviceAuthorization",
+    "InvalidClient",
+    "InvalidGrant",
+    "MalformedResponse",
+    "OAuthClient",
+    "OAuthError",
+    "Pkce",
+    "new_pkce",
+]
+
+AUTHORIZE_PATH = "/auth/oauth/authorize"
+TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a path, not a password
+DEVICE_PATH = "/auth/oauth/device"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@dataclass(frozen=True, slots=True)
+class Pkce:
+    """A PKCE pair (RFC 7636, S256): send ``challenge`` to authorize, ``verifier`` to exchange."""
+
+    verifier: str
+    challenge: str
+    method: str = "S256"
+
+    def __repr__(self) -> str:  # the verifier is a credential
+        return f"Pkce(challenge={self.challenge!r}, method={self.method!r})"
+
+
+def new_pkce() -> Pkce:
+    """A fresh random verifier (86 URL-safe characters) and its S256 challenge."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return Pkce(verifier=verifier, challenge=challenge)
+
+
+class _DeviceResponse(_Model):
+    device_code: str
+    user_code: str
+    verification_uri: str
+    expires_in: int
+    interval: int = 5
+    verification_uri_complete: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuthorization:
+    """A started device flow: show ``user_code`` and ``verification_uri`` to the user."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_at: datetime
+    interval_seconds: int
+
+    def __repr__(self) -> str:
+        return f"DeviceAuthorization(user_code={self.user_code!r}, expires_at={self.expires_at})"
+
+
+class OAuthClient:
+    """Talks to Allegro's OAuth endpoints for one registered application; thread-safe."""
+
+    def __init__(
+        self,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        *,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        call_log: CallLogSink | None = None,
+        max_attempts: int = 3,
+        max_retry_seconds: float = 30.0,
+    ) -> None:
+        self.auth_url = auth_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self._transport = Transport(
+            policy=RetryPolicy(max_attempts=max_attempts, max_retry_seconds=max_retry_seconds),
+            timeout=timeout,
+            call_log=call_log,
+            session=session,
+        )
+
+    def __repr__(self) -> str:
+        return f"OAuthClient(auth_url={self.auth_url!r}, client_id={self.client_id!r})"
+
+    def authorization_url(
+        self, state: str, code_challenge: str | None, scope: str | None = None
+    ) -> str:
+        """The URL to send the customer's browser to (PKCE S256 when ``code_challenge`` is set)."""
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "state": state,
+        }
+        if code_challenge:
+            params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
+        if scope:
+            params["scope"] = scope
+        return f"{self.auth_url}{AUTHORIZE_PATH}?{urlencode(params)}"
+
+    def exchange_code(
+        self, code: str, code_verifier: str | None = None, *, customer_id: str | None = None
+    ) -> TokenSet:
+        """Trade an authorization code for tokens; ``InvalidGrant`` if it is used or expired."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return self._token_request(form, customer_id)
+
+    def refresh(self, refresh_token: str, *, customer_id: str | None = None) -> TokenSet:
+        """A new token pair (the old refresh token dies); ``InvalidGrant`` once revoked."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "redirect_uri": self.redirect_uri,
+        }
+        return self._token_request(form, customer_id)
+
+    def start_device_flow(self) -> DeviceAuthorization:
+        """Start the device flow; then poll with ``poll_device_token``."""
+        request = self._request(DEVICE_PATH, {"client_id": self.client_id}, None)
+        answer = self._transport.send(
+            request, _parser(_DeviceResponse, DEVICE_PATH), on_error=oauth_error
+        )
+        return DeviceAuthorization(
+            device_code=answer.device_code,
+            user_code=answer.user_code,
+            verification_uri=answer.verification_uri,
+            verification_uri_complete=answer.verification_uri_complete,
+            expires_at=_now() + timedelta(seconds=answer.expires_in),
+            interval_seconds=answer.interval,
+        )
+
+    def poll_device_token(self, device_code: str) -> TokenSet | None:
+        """Tokens once the user confirmed; None while pending (wait ``interval_seconds``)."""
+        try:
+            return self._token_request({"grant_type": DEVICE_GRANT, "device_code": device_code})
+        except OAuthError as exc:
+            if exc.error in {"authorization_pending", "slow_down"}:
+                return None
+            raise
+
+    def close(self) -> None:
+        """Close the HTTP sessions this client opened."""
+        self._transport.close()
+
+    def _token_request(self, form: Mapping[str, str], customer_id: str | None = None) -> TokenSet:
+        request = self._request(TOKEN_PATH, form, customer_id)
+        answer = self._transport.send(
+            request, _parser(TokenResponse, TOKEN_PATH), on_error=oauth_error
+        )
+        return TokenSet(
+            access_token=answer.access_token,
+            refresh_token=answer.refresh_token,
+            expires_at=_now() + timedelta(seconds=answer.expires_in),
+            scope=answer.scope,
+        )
+
+    def _request(self, path: str, form: Mapping[str, str], customer_id: str | None) -> HttpRequest:
+        return HttpRequest(
+            method="POST",
+            url=f"{self.auth_url}{path}",
+            headers={"Accept": "application/json"},
+            data=form,
+            auth=(self.client_id, self._client_secret),
+            customer_id=customer_id,
+        )
+
+
+def oauth_error(request: HttpRequest, response: requests.Response) -> AllegroError:
+    """Map an OAuth error answer (``{"error", "error_description"}``) to its typed error."""
+    body = _json_object(response)
+    error = str(body.get("error") or f"http_{response.status_code}")
+    description = str(body.get("error_description") or "")
+    if error == "invalid_grant":
+        return InvalidGrant(description, response.status_code)
+    if error == "invalid_client" or response.status_code == 401:
+        return InvalidClient(description, response.status_code)
+    return OAuthError(error, description, response.status_code)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _parser(model: type[M], endpoint: str) -> Parser[M]:
+    """A transport parser validating the body as ``model``."""
+
+    def parse(response: requests.Response) -> tuple[M, None]:
+        return validate_body(model, response, endpoint=endpoint), None
+
+    return parse
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,69 @@
+"""The Dagster resource that wires the OAuth and Ads clients from configuration.
+
+Set the secrets with ``dg.EnvVar`` so Dagster reads them at run time and never shows them::
+
+    AllegroResource(
+        api_url="https://api.allegro.pl",
+        auth_url="https://allegro.pl",
+        client_id=dg.EnvVar("ALLEGRO_ADS_CLIENT_ID"),
+        client_secret=dg.EnvVar("ALLEGRO_ADS_CLIENT_SECRET"),
+        redirect_uri="https://ads.example.com/oauth/callback",
+    )
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.calllog import CallLogSink
+from allegro_resource.oauth import OAuthClient
+from allegro_resource.token_provider import TokenProvider
+from allegro_resource.windows import DEFAULT_HISTORY_DAYS, DEFAULT_MAX_RANGE_DAYS
+
+
+class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Allegro's OAuth and Ads API for one registered application."""
+
+    api_url: str = Field(description="REST API base, e.g. https://api.allegro.pl")
+    auth_url: str = Field(description="OAuth base, e.g. https://allegro.pl")
+    client_id: str = Field(description="The application's client id (use dg.EnvVar)")
+    client_secret: str = Field(description="The application's client secret (use dg.EnvVar)")
+    redirect_uri: str = Field(description="The redirect URI registered for the application")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one HTTP attempt")
+    max_attempts: int = Field(6, ge=1, description="Attempts per request, retries included")
+    max_retry_seconds: float = Field(120.0, gt=0, description="Total retry budget per request")
+    max_range_days: int = Field(DEFAULT_MAX_RANGE_DAYS, ge=1, description="Longest window")
+    history_days: int = Field(DEFAULT_HISTORY_DAYS, ge=1, description="Oldest day served")
+    concurrency: int = Field(4, ge=1, le=64, description="Customers fetched at once")
+
+    def oauth(self) -> OAuthClient:
+        """An OAuth client for consent, code exchange and refresh."""
+        return OAuthClient(
+            self.auth_url,
+            self.client_id,
+            self.client_secret,
+            self.redirect_uri,
+            timeout=self.timeout_seconds,
+        )
+
+    def ads_client(
+        self,
+        tokens: TokenProvider,
+        call_log: CallLogSink | None = None,
+        run_id: str | None = None,
+    ) -> AllegroAdsClient:
+        """An Ads API client that takes its tokens from ``tokens``."""
+        return AllegroAdsClient(
+            self.api_url,
+            tokens,
+            call_log,
+            timeout=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            max_retry_seconds=self.max_retry_seconds,
+            max_range_days=self.max_range_days,
+            history_days=self.history_days,
+            concurrency=self.concurrency,
+            run_id=run_id,
+        )

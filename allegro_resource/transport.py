@@ -1,0 +1,431 @@
+"""The one place that sends an HTTP request to Allegro.
+
+Retries 429 (honouring ``Retry-After``), 5xx and connection errors/timeouts with
+exponential backoff and full jitter, capped by attempts and by total seconds; reports
+every attempt to a call-log sink; maps error answers to the typed errors of ``errors``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel, ValidationError
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from allegro_resource.calllog import ApiCall, CallLogSink, NullCallLog
+from allegro_resource.errors import (
+    AllegroError,
+    AllegroUnavailable,
+    ApiError,
+    Forbidden,
+    MalformedResponse,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+# Form fields whose values are credentials: they never reach a log or an error text.
+SECRET_FORM_FIELDS = frozenset(
+    {"code", "refresh_token", "code_verifier", "device_code", "client_secret", "access_token"}
+)
+_REDACTED = "[redacted]"
+_MAX_ERROR_BODY = 300
+
+Parser = Callable[[requests.Response], tuple[T, int | None]]
+"""Turns a successful answer into (value, rows); raises ``MalformedResponse`` on a bad shape."""
+
+ErrorMapper = Callable[["HttpRequest", requests.Response], AllegroError]
+"""Turns a non-retryable error answer (4xx) into the typed error to raise."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long to keep trying: both caps apply, whichever is reached first wins."""
+
+    max_attempts: int = 6
+    max_retry_seconds: float = 120.0
+    backoff_initial_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One logical request; ``url`` has no query string (``params`` carry it)."""
+
+    method: str
+    url: str
+    params: Sequence[tuple[str, str]] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, str] | None = None
+    auth: tuple[str, str] | None = None
+    customer_id: str | None = None
+    run_id: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The path only: what the call log and error messages show."""
+        return urlsplit(self.url).path or "/"
+
+    def secrets(self) -> list[str]:
+        """Every credential this request carries, for redaction."""
+        found = [v for k, v in (self.data or {}).items() if k in SECRET_FORM_FIELDS and v]
+        authorization = self.headers.get("Authorization", "")
+        if authorization:
+            found.append(authorization.split(" ", 1)[-1])
+        if self.auth:
+            found.append(self.auth[1])
+        return [s for s in found if s]
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way worth retrying; ``error`` is what to raise if we give up."""
+
+    def __init__(self, error: AllegroError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """Replace every occurrence of a secret in ``text``."""
+    for secret in secrets:
+        text = text.replace(secret, _REDACTED)
+    return text
+
+
+def rest_error(request: HttpRequest, response: requests.Response) -> AllegroError:
+    """Map a REST API error answer to its typed error, keeping Allegro's ``errors`` list."""
+    errors = _errors_list(response)
+    trace_id = response.headers.get("Trace-Id")
+    cls = _STATUS_ERRORS.get(response.status_code, ApiError)
+    return cls(response.status_code, request.endpoint, errors, trace_id, request.customer_id)
+
+
+_STATUS_ERRORS: dict[int, type[ApiError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    422: ValidationFailed,
+    429: RateLimited,
+}
+
+
+def _errors_list(response: requests.Response) -> list[dict[str, Any]]:
+    """Allegro's ``{"errors": [...]}``; anything else becomes one entry with the body's start."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return [e for e in body["errors"] if isinstance(e, dict)]
+    text = response.text[:_MAX_ERROR_BODY].strip()
+    return [{"message": text}] if text else []
+
+
+def validate_body(
+    model: type[M], response: requests.Response, *, endpoint: str, customer_id: str | None = None
+) -> M:
+    """The body validated as ``model``, or ``MalformedResponse`` naming the first bad field.
+
+    Never echoes the body's values (they may be tokens).
+    """
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        problems = exc.errors(include_input=False, include_url=False)
+        first = problems[0]
+        field = _field_path(first["loc"]) or None
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        trace_id = response.headers.get("Trace-Id")
+        trace = f" [Trace-Id {trace_id}]" if trace_id else ""
+        detail = (
+            f"{first['msg']}{more}{trace}; nothing of this answer was used. Retry later; if "
+            "it persists, report the Trace-Id to Allegro"
+        )
+        raise MalformedResponse(endpoint, detail, customer_id, field) from None
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    """``('sponsoredOffers', 0, 'data', 'clicks')`` -> ``sponsoredOffers[0].data.clicks``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class Transport:
+    """Sends requests with retries and call logging; thread-safe (one Session per thread)."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        pool_size: int = 4,
+        call_log: CallLogSink | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.pool_size = max(1, pool_size)
+        self.call_log: CallLogSink = call_log or NullCallLog()
+        self._shared_session = session
+        self._local = threading.local()
+        self._owned: list[requests.Session] = []
+        self._owned_lock = threading.Lock()
+
+    def send(
+        self,
+        request: HttpRequest,
+        parse: Parser[T],
+        *,
+        on_error: ErrorMapper = rest_error,
+        sink: CallLogSink | None = None,
+        first_attempt: int = 1,
+    ) -> T:
+        """Send ``request`` until it succeeds or the retry budget is spent; return the parsed body.
+
+        Raises the typed error of the last failure (``RateLimited``, ``ServerError``,
+        ``AllegroUnavailable``) once the budget is spent, or at once for other 4xx answers.
+        """
+        numbers = itertools.count(first_attempt)
+        started = time.monotonic()
+
+        def attempt() -> T:
+            return self._attempt(request, parse, on_error, sink or self.call_log, next(numbers))
+
+        try:
+            return self._retrying()(attempt)
+        except _Retryable as failure:
+            attempts = next(numbers) - first_attempt
+            raise _give_up(failure, attempts, time.monotonic() - started) from None
+
+    def close(self) -> None:
+        """Close the sessions this transport opened."""
+        with self._owned_lock:
+            sessions, self._owned = self._owned, []
+        for session in sessions:
+            session.close()
+
+    # --- retry policy ---------------------------------------------------------
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            wait=self._wait,
+            stop=stop_after_attempt(self.policy.max_attempts)
+            | stop_before_delay(self.policy.max_retry_seconds),
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Retry-After when Allegro gave one, otherwise exponential backoff with full jitter."""
+        outcome = state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Retryable) and failure.retry_after is not None:
+            return failure.retry_after
+        backoff = wait_random_exponential(
+            multiplier=self.policy.backoff_initial_seconds, max=self.policy.backoff_max_seconds
+        )
+        return float(backoff(state))
+
+    # --- one attempt --------------------------------------------------------------
+
+    def _attempt(
+        self,
+        request: HttpRequest,
+        parse: Parser[T],
+        on_error: ErrorMapper,
+        sink: CallLogSink,
+        number: int,
+    ) -> T:
+        log = _AttemptLog(request, sink, number)
+        try:
+            response = self._session().request(
+                request.method,
+                request.url,
+                params=list(request.params),
+                headers=dict(request.headers),
+                data=dict(request.data) if request.data is not None else None,
+                auth=request.auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            cut = MalformedResponse(
+                request.endpoint, "the answer was cut off before its end", request.customer_id
+            )
+            log.record(None, error=str(cut))
+            raise cut from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            error = _unreachable(request, exc)
+            log.record(None, error=str(error))
+            raise _Retryable(error) from exc
+        return self._handle(request, response, parse, on_error, log)
+
+    def _handle(
+        self,
+        request: HttpRequest,
+        response: requests.Response,
+        parse: Parser[T],
+        on_error: ErrorMapper,
+        log: _AttemptLog,
+    ) -> T:
+        status = response.status_code
+        trace_id = response.headers.get("Trace-Id")
+        if status == 429 or status >= 500:
+            error = _server_side(request, response)
+            log.record(status, trace_id=trace_id, error=str(error))
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise _Retryable(error, retry_after if status == 429 else None)
+        if not 200 <= status < 300:
+            mapped = on_error(request, response)
+            log.record(status, trace_id=trace_id, error=str(mapped))
+            raise mapped
+        try:
+            value, rows = parse(response)
+        except AllegroError as exc:
+            log.record(status, trace_id=trace_id, error=str(exc))
+            raise
+        log.record(status, trace_id=trace_id, rows=rows)
+        return value
+
+    def _session(self) -> requests.Session:
+        if self._shared_session is not None:
+            return self._shared_session
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._new_session()
+            self._local.session = session
+        return session
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=self.pool_size, pool_maxsize=self.pool_size)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        with self._owned_lock:
+            self._owned.append(session)
+        return session
+
+
+class _AttemptLog:
+    """Times one attempt and reports it, with every credential scrubbed from the error text."""
+
+    def __init__(self, request: HttpRequest, sink: CallLogSink, number: int) -> None:
+        self.request = request
+        self.sink = sink
+        self.number = number
+        self.started = time.monotonic()
+
+    def record(
+        self,
+        status: int | None,
+        *,
+        trace_id: str | None = None,
+        rows: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        duration_ms = int((time.monotonic() - self.started) * 1000)
+        self.sink.record(
+            ApiCall(
+                method=self.request.method,
+                endpoint=self.request.endpoint,
+                status=status,
+                duration_ms=duration_ms,
+                customer_id=self.request.customer_id,
+                rows=rows,
+                trace_id=trace_id,
+                error=redact(error, self.request.secrets()) if error else None,
+                attempt=self.number,
+                run_id=self.request.run_id,
+            )
+        )
+
+
+def _unreachable(request: HttpRequest, exc: requests.RequestException) -> AllegroUnavailable:
+    kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+    where = urlsplit(request.url)
+    who = f" for customer {request.customer_id}" if request.customer_id else ""
+    reason = redact(str(exc), request.secrets())[:_MAX_ERROR_BODY]
+    return AllegroUnavailable(
+        f"{request.method} {where.scheme}://{where.netloc}{where.path}{who}: {kind} ({reason})"
+    )
+
+
+def _server_side(request: HttpRequest, response: requests.Response) -> ApiError:
+    cls: type[ApiError] = RateLimited if response.status_code == 429 else ServerError
+    return cls(
+        response.status_code,
+        request.endpoint,
+        _errors_list(response),
+        response.headers.get("Trace-Id"),
+        request.customer_id,
+    )
+
+
+def _give_up(failure: _Retryable, attempts: int, seconds: float) -> AllegroError:
+    """The last failure, its message extended with how long we tried and what to do next."""
+    error = failure.error
+    tried = f"gave up after {attempts} attempt{'s' if attempts != 1 else ''} in {seconds:.1f} s"
+    if isinstance(error, RateLimited):
+        wait = (
+            f" (Allegro asked to wait {failure.retry_after:.0f} s)" if failure.retry_after else ""
+        )
+        advice = (
+            f"still rate-limited{wait}; {tried}. Lower ALLEGRO_ADS_FETCH_CONCURRENCY or run "
+            "again later; raise ALLEGRO_ADS_MAX_RETRY_SECONDS to wait longer"
+        )
+    elif isinstance(error, ServerError):
+        advice = (
+            f"Allegro kept failing; {tried}. Try again later; if it persists, report the "
+            "Trace-Id to Allegro"
+        )
+    else:
+        advice = (
+            f"Allegro could not be reached; {tried}. Check the network and "
+            "ALLEGRO_ADS_API_URL / ALLEGRO_ADS_AUTH_URL"
+        )
+    error.args = (f"{error} — {advice}",)
+    return error

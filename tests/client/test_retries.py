@@ -1,0 +1,104 @@
+"""Retries: 429 honours Retry-After, 5xx backs off, and the caps end in a clear typed error."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+
+from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.calllog import MemoryCallLog
+from allegro_resource.errors import AllegroUnavailable, RateLimited, ServerError
+from allegro_resource.simulator.server import RunningSimulator
+from allegro_resource.static_tokens import StaticTokenProvider
+from tests.client.conftest import ClientFactory, Seller, sim_today
+
+
+def _one_window(sim: RunningSimulator) -> tuple:
+    end = sim_today(sim) - timedelta(days=1)
+    return end - timedelta(days=6), end
+
+
+def test_a_429_with_retry_after_2_waits_about_2_seconds_then_succeeds(
+    simulator: RunningSimulator, client: AllegroAdsClient, seller: Seller, call_log: MemoryCallLog
+) -> None:
+    start, end = _one_window(simulator)
+    simulator.faults(throttle_next=1, retry_after=2)
+
+    began = time.monotonic()
+    rows = client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+    elapsed = time.monotonic() - began
+
+    assert rows
+    assert 1.9 <= elapsed < 6
+    assert [c.status for c in call_log.snapshot() if c.endpoint.endswith("/statistics")] == [
+        429,
+        200,
+    ]
+
+
+def test_a_burst_of_5xx_is_retried_and_succeeds(
+    simulator: RunningSimulator, client: AllegroAdsClient, seller: Seller, call_log: MemoryCallLog
+) -> None:
+    start, end = _one_window(simulator)
+    simulator.faults(fail_next=2, fail_status=503)
+
+    rows = client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+
+    assert rows
+    calls = [c for c in call_log.snapshot() if c.endpoint.endswith("/statistics")]
+    assert [(c.status, c.attempt) for c in calls] == [(503, 1), (503, 2), (200, 3)]
+
+
+def test_a_permanent_5xx_fails_after_the_cap_with_a_clear_server_error(
+    simulator: RunningSimulator,
+    provider: StaticTokenProvider,
+    make_client: ClientFactory,
+    seller: Seller,
+    call_log: MemoryCallLog,
+) -> None:
+    client = make_client(simulator, provider, max_attempts=3, max_retry_seconds=5.0)
+    start, end = _one_window(simulator)
+    simulator.faults(fail_rate=1.0, fail_status=500)
+
+    with pytest.raises(ServerError, match=r"gave up after 3 attempts.*try again later") as caught:
+        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+
+    assert caught.value.status == 500
+    assert caught.value.customer_id == seller.customer_id
+    assert len([c for c in call_log.snapshot() if c.endpoint.endswith("/statistics")]) == 3
+
+
+def test_the_retry_budget_in_seconds_caps_a_persistent_429(
+    simulator: RunningSimulator,
+    provider: StaticTokenProvider,
+    make_client: ClientFactory,
+    seller: Seller,
+) -> None:
+    client = make_client(simulator, provider, max_attempts=10, max_retry_seconds=1.0)
+    start, end = _one_window(simulator)
+    simulator.faults(throttle_next=10, retry_after=5)
+
+    began = time.monotonic()
+    with pytest.raises(RateLimited, match="asked to wait 5 s"):
+        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+
+    assert time.monotonic() - began < 1.0  # waiting 5 s would break the 1 s budget: no wait
+
+
+def test_a_closed_port_raises_allegro_unavailable(
+    provider: StaticTokenProvider, call_log: MemoryCallLog, seller: Seller
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = AllegroAdsClient(
+        f"http://127.0.0.1:{port}", provider, call_log, max_attempts=2, max_retry_seconds=2.0
+    )
+
+    with pytest.raises(AllegroUnavailable, match="could not connect.*Check the network"):
+        client.me(seller.customer_id)
+
+    assert [c.status for c in call_log.snapshot() if c.endpoint == "/me"] == [None, None]

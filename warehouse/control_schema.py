@@ -1,0 +1,201 @@
+"""Tables of the control store (customers, users, links, encrypted tokens, API-call log).
+
+SQLAlchemy Core only. Every timestamp is timezone-aware UTC (``UTCDateTime``), on SQLite too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+TOKEN_STATUSES = ("connected", "expiring", "expired", "needs_reauth", "revoked")
+ROLES = ("admin", "viewer")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the control store; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the control store, got {type(value)}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _created() -> Column[datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False)
+
+
+portfolios = Table(
+    "portfolios",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    _created(),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("allegro_login", String(200)),
+    Column("allegro_user_id", String(100), unique=True),
+    Column("ads_client_id", String(100)),
+    Column("portfolio_id", String(32), ForeignKey("portfolios.id", ondelete="SET NULL")),
+    Column("currency", String(3), nullable=False, server_default=text("'PLN'")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+    CheckConstraint("role IN ('admin', 'viewer')", name="role"),
+)
+
+viewer_portfolios = Table(
+    "viewer_portfolios",
+    metadata,
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "portfolio_id",
+        String(32),
+        ForeignKey("portfolios.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    PrimaryKeyConstraint("user_id", "portfolio_id"),
+)
+
+auth_links = Table(
+    "auth_links",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "customer_id",
+        String(32),
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_by", String(320)),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(128), primary_key=True),
+    Column(
+        "link_id",
+        String(64),
+        ForeignKey("auth_links.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("code_verifier_enc", Text, nullable=False),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column(
+        "customer_id",
+        String(32),
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("access_token_enc", Text, nullable=False),
+    Column("refresh_token_enc", Text, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("refresh_expires_at", UTCDateTime(), nullable=False),
+    Column("scope", Text, nullable=False, server_default=text("''")),
+    Column("status", String(16), nullable=False),
+    Column("connected_at", UTCDateTime(), nullable=False),
+    Column("last_refresh_at", UTCDateTime()),
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    CheckConstraint(
+        "status IN ('connected', 'expiring', 'expired', 'needs_reauth', 'revoked')",
+        name="status",
+    ),
+)
+
+api_calls = Table(
+    "api_calls",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("customer_id", String(32)),
+    Column("method", String(10), nullable=False),
+    Column("endpoint", String(500), nullable=False),
+    Column("status", Integer),
+    Column("duration_ms", Integer, nullable=False),
+    Column("rows", Integer),
+    Column("trace_id", String(200)),
+    Column("error", Text),
+    Column("attempt", Integer, nullable=False, server_default=text("1")),
+    Column("run_id", String(100)),
+    Index("ix_api_calls_customer_ts", "customer_id", "ts"),
+    Index("ix_api_calls_ts", "ts"),
+    Index("ix_api_calls_run_id", "run_id"),
+)

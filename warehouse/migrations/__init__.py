@@ -1,0 +1,1 @@
+"""Alembic migrations of the control store (run with `allegro-ads db upgrade`)."""

@@ -1,0 +1,1 @@
+"""One module per control-store schema revision."""

@@ -1,0 +1,289 @@
+"""The reporting warehouse's tables and views, as DDL for DuckDB and PostgreSQL.
+
+One column list is the single source of truth: the DDL, the Arrow schema of a load
+(``stats_frames``) and the loader's INSERT all derive from it. ``schema_statements()``
+is idempotent; the backends run it from ``ensure_schema()`` and record
+``SCHEMA_VERSION`` in ``warehouse_meta``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+Dialect = Literal["duckdb", "postgresql"]
+
+# Bump when the DDL below changes, and teach ensure_schema() how to move old files forward.
+SCHEMA_VERSION = 1
+SCHEMA_VERSION_KEY = "schema_version"
+
+MONEY = pa.decimal128(18, 2)
+RATIO = pa.decimal128(18, 4)
+INSTANT = pa.timestamp("us", tz="UTC")
+AD_TYPES = ("SPONSORED_OFFER", "GRAPHIC_AD")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of ``ad_daily_stats``: its SQL type (same text in both dialects) and Arrow type."""
+
+    name: str
+    sql_type: str
+    arrow_type: pa.DataType
+    nullable: bool = False
+
+    def ddl(self) -> str:
+        return f"{self.name} {self.sql_type}" + ("" if self.nullable else " NOT NULL")
+
+    def field(self) -> pa.Field:
+        return pa.field(self.name, self.arrow_type, nullable=self.nullable)
+
+
+FACT_COLUMNS: tuple[Column, ...] = (
+    Column("customer_id", "VARCHAR", pa.string()),
+    Column("ads_client_id", "VARCHAR", pa.string()),
+    Column("ad_type", "VARCHAR", pa.string()),
+    Column("campaign_id", "VARCHAR", pa.string()),
+    Column("ad_group_id", "VARCHAR", pa.string()),
+    Column("ad_id", "VARCHAR", pa.string()),
+    Column("offer_id", "VARCHAR", pa.string(), nullable=True),
+    Column("day", "DATE", pa.date32()),
+    Column("views", "BIGINT", pa.int64()),
+    Column("clicks", "BIGINT", pa.int64()),
+    Column("interest", "BIGINT", pa.int64()),
+    Column("cost", "DECIMAL(18,2)", MONEY),
+    Column("attributed_count", "BIGINT", pa.int64()),
+    Column("attributed_value", "DECIMAL(18,2)", MONEY),
+    Column("api_ctr", "DECIMAL(18,4)", RATIO),
+    Column("api_cpc", "DECIMAL(18,2)", MONEY),
+    Column("api_roas", "DECIMAL(18,2)", MONEY),
+    Column("currency", "VARCHAR(3)", pa.string()),
+    Column("fetched_at", "TIMESTAMP WITH TIME ZONE", INSTANT),
+    Column("run_id", "VARCHAR", pa.string(), nullable=True),
+)
+FACT_KEY = ("customer_id", "ad_type", "ad_id", "day")
+
+# A load also carries the names of the hierarchy; they go to the dimension tables, not the facts.
+NAME_COLUMNS: tuple[Column, ...] = (
+    Column("campaign_name", "VARCHAR", pa.string()),
+    Column("ad_group_name", "VARCHAR", pa.string()),
+    Column("ad_name", "VARCHAR", pa.string()),
+)
+LOAD_COLUMNS = FACT_COLUMNS + NAME_COLUMNS
+
+FACT_SCHEMA = pa.schema([c.field() for c in FACT_COLUMNS])
+LOAD_SCHEMA = pa.schema([c.field() for c in LOAD_COLUMNS])
+
+MONEY_COLUMNS = ("cost", "attributed_value")
+API_RATIO_COLUMNS = ("api_ctr", "api_cpc", "api_roas")
+METRIC_COLUMNS = (
+    "views",
+    "clicks",
+    "interest",
+    "cost",
+    "attributed_count",
+    "attributed_value",
+)
+
+
+def ratio_sql(
+    dialect: Dialect,
+    numerator: str,
+    denominator: str,
+    *,
+    numerator_scale: int,
+    denominator_scale: int,
+    scale: int,
+) -> str:
+    """SQL for numerator / denominator as DECIMAL(18, scale), rounded half away from zero.
+
+    NULL when the denominator is 0. The ``*_scale`` arguments are the decimal places of the
+    operands (0 for counts, 2 for money).
+    """
+    if dialect == "postgresql":
+        return (
+            f"CAST(ROUND(CAST({numerator} AS NUMERIC) / NULLIF({denominator}, 0), {scale})"
+            f" AS DECIMAL(18,{scale}))"
+        )
+    # DuckDB divides decimals in floating point; stay exact with 128-bit integers:
+    # ratio * 10^scale = (N * 10^(ds + scale)) / (D * 10^ns), N and D the operands as integers.
+    top = (
+        f"CAST(({numerator}) * {10**numerator_scale} AS HUGEINT)"
+        f" * {10 ** (denominator_scale + scale)}"
+    )
+    bottom = f"NULLIF(CAST(({denominator}) * {10**denominator_scale} AS HUGEINT), 0) * {10**numerator_scale}"
+    rounded = f"((2 * ABS({top}) + ABS({bottom})) // (2 * ABS({bottom}))) * SIGN({top}) * SIGN({bottom})"
+    unit = f"0.{'0' * (scale - 1)}1" if scale > 0 else "1"
+    return f"CAST(({rounded}) * {unit} AS DECIMAL(18,{scale}))"
+
+
+def ratios_sql(dialect: Dialect, source: str) -> str:
+    """``ctr, cpc, roas`` select-list items computed from ``source``'s (summed) metrics."""
+    ctr = ratio_sql(
+        dialect,
+        f"{source}.clicks",
+        f"{source}.views",
+        numerator_scale=0,
+        denominator_scale=0,
+        scale=4,
+    )
+    cpc = ratio_sql(
+        dialect,
+        f"{source}.cost",
+        f"{source}.clicks",
+        numerator_scale=2,
+        denominator_scale=0,
+        scale=2,
+    )
+    roas = ratio_sql(
+        dialect,
+        f"{source}.attributed_value",
+        f"{source}.cost",
+        numerator_scale=2,
+        denominator_scale=2,
+        scale=2,
+    )
+    return f"{ctr} AS ctr, {cpc} AS cpc, {roas} AS roas"
+
+
+def summed_metrics_sql(prefix: str = "") -> str:
+    """SUMs of the base metrics with the same types in both dialects (BIGINT, DECIMAL(18,2))."""
+    parts = []
+    for name in METRIC_COLUMNS:
+        sql_type = "DECIMAL(18,2)" if name in MONEY_COLUMNS else "BIGINT"
+        parts.append(f"CAST(COALESCE(SUM({prefix}{name}), 0) AS {sql_type}) AS {name}")
+    return ", ".join(parts)
+
+
+def _fact_table_ddl() -> str:
+    columns = ",\n    ".join(c.ddl() for c in FACT_COLUMNS)
+    ad_types = ", ".join(f"'{t}'" for t in AD_TYPES)
+    return (
+        "CREATE TABLE IF NOT EXISTS ad_daily_stats (\n    "
+        f"{columns},\n"
+        f"    PRIMARY KEY ({', '.join(FACT_KEY)}),\n"
+        f"    CHECK (ad_type IN ({ad_types}))\n)"
+    )
+
+
+_DIMENSIONS_DDL = (
+    """CREATE TABLE IF NOT EXISTS campaigns (
+    customer_id VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    ad_type VARCHAR,
+    first_seen_day DATE NOT NULL,
+    last_seen_day DATE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (customer_id, campaign_id)
+)""",
+    """CREATE TABLE IF NOT EXISTS ad_groups (
+    customer_id VARCHAR NOT NULL,
+    ad_group_id VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    first_seen_day DATE NOT NULL,
+    last_seen_day DATE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (customer_id, ad_group_id)
+)""",
+    """CREATE TABLE IF NOT EXISTS ads (
+    customer_id VARCHAR NOT NULL,
+    ad_type VARCHAR NOT NULL,
+    ad_id VARCHAR NOT NULL,
+    ad_group_id VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    offer_id VARCHAR,
+    name VARCHAR NOT NULL,
+    first_seen_day DATE NOT NULL,
+    last_seen_day DATE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (customer_id, ad_type, ad_id)
+)""",
+    """CREATE TABLE IF NOT EXISTS load_log (
+    customer_id VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    run_id VARCHAR,
+    fetched_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    rows BIGINT NOT NULL,
+    PRIMARY KEY (customer_id, day)
+)""",
+)
+
+_META_DDL = """CREATE TABLE IF NOT EXISTS warehouse_meta (
+    key VARCHAR NOT NULL PRIMARY KEY,
+    value VARCHAR NOT NULL
+)"""
+
+
+def _views_ddl(dialect: Dialect) -> list[str]:
+    campaign_daily = f"""CREATE VIEW campaign_daily_stats AS
+SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.day, t.currency,
+       {", ".join("t." + m for m in METRIC_COLUMNS)},
+       {ratios_sql(dialect, "t")}
+FROM (
+    SELECT customer_id, campaign_id, day, currency, {summed_metrics_sql()}
+    FROM ad_daily_stats
+    GROUP BY customer_id, campaign_id, day, currency
+) AS t
+LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id"""
+    customer_daily = f"""CREATE VIEW customer_daily_stats AS
+SELECT t.customer_id, t.day, t.currency,
+       {", ".join("t." + m for m in METRIC_COLUMNS)},
+       {ratios_sql(dialect, "t")}
+FROM (
+    SELECT customer_id, day, currency, {summed_metrics_sql()}
+    FROM ad_daily_stats
+    GROUP BY customer_id, day, currency
+) AS t"""
+    return [
+        "DROP VIEW IF EXISTS campaign_daily_stats",
+        "DROP VIEW IF EXISTS customer_daily_stats",
+        campaign_daily,
+        customer_daily,
+    ]
+
+
+def _indexes_ddl(dialect: Dialect) -> list[str]:
+    if dialect == "duckdb":
+        return []  # DuckDB prunes day ranges with zone maps; an extra index only slows loads
+    return [
+        "CREATE INDEX IF NOT EXISTS ad_daily_stats_customer_day ON ad_daily_stats (customer_id, day)",
+        "CREATE INDEX IF NOT EXISTS ad_daily_stats_day ON ad_daily_stats (day)",
+    ]
+
+
+def schema_statements(dialect: Dialect) -> list[str]:
+    """Every statement that brings an empty or current database to ``SCHEMA_VERSION`` (idempotent)."""
+    return [
+        _META_DDL,
+        _fact_table_ddl(),
+        *_DIMENSIONS_DDL,
+        *_indexes_ddl(dialect),
+        *_views_ddl(dialect),
+    ]
+
+
+SELECT_SCHEMA_VERSION = f"SELECT value FROM warehouse_meta WHERE key = '{SCHEMA_VERSION_KEY}'"
+DELETE_SCHEMA_VERSION = f"DELETE FROM warehouse_meta WHERE key = '{SCHEMA_VERSION_KEY}'"
+INSERT_SCHEMA_VERSION = (
+    f"INSERT INTO warehouse_meta (key, value) VALUES ('{SCHEMA_VERSION_KEY}', '{SCHEMA_VERSION}')"
+)
+
+
+class SchemaVersionError(RuntimeError):
+    """The warehouse was created by a newer version of this code."""
+
+
+def check_schema_version(found: int | None) -> bool:
+    """True if the schema must be (re)created; raises if the warehouse is newer than this code."""
+    if found is None or found < SCHEMA_VERSION:
+        return True
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"the warehouse has schema version {found} but this code knows only up to "
+            f"{SCHEMA_VERSION}; upgrade allegro-ads-manager before using this warehouse"
+        )
+    return False
