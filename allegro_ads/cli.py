@@ -18,6 +18,13 @@ from allegro_ads.settings import ConfigError
 COMMAND_MODULES = [
     "simulator",
     "report",
+    "db",
+    "customers",
+    "links",
+    "tokens",
+    "users",
+    "portfolios",
+    "keys",
 ]
 
 

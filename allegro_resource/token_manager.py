@@ -81,7 +81,7 @@ def _same_secret(a: str, b: str) -> bool:
 
 
 class TokenManager:
-    """The production ``TokenProvider``: one refresh per expiry, whatever the number of processes."""
+    """The production ``TokenProvider``: one refresh per expiry, however many processes ask."""
 
     def __init__(
         self,

@@ -256,7 +256,9 @@ def consume_oauth_state(
                 "this sign-in attempt is unknown, finished or too old; open your link again"
             )
         row = conn.execute(
-            select(oauth_states.c.link_id, oauth_states.c.code_verifier_enc, auth_links.c.customer_id)
+            select(
+                oauth_states.c.link_id, oauth_states.c.code_verifier_enc, auth_links.c.customer_id
+            )
             .join(auth_links, auth_links.c.id == oauth_states.c.link_id)
             .where(oauth_states.c.state == state)
         ).one()

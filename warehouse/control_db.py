@@ -13,13 +13,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-
-from alembic import command
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
@@ -137,9 +136,7 @@ def upgrade(url_or_engine: str | Engine) -> tuple[str | None, str]:
                 command.upgrade(_alembic_config(conn), "head")
             finally:
                 if conn.dialect.name == "postgresql":
-                    conn.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_UPGRADE_LOCK}
-                    )
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_UPGRADE_LOCK})
                     conn.commit()
         return before, head_revision()
     finally:

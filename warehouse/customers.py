@@ -6,8 +6,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, Row, Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from warehouse.control_db import Conflict, NotFound, short_id, write
@@ -31,14 +32,14 @@ class Customer:
     created_at: datetime
 
 
-def _select() -> object:
+def _select() -> Select[Any]:
     return select(customers, portfolios.c.name.label("portfolio_name")).outerjoin(
         portfolios, portfolios.c.id == customers.c.portfolio_id
     )
 
 
-def _customer(row: object) -> Customer:
-    return Customer(**dict(row._mapping))  # type: ignore[attr-defined]
+def _customer(row: Row[Any]) -> Customer:
+    return Customer(**dict(row._mapping))
 
 
 def create_customer(
@@ -68,7 +69,9 @@ def create_customer(
             )
     except IntegrityError:
         raise Conflict(f"a customer named {name!r} already exists") from None
-    return get_customer(engine, customer_id)  # type: ignore[return-value]
+    created = get_customer(engine, customer_id)
+    assert created is not None
+    return created
 
 
 def _refuse_duplicate(conn: Connection, name: str) -> None:
@@ -79,7 +82,7 @@ def _refuse_duplicate(conn: Connection, name: str) -> None:
 
 def get_customer(engine: Engine, customer_id: str) -> Customer | None:
     with engine.connect() as conn:
-        row = conn.execute(_select().where(customers.c.id == customer_id)).first()  # type: ignore[attr-defined]
+        row = conn.execute(_select().where(customers.c.id == customer_id)).first()
     return None if row is None else _customer(row)
 
 
@@ -87,7 +90,7 @@ def find_customer(engine: Engine, id_or_name: str) -> Customer:
     """The customer with this id or (exact) name, else ``NotFound``."""
     with engine.connect() as conn:
         row = conn.execute(
-            _select().where(or_(customers.c.id == id_or_name, customers.c.name == id_or_name))  # type: ignore[attr-defined]
+            _select().where(or_(customers.c.id == id_or_name, customers.c.name == id_or_name))
         ).first()
     if row is None:
         raise NotFound(f"no customer {id_or_name!r}; list them with: allegro-ads customers list")
@@ -98,7 +101,7 @@ def list_customers(
     engine: Engine, *, active_only: bool = False, portfolio_ids: Collection[str] | None = None
 ) -> list[Customer]:
     """Customers by name; ``portfolio_ids`` limits to those portfolios (a viewer's view)."""
-    stmt = _select().order_by(customers.c.name)  # type: ignore[attr-defined]
+    stmt = _select().order_by(customers.c.name)
     if active_only:
         stmt = stmt.where(customers.c.active.is_(True))
     if portfolio_ids is not None:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Select, select, update
 
 from allegro_resource.models import TokenSet
 from allegro_resource.token_manager import StoredTokens
@@ -44,7 +44,9 @@ class TokenCipher:
 
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
-            raise TokenKeyError(f"{KEYS_VARIABLE} is empty; generate a key: allegro-ads keys generate")
+            raise TokenKeyError(
+                f"{KEYS_VARIABLE} is empty; generate a key: allegro-ads keys generate"
+            )
         try:
             self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
         except ValueError as exc:
@@ -268,7 +270,7 @@ class TokenStore:
             "updated_at": now,
         }
 
-    def _decrypt(self, row: Mapping[str, Any]) -> StoredTokens:
+    def _decrypt(self, row: RowMapping) -> StoredTokens:
         what = f"the tokens of customer {row['customer_id']}"
         return StoredTokens(
             customer_id=row["customer_id"],
@@ -303,7 +305,11 @@ class _LockedRow:
 
     def mark_needs_reauth(self, reason: str, now: datetime) -> None:
         self._update(
-            {"status": TokenStatus.NEEDS_REAUTH.value, "last_error": _clean(reason), "updated_at": now}
+            {
+                "status": TokenStatus.NEEDS_REAUTH.value,
+                "last_error": _clean(reason),
+                "updated_at": now,
+            }
         )
 
     def _update(self, values: dict[str, Any]) -> None:
@@ -386,7 +392,7 @@ def _bind_account(
         conn.execute(update(customers).where(customers.c.id == customer_id).values(**values))
 
 
-def _select_row(customer_id: str) -> Any:
+def _select_row(customer_id: str) -> Select[Any]:
     return select(oauth_tokens).where(oauth_tokens.c.customer_id == customer_id)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from warehouse.control_db import Conflict, NotFound, short_id, write
@@ -46,8 +47,8 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def _user(row: object) -> User:
-    mapping = dict(row._mapping)  # type: ignore[attr-defined]
+def _user(row: Row[Any]) -> User:
+    mapping = dict(row._mapping)
     mapping.pop("password_hash", None)
     return User(**mapping)
 
@@ -117,7 +118,9 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(stored):
         with write(engine) as conn:
             conn.execute(
-                update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
+                update(users)
+                .where(users.c.id == row.id)
+                .values(password_hash=_hasher.hash(password))
             )
     return _user(row)
 

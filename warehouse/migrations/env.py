@@ -42,5 +42,7 @@ def run_migrations() -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("offline (SQL script) migrations are not supported; run allegro-ads db upgrade")
+    raise RuntimeError(
+        "offline (SQL script) migrations are not supported; run allegro-ads db upgrade"
+    )
 run_migrations()

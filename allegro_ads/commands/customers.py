@@ -1,0 +1,77 @@
+"""``allegro-ads customers``: add, list and deactivate the agency's customers."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from allegro_ads.control import cli_control, format_table
+from warehouse import customers
+from warehouse.token_store import token_status
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("customers", help="add, list and deactivate customers")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    add = actions.add_parser("add", help="add a customer (then send them a link)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--portfolio", metavar="P", help="portfolio id or name")
+    add.add_argument("--currency", default="PLN", help="marketplace currency (default PLN)")
+    add.set_defaults(func=_add)
+
+    listing = actions.add_parser("list", help="every customer with its connection status")
+    listing.add_argument("--active", action="store_true", help="only active customers")
+    listing.set_defaults(func=_list)
+
+    deactivate = actions.add_parser("deactivate", help="stop pulling data for a customer")
+    deactivate.add_argument("customer", metavar="ID|NAME")
+    deactivate.set_defaults(func=_deactivate)
+
+
+def _add(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        customer = customers.create_customer(
+            control.engine, args.name, portfolio=args.portfolio, currency=args.currency
+        )
+    print(f"added customer {customer.name} as {customer.id}")
+    print(f"next: allegro-ads links create {customer.id}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        found = customers.list_customers(control.engine, active_only=args.active)
+        infos = {info.customer_id: info for info in control.tokens.list_info()}
+        expiring_days = control.settings.expiring_days
+    now = datetime.now(UTC)
+    rows: list[tuple[object, ...]] = []
+    for c in found:
+        info = infos.get(c.id)
+        status = token_status(info, now, expiring_days).value if info else "not connected"
+        rows.append(
+            (
+                c.id,
+                c.name,
+                c.allegro_login,
+                c.portfolio_name,
+                c.currency,
+                "yes" if c.active else "no",
+                status,
+                c.ads_client_id,
+            )
+        )
+    headers = ("ID", "NAME", "ALLEGRO LOGIN", "PORTFOLIO", "CUR", "ACTIVE", "STATUS", "ADS CLIENT")
+    print(
+        format_table(headers, rows) if rows else "no customers yet: allegro-ads customers add NAME"
+    )
+    return 0
+
+
+def _deactivate(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        customer = customers.deactivate_customer(control.engine, args.customer)
+    print(f"deactivated {customer.name} ({customer.id}); its data and tokens are kept")
+    return 0

@@ -1,0 +1,75 @@
+"""``allegro-ads portfolios``: group customers and decide which viewer sees which."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from allegro_ads.control import cli_control, format_table
+from warehouse import customers, portfolios
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("portfolios", help="group customers; grant viewers access")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    add = actions.add_parser("add", help="create a portfolio")
+    add.add_argument("name", metavar="NAME")
+    add.set_defaults(func=_add)
+
+    listing = actions.add_parser("list", help="every portfolio")
+    listing.set_defaults(func=_list)
+
+    grant = actions.add_parser("grant", help="let a viewer see a portfolio's customers")
+    grant.add_argument("email", metavar="EMAIL")
+    grant.add_argument("portfolio", metavar="PORTFOLIO")
+    grant.set_defaults(func=_grant)
+
+    revoke = actions.add_parser("revoke", help="stop a viewer seeing a portfolio")
+    revoke.add_argument("email", metavar="EMAIL")
+    revoke.add_argument("portfolio", metavar="PORTFOLIO")
+    revoke.set_defaults(func=_revoke)
+
+    assign = actions.add_parser("assign", help="put a customer in a portfolio")
+    assign.add_argument("customer", metavar="CUSTOMER")
+    assign.add_argument("portfolio", metavar="PORTFOLIO")
+    assign.set_defaults(func=_assign)
+
+
+def _add(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        portfolio = portfolios.create_portfolio(control.engine, args.name)
+    print(f"added portfolio {portfolio.name} ({portfolio.id})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        found = portfolios.list_portfolios(control.engine)
+    rows = [(p.id, p.name) for p in found]
+    print(format_table(("ID", "NAME"), rows) if rows else "no portfolios yet")
+    return 0
+
+
+def _grant(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        changed = portfolios.grant(control.engine, args.email, args.portfolio)
+    print(f"{args.email} {'now sees' if changed else 'already saw'} portfolio {args.portfolio}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        changed = portfolios.revoke(control.engine, args.email, args.portfolio)
+    print(
+        f"{args.email} {'no longer sees' if changed else 'did not see'} portfolio {args.portfolio}"
+    )
+    return 0
+
+
+def _assign(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        customer = customers.assign_portfolio(control.engine, args.customer, args.portfolio)
+    print(f"customer {customer.name} ({customer.id}) is in portfolio {customer.portfolio_name}")
+    return 0

@@ -1,0 +1,34 @@
+"""``allegro-ads serve``: the consent flow and staff portal under waitress."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from waitress import serve
+
+from allegro_ads.commands.arguments import port_number
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="serve the consent links and the staff portal (waitress)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
+    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from allegro_ads.control import cli_control
+    from authorize_app.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with cli_control():  # fails early, in one line, on a missing or out-of-date control store
+        pass
+    app = create_app()
+    print(f"serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    serve(app, host=args.host, port=args.port, threads=args.threads)
+    return 0

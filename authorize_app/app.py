@@ -1,0 +1,93 @@
+"""The WSGI application: routing, security headers and error pages (no Flask).
+
+``create_app()`` wires the consent flow (public) and, under ``/portal``, the staff portal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.middleware.shared_data import SharedDataMiddleware
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from allegro_ads.control import Control, oauth_client, open_control
+from allegro_ads.settings import Settings
+from allegro_resource.oauth import OAuthClient
+from authorize_app.consent import ConsentFlow
+from authorize_app.web import origin_of, render, security_headers
+
+log = logging.getLogger("authorize_app")
+
+MAX_BODY_BYTES = 64 * 1024  # forms here are tiny; anything bigger is refused before parsing
+
+StartResponse = Callable[..., Any]
+
+ROUTES = Map(
+    [
+        Rule("/authorize/<token>", endpoint="consent_show", methods=["GET"]),
+        Rule("/authorize/<token>", endpoint="consent_start", methods=["POST"]),
+        Rule("/oauth/callback", endpoint="consent_callback", methods=["GET"]),
+        Rule("/healthz", endpoint="health", methods=["GET"]),
+    ],
+    strict_slashes=False,
+)
+
+
+class AuthorizeApp:
+    """The whole web application as one WSGI callable."""
+
+    def __init__(self, control: Control, oauth: OAuthClient | None = None) -> None:
+        self.control = control
+        self.consent = ConsentFlow(control, oauth or oauth_client(control.settings))
+        self.form_targets = (origin_of(control.settings.auth_url),)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = MAX_BODY_BYTES
+        response = self.dispatch(request)
+        return security_headers(response, form_targets=self.form_targets)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = ROUTES.bind_to_environ(request.environ)
+        try:
+            endpoint, values = adapter.match()
+            return self.handle(endpoint, request, values)
+        except NotFound:
+            return self.not_found()
+        except HTTPException as exc:
+            response = exc.get_response()
+            return Response(response.get_data(), status=response.status_code, mimetype="text/html")
+
+    def handle(self, endpoint: str, request: Request, values: dict[str, Any]) -> Response:
+        if endpoint == "consent_show":
+            return self.consent.show(request, values["token"])
+        if endpoint == "consent_start":
+            return self.consent.start(request, values["token"])
+        if endpoint == "consent_callback":
+            return self.consent.callback(request)
+        if endpoint == "health":
+            return Response("ok\n", mimetype="text/plain")
+        return self.not_found()
+
+    def not_found(self) -> Response:
+        return render(
+            "consent_problem.html",
+            status=404,
+            agency=self.control.settings.agency_name,
+            title="Page not found",
+            message="There is nothing at this address.",
+            next_step="If you were sent a link by the agency, copy the whole link again.",
+        )
+
+
+def create_app(settings: Settings | None = None) -> Callable[..., Iterable[bytes]]:
+    """The WSGI app with static files, over the configured control store."""
+    control = open_control(settings)
+    app = AuthorizeApp(control)
+    static = Path(__file__).parent / "static"
+    return SharedDataMiddleware(app, {"/static": str(static)}, cache=False)

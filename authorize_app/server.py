@@ -1,0 +1,34 @@
+"""Serving the web app with waitress (a production WSGI server), in the foreground or a thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from waitress.server import create_server
+
+WSGIApp = Callable[..., Iterable[bytes]]
+
+
+@dataclass
+class RunningServer:
+    """A waitress server running in a background thread."""
+
+    url: str
+    _server: Any
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+
+def start_in_thread(app: WSGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Serve ``app`` on ``host:port`` (0 = a free port) until ``stop()``."""
+    server = create_server(app, host=host, port=port, threads=8, clear_untrusted_proxy_headers=True)
+    bound_port = server.socket.getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=server.run, name=f"waitress:{bound_port}", daemon=True)
+    thread.start()
+    return RunningServer(f"http://{host}:{bound_port}", server, thread)

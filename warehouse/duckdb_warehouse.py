@@ -1,0 +1,178 @@
+"""The warehouse in one DuckDB file.
+
+DuckDB lets one process write a file, and a read-only open fails while another process
+writes. So every writer takes an inter-process file lock (``<file>.lock``) and holds the
+write connection only for one load; readers open a short read-only connection per query and
+retry briefly while a load runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import filelock
+import pyarrow as pa
+
+from warehouse.stats_loader import (
+    DELETE_SLICE,
+    INCOMING,
+    INSERT_FACTS,
+    UPSERT_DIMENSIONS,
+    UPSERT_LOAD_LOG,
+    LoadResult,
+    SliceLoad,
+    Warehouse,
+    WarehouseBusyError,
+    bind,
+)
+from warehouse.stats_schema import (
+    DELETE_SCHEMA_VERSION,
+    INSERT_SCHEMA_VERSION,
+    SELECT_SCHEMA_VERSION,
+    check_schema_version,
+    schema_statements,
+)
+
+_LOCK_CONFLICTS = ("Could not set lock", "different configuration")
+
+
+class DuckDBWarehouse(Warehouse):
+    """The warehouse in the DuckDB file ``path``; safe to share between processes."""
+
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_attempts: int = 50,
+        write_attempts: int = 600,
+        retry_delay: float = 0.1,
+        lock_timeout: float = 900.0,
+    ) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.read_attempts = read_attempts
+        self.write_attempts = write_attempts
+        self.retry_delay = retry_delay
+        self.lock_timeout = lock_timeout
+        self._lock = filelock.FileLock(self.lock_path, timeout=lock_timeout)
+
+    def __repr__(self) -> str:
+        return f"DuckDBWarehouse({str(self.path)!r})"
+
+    def ensure_schema(self) -> None:
+        """Create the schema if the file is new or older than this code (under the write lock)."""
+        if self.path.exists() and not check_schema_version(self._stored_version()):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._write_connection() as con:
+            if not check_schema_version(_stored_version(con)):
+                return  # another process created it while we waited for the lock
+            con.begin()
+            try:
+                for statement in schema_statements("duckdb"):
+                    con.execute(statement)
+                con.execute(DELETE_SCHEMA_VERSION)
+                con.execute(INSERT_SCHEMA_VERSION)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+    def read(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
+        """Run one query on a short read-only connection, retrying while a writer holds the file."""
+        bound = bind(sql, params)
+        with self._read_connection() as con:
+            relation = con.sql(sql, params=bound or None)
+            if relation is None:
+                return pa.table({})
+            table: pa.Table = relation.to_arrow_table()
+            return table
+
+    def _replace_slice(self, load: SliceLoad) -> LoadResult:
+        params = load.params()
+        with self._write_connection() as con:
+            con.register(INCOMING, load.table)
+            con.begin()
+            try:
+                deleted = _count(con.execute(DELETE_SLICE, bind(DELETE_SLICE, params)))
+                inserted = _count(con.execute(INSERT_FACTS))
+                for statement in (*UPSERT_DIMENSIONS, UPSERT_LOAD_LOG):
+                    con.execute(statement, bind(statement, params))
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                con.unregister(INCOMING)
+        return LoadResult(rows_deleted=deleted, rows_inserted=inserted, days=len(load.days))
+
+    def _stored_version(self) -> int | None:
+        with self._read_connection() as con:
+            return _stored_version(con)
+
+    @contextmanager
+    def _read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connect(read_only=True, attempts=self.read_attempts)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            self._lock.acquire()
+        except filelock.Timeout as exc:
+            raise WarehouseBusyError(
+                f"another process held the warehouse write lock {self.lock_path} for "
+                f"{self.lock_timeout:.0f}s; wait for its load to finish and try again "
+                "(the lock frees itself when that process exits)"
+            ) from exc
+        try:
+            con = self._connect(read_only=False, attempts=self.write_attempts)
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                yield con
+            finally:
+                con.close()
+        finally:
+            self._lock.release()
+
+    def _connect(self, *, read_only: bool, attempts: int) -> duckdb.DuckDBPyConnection:
+        for attempt in range(1, attempts + 1):
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not any(marker in str(exc) for marker in _LOCK_CONFLICTS):
+                    raise
+                if attempt == attempts:
+                    waited = attempts * self.retry_delay
+                    raise WarehouseBusyError(
+                        f"the warehouse file {self.path} stayed locked by another process for "
+                        f"{waited:.1f}s (a load is probably running); try again in a minute"
+                    ) from exc
+                time.sleep(self.retry_delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    exists = con.execute(
+        "SELECT COUNT(*) FROM information_schema.tables "
+        "WHERE table_name = 'warehouse_meta' AND table_schema = current_schema()"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute(SELECT_SCHEMA_VERSION).fetchone()
+    return int(row[0]) if row else None
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,339 @@
+"""The warehouse interface: idempotent, atomic loads of one customer's day range, and reads.
+
+``open_warehouse(url)`` picks the backend from the URL (``duckdb:///file.duckdb`` or
+``postgresql://…``) and makes sure the schema exists. Both backends run the same SQL below,
+written with ``$name`` parameters; each backend binds them its own way.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warehouse.stats_frames import check_aware
+from warehouse.stats_schema import AD_TYPES, FACT_COLUMNS, LOAD_SCHEMA, Dialect
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What one ``load_slice`` changed: rows removed and added, and days now recorded as loaded."""
+
+    rows_deleted: int
+    rows_inserted: int
+    days: int
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse could not do what was asked; the message says what to do."""
+
+
+class LoadError(WarehouseError):
+    """A load failed; its transaction was rolled back, so the previous data is intact."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """The DuckDB file stayed locked by another process longer than we are willing to wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class SliceLoad:
+    """A validated slice, ready for a backend to write in one transaction."""
+
+    customer_id: str
+    start: date
+    end: date
+    table: pa.Table
+    run_id: str | None
+    fetched_at: datetime
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def params(self) -> dict[str, object]:
+        return {
+            "customer_id": self.customer_id,
+            "start": self.start,
+            "end": self.end,
+            "days": self.days,
+            "run_id": self.run_id,
+            "fetched_at": self.fetched_at,
+        }
+
+
+class Warehouse(ABC):
+    """The reporting warehouse; same tables and views on every backend (see docs/warehouse.md)."""
+
+    dialect: ClassVar[Dialect]
+
+    @abstractmethod
+    def ensure_schema(self) -> None:
+        """Create the tables and views if missing and record the schema version (idempotent)."""
+
+    @abstractmethod
+    def read(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
+        """Run one read-only query with ``$name`` parameters and return its rows as Arrow."""
+
+    def load_slice(
+        self,
+        customer_id: str,
+        start: date,
+        end: date,
+        table: pa.Table,
+        *,
+        run_id: str | None,
+        fetched_at: datetime,
+    ) -> LoadResult:
+        """Replace the customer's rows for days ``start..end`` with ``table``, atomically.
+
+        Every day of the range is recorded in ``load_log`` (0 rows is still loaded). The call's
+        ``run_id`` and ``fetched_at`` are stamped on every row. Raises ``ValueError`` for a table
+        that does not fit the slice (nothing touched) and ``LoadError`` if the write failed
+        (rolled back, previous data intact).
+        """
+        load = prepare_slice(customer_id, start, end, table, run_id=run_id, fetched_at=fetched_at)
+        try:
+            return self._replace_slice(load)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise LoadError(
+                f"loading customer {customer_id} for {start}..{end} failed and changed nothing: "
+                f"{_first_line(exc)}"
+            ) from exc
+
+    @abstractmethod
+    def _replace_slice(self, load: SliceLoad) -> LoadResult:
+        """Run ``REPLACE_SLICE_STATEMENTS`` over ``load.table`` in one transaction."""
+
+    def close(self) -> None:
+        """Release connections (a no-op where none are kept)."""
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_warehouse(url: str) -> Warehouse:
+    """The warehouse at ``url`` (``duckdb:///path.duckdb`` or ``postgresql://…``), schema ensured."""
+    scheme = url.split(":", 1)[0].lower()
+    warehouse: Warehouse
+    if scheme == "duckdb":
+        from warehouse.duckdb_warehouse import DuckDBWarehouse
+
+        warehouse = DuckDBWarehouse(duckdb_path(url))
+    elif scheme in ("postgresql", "postgresql+psycopg2", "postgres"):
+        from warehouse.postgres_warehouse import PostgresWarehouse
+
+        warehouse = PostgresWarehouse(url)
+    else:
+        raise ValueError(
+            f"unsupported warehouse URL scheme {scheme!r}; set ALLEGRO_ADS_WAREHOUSE_URL to "
+            "duckdb:///path/to/warehouse.duckdb or postgresql://user:password@host/dbname"
+        )
+    try:
+        warehouse.ensure_schema()
+    except BaseException:
+        warehouse.close()
+        raise
+    return warehouse
+
+
+def duckdb_path(url: str) -> Path:
+    """The file of a ``duckdb:///relative/file`` or ``duckdb:////absolute/file`` URL."""
+    prefix = "duckdb:///"
+    path = url[len(prefix) :] if url.lower().startswith(prefix) else ""
+    if not path or path == ":memory:" or "?" in path:
+        raise ValueError(
+            f"warehouse URL {url!r} does not name a DuckDB file; use duckdb:///relative/file.duckdb "
+            "or duckdb:////absolute/file.duckdb (an in-memory warehouse would vanish after a load)"
+        )
+    return Path(path)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def prepare_slice(
+    customer_id: str,
+    start: date,
+    end: date,
+    table: pa.Table,
+    *,
+    run_id: str | None,
+    fetched_at: datetime,
+) -> SliceLoad:
+    """Check that ``table`` fits the slice and conform it to ``LOAD_SCHEMA``; ``ValueError`` if not."""
+    if not customer_id:
+        raise ValueError("customer_id is empty; pass the id of the customer whose rows these are")
+    if start > end:
+        raise ValueError(f"slice start {start} is after its end {end}; swap them")
+    check_aware(fetched_at)
+    conformed = _conform(table, run_id=run_id, fetched_at=fetched_at)
+    _check_not_null(conformed)
+    _check_customer(conformed, customer_id)
+    _check_days(conformed, start, end)
+    _check_values(conformed)
+    return SliceLoad(customer_id, start, end, conformed, run_id, fetched_at)
+
+
+def _conform(table: pa.Table, *, run_id: str | None, fetched_at: datetime) -> pa.Table:
+    missing = [name for name in LOAD_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise ValueError(
+            f"the table lacks columns {', '.join(missing)}; build it with stat_rows_to_arrow()"
+        )
+    count = table.num_rows
+    stamped = {
+        "run_id": pa.repeat(pa.scalar(run_id, pa.string()), count),
+        "fetched_at": pa.repeat(pa.scalar(fetched_at, LOAD_SCHEMA.field("fetched_at").type), count),
+    }
+    arrays = [stamped.get(name, table.column(name)) for name in LOAD_SCHEMA.names]
+    try:
+        return pa.Table.from_arrays(arrays, names=LOAD_SCHEMA.names).cast(LOAD_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise ValueError(
+            f"the table's columns do not convert to the warehouse types ({_first_line(exc)}); "
+            "build it with stat_rows_to_arrow()"
+        ) from exc
+
+
+def _check_not_null(table: pa.Table) -> None:
+    for field in LOAD_SCHEMA:
+        if not field.nullable and table.column(field.name).null_count:
+            raise ValueError(f"column {field.name} has empty values; every row needs one")
+
+
+def _check_customer(table: pa.Table, customer_id: str) -> None:
+    others = sorted(set(pc.unique(table.column("customer_id")).to_pylist()) - {customer_id})
+    if others:
+        raise ValueError(
+            f"the table holds rows of customer(s) {', '.join(map(str, others))}, but this slice "
+            f"is customer {customer_id}'s; load each customer's rows separately"
+        )
+
+
+def _check_days(table: pa.Table, start: date, end: date) -> None:
+    day = table.column("day")
+    outside = pc.or_(pc.less(day, pa.scalar(start)), pc.greater(day, pa.scalar(end)))
+    count = pc.sum(outside).as_py() or 0
+    if count:
+        bad = pc.min_max(pc.filter(day, outside)).as_py()
+        raise ValueError(
+            f"{count} row(s) fall on days {bad['min']}..{bad['max']}, outside the slice "
+            f"{start}..{end}; widen the slice or drop those rows"
+        )
+
+
+def _check_values(table: pa.Table) -> None:
+    ad_type = table.column("ad_type")
+    if not pc.all(pc.is_in(ad_type, value_set=pa.array(AD_TYPES))).as_py():
+        found = sorted(set(pc.unique(ad_type).to_pylist()) - set(AD_TYPES))
+        raise ValueError(f"unknown ad_type {found}; expected one of {', '.join(AD_TYPES)}")
+    currency = table.column("currency")
+    if not pc.all(pc.match_substring_regex(currency, r"^[A-Z]{3}$")).as_py():
+        raise ValueError("currency must be a three-letter ISO code such as 'PLN' on every row")
+
+
+# --- the SQL of a load, shared by the backends -------------------------------------------------
+
+INCOMING = "incoming_stats"  # the relation a backend exposes the slice's Arrow table as
+
+_FACT_NAMES = ", ".join(c.name for c in FACT_COLUMNS)
+
+
+def _upsert_dimension(table: str, key: tuple[str, ...], values: dict[str, str]) -> str:
+    """INSERT … ON CONFLICT that keeps the newest attributes and widens first/last seen days."""
+    columns = [*key, *values, "first_seen_day", "last_seen_day", "updated_at"]
+    select = [*key, *values.values(), "MIN(day)", "MAX(day)"]
+    latest = [
+        f"{name} = CASE WHEN EXCLUDED.updated_at >= {table}.updated_at "
+        f"THEN EXCLUDED.{name} ELSE {table}.{name} END"
+        for name in values
+    ]
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)})\n"
+        f"SELECT {', '.join(select)}, CAST($fetched_at AS TIMESTAMP WITH TIME ZONE)\n"
+        f"FROM {INCOMING} GROUP BY {', '.join(key)}\n"
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(latest)},\n"
+        f"    first_seen_day = LEAST({table}.first_seen_day, EXCLUDED.first_seen_day),\n"
+        f"    last_seen_day = GREATEST({table}.last_seen_day, EXCLUDED.last_seen_day),\n"
+        f"    updated_at = GREATEST({table}.updated_at, EXCLUDED.updated_at)"
+    )
+
+
+DELETE_SLICE = (
+    "DELETE FROM ad_daily_stats WHERE customer_id = $customer_id AND day BETWEEN $start AND $end"
+)
+INSERT_FACTS = f"INSERT INTO ad_daily_stats ({_FACT_NAMES}) SELECT {_FACT_NAMES} FROM {INCOMING}"
+# Within one load a campaign's rows carry one name; MAX only makes the choice deterministic.
+UPSERT_DIMENSIONS = (
+    _upsert_dimension(
+        "campaigns",
+        ("customer_id", "campaign_id"),
+        {"name": "MAX(campaign_name)", "ad_type": "MAX(ad_type)"},
+    ),
+    _upsert_dimension(
+        "ad_groups",
+        ("customer_id", "ad_group_id"),
+        {"campaign_id": "MAX(campaign_id)", "name": "MAX(ad_group_name)"},
+    ),
+    _upsert_dimension(
+        "ads",
+        ("customer_id", "ad_type", "ad_id"),
+        {
+            "ad_group_id": "MAX(ad_group_id)",
+            "campaign_id": "MAX(campaign_id)",
+            "offer_id": "MAX(offer_id)",
+            "name": "MAX(ad_name)",
+        },
+    ),
+)
+UPSERT_LOAD_LOG = f"""INSERT INTO load_log (customer_id, day, run_id, fetched_at, rows)
+SELECT CAST($customer_id AS VARCHAR), d.day, CAST($run_id AS VARCHAR),
+       CAST($fetched_at AS TIMESTAMP WITH TIME ZONE), COALESCE(c.n, 0)
+FROM (SELECT UNNEST(CAST($days AS DATE[])) AS day) AS d
+LEFT JOIN (SELECT day, COUNT(*) AS n FROM {INCOMING} GROUP BY day) AS c ON c.day = d.day
+ON CONFLICT (customer_id, day) DO UPDATE SET
+    run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def bind(sql: str, params: Mapping[str, object] | None) -> dict[str, object]:
+    """The subset of ``params`` that ``sql`` names; ``KeyError`` naming a missing one."""
+    supplied = params or {}
+    names = set(_PARAM.findall(sql))
+    missing = names - supplied.keys()
+    if missing:
+        raise KeyError(f"query parameter(s) {', '.join(sorted(missing))} not supplied")
+    return {name: supplied[name] for name in names}
+
+
+def to_pyformat(sql: str) -> str:
+    """``$name`` placeholders as psycopg2's ``%(name)s`` (literal ``%`` doubled)."""
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
