@@ -18,6 +18,7 @@ from allegro_ads.settings import ConfigError
 COMMAND_MODULES = [
     "simulator",
     "report",
+    "export",
     "db",
     "customers",
     "links",

@@ -153,6 +153,7 @@ def begin_consent(control: Control, oauth: OAuthClient, signed_token: str) -> st
     Raises ``link_signing.InvalidLinkToken`` (forged/malformed) or ``auth_links.LinkUnusable``.
     """
     link_id = verify_link_token(control.settings.signing_secret, signed_token)
+    auth_links.purge_oauth_states(control.engine)  # abandoned sign-ins; cheap
     pkce = new_pkce()
     state = auth_links.create_oauth_state(
         control.engine, control.tokens.cipher, link_id, pkce.verifier

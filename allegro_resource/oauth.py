@@ -44,6 +44,7 @@ __all__ = [
     "OAuthError",
     "Pkce",
     "new_pkce",
+    "s256_challenge",
 ]
 
 AUTHORIZE_PATH = "/auth/oauth/authorize"
@@ -67,9 +68,13 @@ class Pkce:
 def new_pkce() -> Pkce:
     """A fresh random verifier (86 URL-safe characters) and its S256 challenge."""
     verifier = secrets.token_urlsafe(64)
+    return Pkce(verifier=verifier, challenge=s256_challenge(verifier))
+
+
+def s256_challenge(verifier: str) -> str:
+    """BASE64URL(SHA256(verifier)) without padding (RFC 7636, section 4.2)."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return Pkce(verifier=verifier, challenge=challenge)
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 class _DeviceResponse(_Model):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from warehouse.control_db import Conflict, NotFound, write
 from warehouse.control_schema import auth_links, customers, oauth_states
@@ -264,3 +264,11 @@ def consume_oauth_state(
         ).one()
     verifier = cipher.decrypt(row.code_verifier_enc, "a pending OAuth state")
     return ConsumedState(state, row.link_id, row.customer_id, verifier)
+
+
+def purge_oauth_states(engine: Engine, now: datetime | None = None) -> int:
+    """Delete states that expired more than a day ago (abandoned sign-ins); returns the count."""
+    cutoff = (now or _now()) - timedelta(days=1)
+    with write(engine) as conn:
+        result = conn.execute(delete(oauth_states).where(oauth_states.c.expires_at < cutoff))
+    return result.rowcount

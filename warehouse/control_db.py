@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -33,13 +34,21 @@ class ControlStoreError(Exception):
 class SchemaOutOfDate(ControlStoreError):
     """The database's schema revision is not the one this code needs."""
 
-    def __init__(self, current: str | None, needed: str) -> None:
+    def __init__(self, current: str | None, needed: str, *, newer: bool = False) -> None:
         self.current = current
         self.needed = needed
-        super().__init__(
-            f"the control store schema is at {current or 'nothing (empty database)'}, "
-            f"the code needs {needed}: run `allegro-ads db upgrade`"
-        )
+        self.newer = newer
+        if newer:
+            message = (
+                f"the control store schema is at {current}, newer than this code (it needs "
+                f"{needed}): install the version of Allegro Ads Manager that upgraded it"
+            )
+        else:
+            message = (
+                f"the control store schema is at {current or 'nothing (empty database)'}, "
+                f"the code needs {needed}: run `allegro-ads db upgrade`"
+            )
+        super().__init__(message)
 
 
 class NotFound(ControlStoreError):
@@ -116,7 +125,16 @@ def check_schema_current(engine: Engine) -> None:
     """Raise ``SchemaOutOfDate`` unless the database is at the code's revision."""
     current = current_revision(engine)
     if current != head_revision():
-        raise SchemaOutOfDate(current, head_revision())
+        raise SchemaOutOfDate(current, head_revision(), newer=not _is_known(current))
+
+
+def _is_known(revision: str | None) -> bool:
+    if revision is None:
+        return True
+    try:
+        return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def upgrade(url_or_engine: str | Engine) -> tuple[str | None, str]:

@@ -65,6 +65,9 @@ class DuckDBWarehouse(Warehouse):
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({str(self.path)!r})"
 
+    def close(self) -> None:
+        """Nothing to release: every read and load opens and closes its own connection."""
+
     def ensure_schema(self) -> None:
         """Create the schema if the file is new or older than this code (under the write lock)."""
         if self.path.exists() and not check_schema_version(self._stored_version()):

@@ -1,4 +1,4 @@
-"""Arrow tables in the shape a load expects (``stats_schema.LOAD_SCHEMA``), built column by column."""
+"""Arrow tables in the shape a load expects (``stats_schema.LOAD_SCHEMA``), built by column."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def stat_rows_to_arrow(
             continue
         column = values[field.name]
         if field.name in _ROUNDED_COLUMNS:
-            arrays[field.name] = _rounded_decimals(column, _ROUNDED_COLUMNS[field.name])
+            arrays[field.name] = _rounded_decimals(field.name, column, _ROUNDED_COLUMNS[field.name])
         elif pa.types.is_decimal(field.type):
             arrays[field.name] = _exact_money(field.name, column, rows)
         else:
@@ -119,11 +119,18 @@ def _exact_money(name: str, column: Sequence[Decimal], rows: Sequence[StatRow]) 
     raise ValueError(f"{name} holds a value that does not fit DECIMAL(18,2)")
 
 
-def _rounded_decimals(column: Sequence[Decimal], type_: pa.Decimal128Type) -> pa.Array:
+def _rounded_decimals(name: str, column: Sequence[Decimal], type_: pa.Decimal128Type) -> pa.Array:
     """API ratios may carry more places than stored; round half away from zero to the column."""
     try:
         return pa.array(column, type=type_)
     except pa.ArrowInvalid:
         wide = pa.array(column)  # inferred precision and scale hold every value exactly
     rounded = pc.round(wide, ndigits=type_.scale, round_mode="half_towards_infinity")
-    return rounded.cast(type_)
+    try:
+        return rounded.cast(type_)
+    except pa.ArrowInvalid as exc:
+        largest = pc.max(pc.abs(rounded)).as_py()
+        raise ValueError(
+            f"{name} reaches {largest}, more than DECIMAL({type_.precision},{type_.scale}) holds; "
+            "check the API's answer for a broken ratio"
+        ) from exc

@@ -108,15 +108,16 @@ class Warehouse(ABC):
         except Exception as exc:
             raise LoadError(
                 f"loading customer {customer_id} for {start}..{end} failed and changed nothing: "
-                f"{_first_line(exc)}"
+                f"{first_line(exc)}"
             ) from exc
 
     @abstractmethod
     def _replace_slice(self, load: SliceLoad) -> LoadResult:
         """Run ``REPLACE_SLICE_STATEMENTS`` over ``load.table`` in one transaction."""
 
+    @abstractmethod
     def close(self) -> None:
-        """Release connections (a no-op where none are kept)."""
+        """Release pooled connections (a no-op where none are kept)."""
 
     def __enter__(self) -> Warehouse:
         return self
@@ -131,7 +132,7 @@ class Warehouse(ABC):
 
 
 def open_warehouse(url: str) -> Warehouse:
-    """The warehouse at ``url`` (``duckdb:///path.duckdb`` or ``postgresql://…``), schema ensured."""
+    """The warehouse at ``url`` (``duckdb:///file.duckdb`` or ``postgresql://…``), schema made."""
     scheme = url.split(":", 1)[0].lower()
     warehouse: Warehouse
     if scheme == "duckdb":
@@ -161,8 +162,9 @@ def duckdb_path(url: str) -> Path:
     path = url[len(prefix) :] if url.lower().startswith(prefix) else ""
     if not path or path == ":memory:" or "?" in path:
         raise ValueError(
-            f"warehouse URL {url!r} does not name a DuckDB file; use duckdb:///relative/file.duckdb "
-            "or duckdb:////absolute/file.duckdb (an in-memory warehouse would vanish after a load)"
+            f"warehouse URL {url!r} does not name a DuckDB file; use "
+            "duckdb:///relative/file.duckdb or duckdb:////absolute/file.duckdb "
+            "(an in-memory warehouse would vanish after each load)"
         )
     return Path(path)
 
@@ -179,7 +181,7 @@ def prepare_slice(
     run_id: str | None,
     fetched_at: datetime,
 ) -> SliceLoad:
-    """Check that ``table`` fits the slice and conform it to ``LOAD_SCHEMA``; ``ValueError`` if not."""
+    """Check that ``table`` fits the slice; return it conformed to ``LOAD_SCHEMA``."""
     if not customer_id:
         raise ValueError("customer_id is empty; pass the id of the customer whose rows these are")
     if start > end:
@@ -209,7 +211,7 @@ def _conform(table: pa.Table, *, run_id: str | None, fetched_at: datetime) -> pa
         return pa.Table.from_arrays(arrays, names=LOAD_SCHEMA.names).cast(LOAD_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise ValueError(
-            f"the table's columns do not convert to the warehouse types ({_first_line(exc)}); "
+            f"the table's columns do not convert to the warehouse types ({first_line(exc)}); "
             "build it with stat_rows_to_arrow()"
         ) from exc
 
@@ -243,11 +245,11 @@ def _check_days(table: pa.Table, start: date, end: date) -> None:
 
 def _check_values(table: pa.Table) -> None:
     ad_type = table.column("ad_type")
-    if not pc.all(pc.is_in(ad_type, value_set=pa.array(AD_TYPES))).as_py():
+    if not pc.all(pc.is_in(ad_type, value_set=pa.array(AD_TYPES)), min_count=0).as_py():
         found = sorted(set(pc.unique(ad_type).to_pylist()) - set(AD_TYPES))
         raise ValueError(f"unknown ad_type {found}; expected one of {', '.join(AD_TYPES)}")
     currency = table.column("currency")
-    if not pc.all(pc.match_substring_regex(currency, r"^[A-Z]{3}$")).as_py():
+    if not pc.all(pc.match_substring_regex(currency, r"^[A-Z]{3}$"), min_count=0).as_py():
         raise ValueError("currency must be a three-letter ISO code such as 'PLN' on every row")
 
 
@@ -281,7 +283,7 @@ def _upsert_dimension(table: str, key: tuple[str, ...], values: dict[str, str]) 
 DELETE_SLICE = (
     "DELETE FROM ad_daily_stats WHERE customer_id = $customer_id AND day BETWEEN $start AND $end"
 )
-INSERT_FACTS = f"INSERT INTO ad_daily_stats ({_FACT_NAMES}) SELECT {_FACT_NAMES} FROM {INCOMING}"
+INSERT_FACTS = f"INSERT INTO ad_daily_stats ({_FACT_NAMES}) SELECT {_FACT_NAMES} FROM {INCOMING}"  # noqa: S608
 # Within one load a campaign's rows carry one name; MAX only makes the choice deterministic.
 UPSERT_DIMENSIONS = (
     _upsert_dimension(
@@ -311,7 +313,7 @@ SELECT CAST($customer_id AS VARCHAR), d.day, CAST($run_id AS VARCHAR),
 FROM (SELECT UNNEST(CAST($days AS DATE[])) AS day) AS d
 LEFT JOIN (SELECT day, COUNT(*) AS n FROM {INCOMING} GROUP BY day) AS c ON c.day = d.day
 ON CONFLICT (customer_id, day) DO UPDATE SET
-    run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""
+    run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""  # noqa: S608
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -334,6 +336,7 @@ def to_pyformat(sql: str) -> str:
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

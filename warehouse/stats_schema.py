@@ -17,7 +17,6 @@ Dialect = Literal["duckdb", "postgresql"]
 
 # Bump when the DDL below changes, and teach ensure_schema() how to move old files forward.
 SCHEMA_VERSION = 1
-SCHEMA_VERSION_KEY = "schema_version"
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 4)
@@ -27,7 +26,7 @@ AD_TYPES = ("SPONSORED_OFFER", "GRAPHIC_AD")
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column of ``ad_daily_stats``: its SQL type (same text in both dialects) and Arrow type."""
+    """A column of ``ad_daily_stats``: SQL type (same text in both dialects) and Arrow type."""
 
     name: str
     sql_type: str
@@ -113,48 +112,62 @@ def ratio_sql(
         f"CAST(({numerator}) * {10**numerator_scale} AS HUGEINT)"
         f" * {10 ** (denominator_scale + scale)}"
     )
-    bottom = f"NULLIF(CAST(({denominator}) * {10**denominator_scale} AS HUGEINT), 0) * {10**numerator_scale}"
-    rounded = f"((2 * ABS({top}) + ABS({bottom})) // (2 * ABS({bottom}))) * SIGN({top}) * SIGN({bottom})"
+    bottom = (
+        f"NULLIF(CAST(({denominator}) * {10**denominator_scale} AS HUGEINT), 0)"
+        f" * {10**numerator_scale}"
+    )
+    rounded = (
+        f"((2 * ABS({top}) + ABS({bottom})) // (2 * ABS({bottom}))) * SIGN({top}) * SIGN({bottom})"
+    )
     unit = f"0.{'0' * (scale - 1)}1" if scale > 0 else "1"
     return f"CAST(({rounded}) * {unit} AS DECIMAL(18,{scale}))"
 
 
+# name -> (numerator, denominator, numerator scale, denominator scale, result scale)
+RATIOS: dict[str, tuple[str, str, int, int, int]] = {
+    "ctr": ("clicks", "views", 0, 0, 4),
+    "cpc": ("cost", "clicks", 2, 0, 2),
+    "roas": ("attributed_value", "cost", 2, 2, 2),
+}
+
+
+def ratio_columns_sql(dialect: Dialect, source: str) -> dict[str, str]:
+    """``{"ctr": sql, "cpc": sql, "roas": sql}`` computed from ``source``'s (summed) metrics."""
+    return {
+        name: ratio_sql(
+            dialect,
+            f"{source}.{numerator}",
+            f"{source}.{denominator}",
+            numerator_scale=numerator_scale,
+            denominator_scale=denominator_scale,
+            scale=scale,
+        )
+        for name, (
+            numerator,
+            denominator,
+            numerator_scale,
+            denominator_scale,
+            scale,
+        ) in RATIOS.items()
+    }
+
+
 def ratios_sql(dialect: Dialect, source: str) -> str:
     """``ctr, cpc, roas`` select-list items computed from ``source``'s (summed) metrics."""
-    ctr = ratio_sql(
-        dialect,
-        f"{source}.clicks",
-        f"{source}.views",
-        numerator_scale=0,
-        denominator_scale=0,
-        scale=4,
-    )
-    cpc = ratio_sql(
-        dialect,
-        f"{source}.cost",
-        f"{source}.clicks",
-        numerator_scale=2,
-        denominator_scale=0,
-        scale=2,
-    )
-    roas = ratio_sql(
-        dialect,
-        f"{source}.attributed_value",
-        f"{source}.cost",
-        numerator_scale=2,
-        denominator_scale=2,
-        scale=2,
-    )
-    return f"{ctr} AS ctr, {cpc} AS cpc, {roas} AS roas"
+    return ", ".join(f"{sql} AS {name}" for name, sql in ratio_columns_sql(dialect, source).items())
 
 
-def summed_metrics_sql(prefix: str = "") -> str:
-    """SUMs of the base metrics with the same types in both dialects (BIGINT, DECIMAL(18,2))."""
-    parts = []
-    for name in METRIC_COLUMNS:
-        sql_type = "DECIMAL(18,2)" if name in MONEY_COLUMNS else "BIGINT"
-        parts.append(f"CAST(COALESCE(SUM({prefix}{name}), 0) AS {sql_type}) AS {name}")
-    return ", ".join(parts)
+def metric_sql_type(name: str) -> str:
+    """The SQL type of a base metric: DECIMAL(18,2) for money, BIGINT for counts."""
+    return "DECIMAL(18,2)" if name in MONEY_COLUMNS else "BIGINT"
+
+
+def summed_metrics_sql() -> str:
+    """SUMs of the base metrics, typed the same in both dialects (0 for no rows)."""
+    return ", ".join(
+        f"CAST(COALESCE(SUM({name}), 0) AS {metric_sql_type(name)}) AS {name}"
+        for name in METRIC_COLUMNS
+    )
 
 
 def _fact_table_ddl() -> str:
@@ -219,6 +232,7 @@ _META_DDL = """CREATE TABLE IF NOT EXISTS warehouse_meta (
 
 
 def _views_ddl(dialect: Dialect) -> list[str]:
+    # S608: every piece below is a constant of this module, nothing comes from outside.
     campaign_daily = f"""CREATE VIEW campaign_daily_stats AS
 SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.day, t.currency,
        {", ".join("t." + m for m in METRIC_COLUMNS)},
@@ -228,7 +242,7 @@ FROM (
     FROM ad_daily_stats
     GROUP BY customer_id, campaign_id, day, currency
 ) AS t
-LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id"""
+LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id"""  # noqa: S608
     customer_daily = f"""CREATE VIEW customer_daily_stats AS
 SELECT t.customer_id, t.day, t.currency,
        {", ".join("t." + m for m in METRIC_COLUMNS)},
@@ -237,7 +251,7 @@ FROM (
     SELECT customer_id, day, currency, {summed_metrics_sql()}
     FROM ad_daily_stats
     GROUP BY customer_id, day, currency
-) AS t"""
+) AS t"""  # noqa: S608
     return [
         "DROP VIEW IF EXISTS campaign_daily_stats",
         "DROP VIEW IF EXISTS customer_daily_stats",
@@ -250,13 +264,14 @@ def _indexes_ddl(dialect: Dialect) -> list[str]:
     if dialect == "duckdb":
         return []  # DuckDB prunes day ranges with zone maps; an extra index only slows loads
     return [
-        "CREATE INDEX IF NOT EXISTS ad_daily_stats_customer_day ON ad_daily_stats (customer_id, day)",
+        "CREATE INDEX IF NOT EXISTS ad_daily_stats_customer_day"
+        " ON ad_daily_stats (customer_id, day)",
         "CREATE INDEX IF NOT EXISTS ad_daily_stats_day ON ad_daily_stats (day)",
     ]
 
 
 def schema_statements(dialect: Dialect) -> list[str]:
-    """Every statement that brings an empty or current database to ``SCHEMA_VERSION`` (idempotent)."""
+    """The statements that bring an empty database to ``SCHEMA_VERSION`` (idempotent)."""
     return [
         _META_DDL,
         _fact_table_ddl(),
@@ -266,10 +281,10 @@ def schema_statements(dialect: Dialect) -> list[str]:
     ]
 
 
-SELECT_SCHEMA_VERSION = f"SELECT value FROM warehouse_meta WHERE key = '{SCHEMA_VERSION_KEY}'"
-DELETE_SCHEMA_VERSION = f"DELETE FROM warehouse_meta WHERE key = '{SCHEMA_VERSION_KEY}'"
+SELECT_SCHEMA_VERSION = "SELECT value FROM warehouse_meta WHERE key = 'schema_version'"
+DELETE_SCHEMA_VERSION = "DELETE FROM warehouse_meta WHERE key = 'schema_version'"
 INSERT_SCHEMA_VERSION = (
-    f"INSERT INTO warehouse_meta (key, value) VALUES ('{SCHEMA_VERSION_KEY}', '{SCHEMA_VERSION}')"
+    f"INSERT INTO warehouse_meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"  # noqa: S608
 )
 
 

@@ -280,6 +280,7 @@ class TokenStore:
             status=row["status"],
             last_error=row["last_error"],
             version=row["version"],
+            issued_at=row["last_refresh_at"] or row["connected_at"],
         )
 
 

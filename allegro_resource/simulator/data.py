@@ -30,6 +30,7 @@ from allegro_resource.simulator.hashing import F64, U64, lanes, mix, splitmix64
 
 I64 = NDArray[np.int64]
 
+_BATCH_ROWS = 250_000
 DEFAULT_SEED = 42
 DEFAULT_REVISION_DAYS = 14
 
@@ -107,7 +108,9 @@ def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
     b = lanes(splitmix64(key ^ _S_PARAMS_B))
     return {
         "views": np.where(graphic, 4.0, 1.0) * _log_uniform(a[0], 4, 1500),
-        "ctr": np.where(graphic, _log_uniform(a[1], 0.0008, 0.006), _log_uniform(a[1], 0.004, 0.04)),
+        "ctr": np.where(
+            graphic, _log_uniform(a[1], 0.0008, 0.006), _log_uniform(a[1], 0.004, 0.04)
+        ),
         "cpc": np.where(graphic, _log_uniform(a[2], 40, 300), _log_uniform(a[2], 15, 160)),
         "weekend": 0.5 + a[3],  # how strongly this ad follows the weekly rhythm
         "interest": 0.1 + 0.35 * b[0],
@@ -212,7 +215,7 @@ def _decimals(units: I64, scale: int) -> pa.Array:
     return pa.Array.from_buffers(pa.decimal128(18, scale), len(low), [None, pa.py_buffer(buffer)])
 
 
-def _table(fig: _Figures) -> pa.Table:
+def _table(fig: _Figures, dictionary: bool = False) -> pa.Table:
     structures = fig.structures
     ad_client = np.repeat(
         np.arange(len(structures), dtype=np.int64), np.diff(fig.ad_offsets).astype(np.int64)
@@ -229,8 +232,11 @@ def _table(fig: _Figures) -> pa.Table:
     graphic = np.concatenate([s.ad_graphic for s in structures] or [np.zeros(0, np.bool_)])
 
     def by_ad(values: list[str | None], per_ad: I64 | None = None) -> pa.Array:
-        index = fig.ad if per_ad is None else per_ad[fig.ad]
-        return pa.array(values, pa.string()).take(pa.array(index))
+        index = pa.array((fig.ad if per_ad is None else per_ad[fig.ad]).astype(np.int32))
+        labels = pa.array(values, pa.string())
+        if dictionary:
+            return pa.DictionaryArray.from_arrays(index, labels)
+        return labels.take(index)
 
     columns: dict[str, pa.Array] = {
         "ads_client_id": by_ad([s.client_id for s in structures], ad_client),
@@ -253,7 +259,21 @@ def _table(fig: _Figures) -> pa.Table:
         "effective_cpc": _decimals(fig.effective_cpc, 2),
         "rate_of_return": _decimals(fig.rate_of_return, 2),
     }
-    return pa.Table.from_pydict(columns, schema=TABLE_SCHEMA)
+    return pa.Table.from_pydict(columns, schema=table_schema(dictionary))
+
+
+def table_schema(dictionary: bool = False) -> pa.Schema:
+    """The schema of ``generate_table``'s result (string columns dictionary-encoded or not)."""
+    if not dictionary:
+        return TABLE_SCHEMA
+    encoded = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema(
+        [pa.field(f.name, encoded) if f.type == pa.string() else f for f in TABLE_SCHEMA]
+    )
+
+
+def _row_estimate(structure: ClientStructure, first: int, last: int) -> int:
+    return int(np.clip(last - np.maximum(structure.ad_start, first) + 1, 0, None).sum())
 
 
 def generate_table(
@@ -266,11 +286,47 @@ def generate_table(
     seed: int = DEFAULT_SEED,
     revision_days: int = DEFAULT_REVISION_DAYS,
     ad_types: Iterable[str] = AD_TYPES,
+    dictionary: bool = False,
 ) -> pa.Table:
     """Every ad-day row of ``client_ids`` in [start, min(end, yesterday)] as an Arrow table
-    (schema ``TABLE_SCHEMA``), ordered by client, ad, day."""
-    structures = [client_structure(seed, cid) for cid in client_ids]
-    return _table(_compute(structures, start, end, today, revision, revision_days, ad_types))
+    (schema ``table_schema(dictionary)``), ordered by client, ad, day.
+
+    ``dictionary=True`` dictionary-encodes the string columns: same values, a fraction of the
+    memory for tables of millions of rows."""
+    types = tuple(ad_types)
+    first, last = start.toordinal(), min(end.toordinal(), today.toordinal() - 1)
+    # Computing a few hundred thousand rows at a time keeps numpy's temporaries small.
+    parts: list[pa.Table] = []
+    batch: list[ClientStructure] = []
+    batch_rows = 0
+    for cid in client_ids:
+        structure = client_structure(seed, cid)
+        batch.append(structure)
+        batch_rows += _row_estimate(structure, first, last)
+        if batch_rows >= _BATCH_ROWS:
+            parts.append(
+                _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
+            )
+            batch, batch_rows = [], 0
+    if batch or not parts:
+        parts.append(
+            _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
+        )
+    return pa.concat_tables(parts)
+
+
+def _batch_table(
+    structures: list[ClientStructure],
+    start: date,
+    end: date,
+    today: date,
+    revision: int,
+    revision_days: int,
+    ad_types: tuple[str, ...],
+    dictionary: bool,
+) -> pa.Table:
+    fig = _compute(structures, start, end, today, revision, revision_days, ad_types)
+    return _table(fig, dictionary)
 
 
 def statistics_document(
@@ -325,10 +381,11 @@ def statistics_document(
     ]
 
     document: dict[str, list[dict[str, Any]]] = {"sponsoredOffers": [], "graphicAds": []}
+    ad_campaign = structure.ad_campaign
     bounds = np.flatnonzero(np.diff(fig.ad, prepend=-1, append=-1))  # first row of each ad run
     for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         ad = int(fig.ad[first])
-        campaign = structure.campaigns[int(structure.ad_campaign[ad])]
+        campaign = structure.campaigns[int(ad_campaign[ad])]
         group = int(structure.ad_group[ad])
         graphic = bool(structure.ad_graphic[ad])
         ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}

@@ -121,15 +121,14 @@ def _uuids(key: int, salt: int, count: int) -> list[str]:
     hi = mix(key, salt + 2 * np.arange(count, dtype=np.uint64))
     lo = mix(key, salt + 2 * np.arange(count, dtype=np.uint64) + 1)
     return [
-        str(uuid.UUID(int=(int(a) << 64) | int(b), version=4))
-        for a, b in zip(hi, lo, strict=True)
+        str(uuid.UUID(int=(int(a) << 64) | int(b), version=4)) for a, b in zip(hi, lo, strict=True)
     ]
 
 
 @lru_cache(maxsize=8192)
 def client_structure(seed: int, client_id: str) -> ClientStructure:
-    """The campaigns, ad groups and ads of ``client_id`` (2–12 campaigns, 1–5 groups each,
-    1–20 ads per group; bigger clients have more ads per group)."""
+    """The campaigns, ad groups and ads of ``client_id`` (2-12 campaigns, 1-5 groups each,
+    1-20 ads per group; bigger clients have more ads per group)."""
     ck = text_key(seed, "client", client_id)
     size, camp_u = (float(x[0]) for x in lanes(mix(ck, 0))[:2])
     n_campaigns = 2 + int(camp_u**1.3 * 11)
@@ -165,8 +164,8 @@ def client_structure(seed: int, client_id: str) -> ClientStructure:
     offer_ids: list[str | None] = []
     for i, key in enumerate(ad_key.tolist()):
         if ad_graphic[i]:
-            theme = campaigns[int(group_campaign[ad_group[i]])].name.split(" – ")[0]
-            ad_names.append(f"Baner {pick(names.BANNER_SIZES, key >> 8)} – {theme}")
+            theme = campaigns[int(group_campaign[ad_group[i]])].name.split(" - ")[0]
+            ad_names.append(f"Baner {pick(names.BANNER_SIZES, key >> 8)} - {theme}")
             offer_ids.append(None)
         else:
             product = pick(names.PRODUCTS, key >> 8)
@@ -197,7 +196,7 @@ def _campaigns(
     result = []
     for i, h in enumerate(camp_h.tolist()):
         kind = "Kampania graficzna" if graphic[i] else "Oferty sponsorowane"
-        name = f"{pick(names.CAMPAIGN_THEMES, h >> 20)} – {kind}"
+        name = f"{pick(names.CAMPAIGN_THEMES, h >> 20)} - {kind}"
         seen[name] += 1
         if seen[name] > 1:  # names repeat in real accounts too, but a suffix keeps reports legible
             name = f"{name} {seen[name]}"

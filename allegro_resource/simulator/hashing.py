@@ -39,9 +39,7 @@ def mix(a: U64 | int, b: U64 | int) -> U64:
 
 def lanes(h: U64) -> list[F64]:
     """Four uniforms in [0, 1) from one hash (16 bits each: plenty for noise)."""
-    return [
-        ((h >> np.uint64(16 * k)) & _LANE_MASK).astype(np.float64) / 65536.0 for k in range(4)
-    ]
+    return [((h >> np.uint64(16 * k)) & _LANE_MASK).astype(np.float64) / 65536.0 for k in range(4)]
 
 
 def unit(h: U64) -> F64:

@@ -11,7 +11,7 @@ from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
-from tests.client.conftest import ClientFactory, Seller, sim_today
+from client_helpers import ClientFactory, Seller, sim_today
 
 
 def _range(sim: RunningSimulator, days: int) -> tuple[date, date]:
@@ -51,7 +51,7 @@ def test_a_missing_field_raises_malformed_response_naming_clicks(
     simulator: RunningSimulator, client: AllegroAdsClient, seller: Seller
 ) -> None:
     start, end = _range(simulator, 10)
-    simulator.faults(missing_field="clicks")
+    simulator.faults(missing_field=True)
 
     with pytest.raises(MalformedResponse, match="clicks") as caught:
         client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
@@ -85,5 +85,9 @@ def test_a_failure_in_window_3_returns_nothing_half_parsed(
     with pytest.raises(MalformedResponse):
         client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
 
-    statuses = [(c.status, c.error is None) for c in call_log.snapshot() if c.endpoint.endswith("/statistics")]
+    statuses = [
+        (c.status, c.error is None)
+        for c in call_log.snapshot()
+        if c.endpoint.endswith("/statistics")
+    ]
     assert statuses == [(200, True), (200, True), (statuses[2][0], False)]

@@ -13,7 +13,7 @@ from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroUnavailable, RateLimited, ServerError
 from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
-from tests.client.conftest import ClientFactory, Seller, sim_today
+from client_helpers import ClientFactory, Seller, sim_today
 
 
 def _one_window(sim: RunningSimulator) -> tuple:
@@ -98,7 +98,7 @@ def test_a_closed_port_raises_allegro_unavailable(
         f"http://127.0.0.1:{port}", provider, call_log, max_attempts=2, max_retry_seconds=2.0
     )
 
-    with pytest.raises(AllegroUnavailable, match="could not connect.*Check the network"):
+    with pytest.raises(AllegroUnavailable, match=r"could not connect.*Check the network"):
         client.me(seller.customer_id)
 
     assert [c.status for c in call_log.snapshot() if c.endpoint == "/me"] == [None, None]

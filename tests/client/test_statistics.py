@@ -14,7 +14,7 @@ from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import DateRangeError
 from allegro_resource.models import AdType, StatRow
 from allegro_resource.simulator.server import RunningSimulator
-from tests.client.conftest import Seller, sim_today, stat_calls
+from client_helpers import Seller, sim_today, stat_calls
 
 
 def _yesterday(sim: RunningSimulator) -> date:
@@ -91,7 +91,10 @@ def test_types_filter_asks_only_for_the_named_ad_type(
 ) -> None:
     end = _yesterday(simulator)
     rows = client.fetch_statistics(
-        seller.customer_id, seller.ads_client_id, end - timedelta(days=29), end,
+        seller.customer_id,
+        seller.ads_client_id,
+        end - timedelta(days=29),
+        end,
         types=[AdType.SPONSORED_OFFER],
     )
     assert rows
@@ -118,8 +121,15 @@ Metrics = tuple[int, int, int, Decimal, Decimal, int, Decimal, Decimal, Decimal]
 def _keyed(rows: list[StatRow]) -> dict[Key, Metrics]:
     return {
         (r.ad_type.value, r.ad_id, r.day): (
-            r.views, r.clicks, r.interest, r.cost, r.ctr,
-            r.attributed_count, r.attributed_value, r.effective_cpc, r.rate_of_return,
+            r.views,
+            r.clicks,
+            r.interest,
+            r.cost,
+            r.ctr,
+            r.attributed_count,
+            r.attributed_value,
+            r.effective_cpc,
+            r.rate_of_return,
         )
         for r in rows
     }

@@ -20,6 +20,7 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite needs batch mode for ALTER in later revisions
         compare_type=True,
+        transactional_ddl=True,  # one transaction per upgrade, on SQLite too (we emit BEGIN)
     )
     with context.begin_transaction():
         context.run_migrations()

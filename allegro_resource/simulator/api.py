@@ -1,0 +1,319 @@
+"""The simulated Allegro REST API: /me, the agency's ads clients, a client's statistics and
+sponsored campaigns, behind bearer auth, media-type negotiation, the rate limit and faults."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from allegro_resource.simulator.data import statistics_document
+from allegro_resource.simulator.entities import (
+    AD_TYPES,
+    AGENCY_LOGIN,
+    SPONSORED_OFFER,
+    SimUser,
+    client_structure,
+)
+from allegro_resource.simulator.faults import add_extra_fields, drop_clicks, malform, truncate
+from allegro_resource.simulator.responses import (
+    BETA_MEDIA_TYPE,
+    PUBLIC_MEDIA_TYPE,
+    api_error,
+    api_errors,
+    dumps,
+    error_entry,
+    negotiate,
+)
+from allegro_resource.simulator.state import DEFAULT_SCOPE, SimulatorState
+
+STATISTICS_PATH = "/ads/clients/<client_id>/statistics"
+CAMPAIGNS_PATH = "/ads/clients/<client_id>/sponsored/campaigns"
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Produce = Callable[[SimUser], "Response | dict[str, Any]"]
+
+
+class ApiEndpoints:
+    """Handlers of the REST paths; all state lives in ``state``."""
+
+    def __init__(self, state: SimulatorState) -> None:
+        self.state = state
+        self.config = state.config
+
+    def rules(self) -> list[Rule]:
+        """The URL rules, with bound handlers as endpoints."""
+        return [
+            Rule("/me", methods=["GET"], endpoint=self.me),
+            Rule("/ads/clients", methods=["GET"], endpoint=self.clients),
+            Rule(STATISTICS_PATH, methods=["GET"], endpoint=self.statistics),
+            Rule(CAMPAIGNS_PATH, methods=["GET"], endpoint=self.campaigns),
+        ]
+
+    # --- handlers ------------------------------------------------------------
+
+    def me(self, request: Request) -> Response:
+        """GET /me: the user the token belongs to."""
+
+        def produce(user: SimUser) -> dict[str, Any]:
+            return {
+                "id": user.user_id,
+                "login": user.login,
+                "email": user.email,
+                "firstName": user.first_name,
+                "lastName": user.last_name,
+                "company": {"name": user.name},
+                "baseMarketplace": {"id": "allegro-pl"},
+            }
+
+        return self._serve(request, "me", None, produce)
+
+    def clients(self, request: Request) -> Response:
+        """GET /ads/clients: the ads clients this token may act for, paged."""
+
+        def produce(user: SimUser) -> Response | dict[str, Any]:
+            page = _paging(request.args)
+            if isinstance(page, Response):
+                return page
+            limit, offset = page
+            visible = self.state.visible_clients(user)
+            clients = [
+                {"id": u.ads_client_id, "name": u.name, "type": "SINGLE_SELLER", "status": "ACTIVE"}
+                for u in visible[offset : offset + limit]
+            ]
+            return {"clients": clients, "count": len(clients), "totalCount": len(visible)}
+
+        return self._serve(request, "clients", None, produce)
+
+    def statistics(self, request: Request, client_id: str) -> Response:
+        """GET /ads/clients/{id}/statistics: one ad per element, one row per day."""
+
+        def produce(user: SimUser) -> Response | dict[str, Any]:
+            refused = self._client_access(user, client_id)
+            if refused:
+                return refused
+            query = self._statistics_query(request.args)
+            if isinstance(query, Response):
+                return query
+            start, end, types = query
+            self.state.count("statistics_ok")
+            return statistics_document(
+                client_id,
+                start,
+                end,
+                self.state.today(),
+                self.state.revision,
+                seed=self.config.seed,
+                revision_days=self.config.revision_days,
+                ad_types=types,
+            )
+
+        return self._serve(request, "statistics", client_id, produce)
+
+    def campaigns(self, request: Request, client_id: str) -> Response:
+        """GET /ads/clients/{id}/sponsored/campaigns: sponsored-offer campaigns, paged."""
+
+        def produce(user: SimUser) -> Response | dict[str, Any]:
+            refused = self._client_access(user, client_id)
+            if refused:
+                return refused
+            page = _paging(request.args)
+            if isinstance(page, Response):
+                return page
+            limit, offset = page
+            structure = client_structure(self.config.seed, client_id)
+            # Display campaigns are not manageable through the API, so they are not listed.
+            sponsored = [c for c in structure.campaigns if c.ad_type == SPONSORED_OFFER]
+            campaigns = [
+                {"id": c.id, "marketplaceId": "allegro-pl", "name": c.name, "status": c.status}
+                for c in sponsored[offset : offset + limit]
+            ]
+            return {"campaigns": campaigns, "count": len(campaigns), "totalCount": len(sponsored)}
+
+        return self._serve(request, "campaigns", client_id, produce)
+
+    # --- the common pipeline -------------------------------------------------
+
+    def _serve(
+        self, request: Request, kind: str, client_id: str | None, produce: Produce
+    ) -> Response:
+        """Faults, bearer auth, Accept, rate limit, then ``produce``; mangle the answer if a
+        fault says so."""
+        self.state.count(f"requests.{kind}")
+        before = self.state.fault_before(oauth=False, client_id=client_id)
+        if before.latency_ms:
+            time.sleep(before.latency_ms / 1000)
+        if before.status == 429:
+            return _too_many(before.retry_after or 1, "Injected 429 storm")
+        if before.status is not None:
+            return api_error(before.status, "SERVICE_UNAVAILABLE", "Injected failure; retry later")
+
+        authenticated = self._authenticate(request)
+        if isinstance(authenticated, Response):
+            return authenticated
+        user, scope, app_client_id = authenticated
+        allowed = (PUBLIC_MEDIA_TYPE, BETA_MEDIA_TYPE) if kind != "me" else (PUBLIC_MEDIA_TYPE,)
+        media_type = negotiate(request.headers.get("Accept"), allowed)
+        if media_type is None:
+            return api_error(
+                406,
+                "NOT_ACCEPTABLE",
+                f"Send 'Accept: {PUBLIC_MEDIA_TYPE}'; got {request.headers.get('Accept')!r}",
+            )
+        if kind != "me" and DEFAULT_SCOPE not in scope.split():
+            return api_error(403, "ACCESS_DENIED", f"The token lacks the {DEFAULT_SCOPE} scope")
+        wait = self.state.admit(app_client_id)
+        if wait is not None:
+            self.state.count("rate_limited")
+            return _too_many(wait, "Too many requests for this application; slow down")
+
+        result = produce(user)
+        if isinstance(result, Response):
+            return result
+        after = self.state.fault_after(oauth=False, client_id=client_id)
+        if kind == "statistics" and self.state.faults.extra_field:
+            add_extra_fields(result)
+            self.state.count("faults_injected", "faults.extra_field")
+        if kind == "statistics" and self.state.faults.missing_field:
+            drop_clicks(result)
+            self.state.count("faults_injected", "faults.missing_field")
+        body = dumps(malform(kind, result) if after.malformed else result)
+        return Response(truncate(body) if after.truncate else body, 200, content_type=media_type)
+
+    def _authenticate(self, request: Request) -> Response | tuple[SimUser, str, str]:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _unauthorized("Full authentication is required to access this resource")
+        grant = self.state.access_grant(token.strip())
+        if grant is None:
+            return _unauthorized("Invalid access token")
+        if grant.expires_at <= self.state.now():
+            return _unauthorized("Access token expired")
+        user = self.state.user_by_id(grant.user_id)
+        if user is None:  # cannot happen with generated users; fail closed anyway
+            return _unauthorized("Unknown user")
+        return user, grant.scope, grant.client_id
+
+    def _client_access(self, user: SimUser, client_id: str) -> Response | None:
+        if self.state.owner_of_client(client_id) is None:
+            return api_error(404, "NOT_FOUND", f"Ads client {client_id} not found")
+        if user.login != AGENCY_LOGIN and user.ads_client_id != client_id:
+            return api_error(403, "ACCESS_DENIED", f"No access to ads client {client_id}")
+        if client_id in self.state.faults.remove_clients:
+            self.state.count("faults_injected", "faults.removed_client")
+            return api_error(
+                403, "ACCESS_DENIED", f"Ads client {client_id} is no longer linked to the agency"
+            )
+        return None
+
+    def _statistics_query(
+        self, args: MultiDict[str, str]
+    ) -> Response | tuple[date, date, tuple[str, ...]]:
+        """Parse and check the query; every broken rule is reported at once (422)."""
+        errors: list[dict[str, Any]] = []
+        start = _parse_day(args, "statistics.gte", errors)
+        end = _parse_day(args, "statistics.lte", errors)
+        today = self.state.today()
+        floor = today - timedelta(days=self.config.history_days)
+        if start and start < floor:
+            errors.append(
+                error_entry(
+                    "VALIDATION_ERROR",
+                    f"statistics.gte must not be older than {floor} "
+                    f"({self.config.history_days} days back)",
+                    "statistics.gte",
+                )
+            )
+        if end and end >= today:
+            errors.append(
+                error_entry(
+                    "VALIDATION_ERROR",
+                    "statistics.lte must not be later than yesterday "
+                    f"({today - timedelta(days=1)}): today's data is never served",
+                    "statistics.lte",
+                )
+            )
+        if start and end and start > end:
+            errors.append(
+                error_entry(
+                    "VALIDATION_ERROR",
+                    "statistics.gte must not be after statistics.lte",
+                    "statistics.gte",
+                )
+            )
+        elif start and end and (end - start).days + 1 > self.config.max_range_days:
+            errors.append(
+                error_entry(
+                    "VALIDATION_ERROR",
+                    f"The date range spans {(end - start).days + 1} days; at most "
+                    f"{self.config.max_range_days} days per request",
+                    "statistics.lte",
+                )
+            )
+        requested = [t.strip() for v in args.getlist("types") for t in v.split(",") if t.strip()]
+        unknown = [t for t in requested if t not in AD_TYPES]
+        if unknown:
+            errors.append(
+                error_entry(
+                    "VALIDATION_ERROR",
+                    f"Unknown types {unknown}; allowed: {list(AD_TYPES)}",
+                    "types",
+                )
+            )
+        if errors or start is None or end is None:
+            return api_errors(422, errors)
+        return start, end, tuple(requested) or AD_TYPES
+
+
+def _parse_day(args: MultiDict[str, str], name: str, errors: list[dict[str, Any]]) -> date | None:
+    raw = args.get(name)
+    if not raw:
+        errors.append(error_entry("VALIDATION_ERROR", f"{name} is required (yyyy-MM-dd)", name))
+        return None
+    try:
+        if not _ISO_DAY.match(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.append(
+            error_entry("VALIDATION_ERROR", f"{name} is not a date yyyy-MM-dd: {raw!r}", name)
+        )
+        return None
+
+
+def _paging(args: MultiDict[str, str]) -> Response | tuple[int, int]:
+    errors = []
+    values = {}
+    for name, default, low, high in (("limit", 20, 1, 1000), ("offset", 0, 0, None)):
+        raw = args.get(name)
+        try:
+            value = default if raw is None else int(raw)
+            if value < low or (high is not None and value > high):
+                raise ValueError(raw)
+            values[name] = value
+        except ValueError:
+            bounds = f"{low}-{high}" if high else f">= {low}"
+            errors.append(
+                error_entry(
+                    "VALIDATION_ERROR", f"{name} must be an integer {bounds}: {raw!r}", name
+                )
+            )
+    if errors:
+        return api_errors(422, errors)
+    return values["limit"], values["offset"]
+
+
+def _unauthorized(message: str) -> Response:
+    return api_error(
+        401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
+def _too_many(retry_after: int, message: str) -> Response:
+    return api_error(429, "TOO_MANY_REQUESTS", message, headers={"Retry-After": str(retry_after)})

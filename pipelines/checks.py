@@ -1,0 +1,123 @@
+"""Asset checks of ``ad_daily_stats``, evaluated by the same run that loads the data.
+
+Each check says what is wrong and what to do; the warehouse queries behind them are plain
+functions in ``warehouse.stats_queries``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from allegro_ads.stats_sync import SyncReport
+from warehouse import stats_queries
+from warehouse.stats_loader import Warehouse
+
+UNIQUE_KEYS = "unique_keys"
+NON_NEGATIVE = "no_negative_metrics"
+RATIOS_AGREE = "ratios_agree_with_api"
+ALL_LOADED = "every_connected_customer_loaded"
+FRESH = "fresh_through_yesterday"
+
+CHECK_DESCRIPTIONS = {
+    UNIQUE_KEYS: "No two rows share (customer_id, ad_type, ad_id, day).",
+    NON_NEGATIVE: "No negative views, clicks, interest, costs or attributed sales.",
+    RATIOS_AGREE: "CTR, CPC and ROAS recomputed from base metrics agree with Allegro's own.",
+    ALL_LOADED: "Every connected customer was loaded for every day of the run.",
+    FRESH: "Every connected customer's latest loaded day is yesterday.",
+}
+
+
+def check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
+    """The specs the asset declares, so the UI lists the checks before the first run."""
+    return [
+        dg.AssetCheckSpec(name, asset=asset_key, description=text)
+        for name, text in CHECK_DESCRIPTIONS.items()
+    ]
+
+
+def evaluate(
+    warehouse: Warehouse, report: SyncReport, customer_ids: list[str], yesterday: date
+) -> list[dg.AssetCheckResult]:
+    """All check results for one run over [report.start, report.end]."""
+    return [
+        _unique_keys(warehouse, report),
+        _non_negative(warehouse, report),
+        _ratios(warehouse, report),
+        _all_loaded(report),
+        _fresh(warehouse, customer_ids, yesterday),
+    ]
+
+
+def _unique_keys(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResult:
+    duplicates = stats_queries.duplicate_keys(warehouse, report.start, report.end)
+    return dg.AssetCheckResult(
+        check_name=UNIQUE_KEYS,
+        passed=len(duplicates) == 0,
+        metadata={"duplicate_keys": len(duplicates)},
+    )
+
+
+def _non_negative(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResult:
+    negative = stats_queries.negative_metrics(warehouse, report.start, report.end)
+    return dg.AssetCheckResult(
+        check_name=NON_NEGATIVE, passed=len(negative) == 0, metadata={"rows": len(negative)}
+    )
+
+
+def _ratios(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResult:
+    mismatches = stats_queries.ratio_mismatches(warehouse, report.start, report.end)
+    return dg.AssetCheckResult(
+        check_name=RATIOS_AGREE,
+        passed=len(mismatches) == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_disagreeing": len(mismatches)},
+    )
+
+
+def _all_loaded(report: SyncReport) -> dg.AssetCheckResult:
+    failed = report.failed
+    days = f"{report.start} .. {report.end}"
+    description = (
+        "every connected customer loaded"
+        if not failed
+        else "; ".join(f"{o.name} ({o.customer_id}) not loaded for {days}: {o.fix}" for o in failed)
+    )
+    return dg.AssetCheckResult(
+        check_name=ALL_LOADED,
+        passed=not failed,
+        description=description,
+        metadata={
+            "failed_customers": ", ".join(o.customer_id for o in failed) or "none",
+            "days": days,
+            "errors": dg.MetadataValue.md(
+                "\n".join(f"- **{o.name}** (`{o.customer_id}`): {o.error}  \n  fix: `{o.fix}`"
+                          for o in failed) or "none"
+            ),
+            "rerun_config": dg.MetadataValue.json(
+                {"ops": {"ad_daily_stats": {"config": {"customers": [o.customer_id for o in failed]}}}}
+            ),
+        },
+    )
+
+
+def _fresh(warehouse: Warehouse, customer_ids: list[str], yesterday: date) -> dg.AssetCheckResult:
+    latest = stats_queries.latest_loaded_day(warehouse, customer_ids)
+    stale = {c: d for c, d in latest.items() if d is None or d < yesterday}
+    return dg.AssetCheckResult(
+        check_name=FRESH,
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"every connected customer is loaded through {yesterday}"
+            if not stale
+            else "stale: "
+            + ", ".join(f"{c} (latest {d or 'never'})" for c, d in sorted(stale.items()))
+        ),
+        metadata={"yesterday": str(yesterday), "stale_customers": len(stale)},
+    )
+
+
+def yesterday_of(today: date) -> date:
+    return today - timedelta(days=1)

@@ -1,0 +1,37 @@
+"""The one place the Dagster definitions are assembled (``workspace.yaml`` points here)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from allegro_ads.settings import load_settings
+from pipelines.assets import ASSET_NAME, build_ad_daily_stats
+from pipelines.partitions import daily_partitions
+from pipelines.resources import build_resources
+from pipelines.schedules import build_daily_schedule
+from pipelines.sensors import build_new_customer_sensor
+
+
+def build_definitions() -> dg.Definitions:
+    """Assets, job, schedule, sensor and resources from the ``ALLEGRO_ADS_*`` settings."""
+    settings = load_settings()
+    partitions = daily_partitions(settings.history_days)
+    ad_daily_stats = build_ad_daily_stats(partitions)
+    stats_job = dg.define_asset_job(
+        "ad_stats_job",
+        selection=dg.AssetSelection.assets(ASSET_NAME),
+        partitions_def=partitions,
+        description="Fetch and load ad statistics for a date range (one run per range).",
+    )
+    return dg.Definitions(
+        assets=[ad_daily_stats],
+        jobs=[stats_job],
+        schedules=[
+            build_daily_schedule(stats_job, settings.schedule_cron, settings.lookback_days)
+        ],
+        sensors=[build_new_customer_sensor(stats_job, settings.history_days, None)],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions()

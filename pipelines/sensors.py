@@ -1,0 +1,62 @@
+"""A newly connected customer gets its history loaded at once, in one run of its own."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from allegro_resource.windows import oldest_served_day, reporting_today
+from pipelines.partitions import range_tags
+from pipelines.resources import ControlStoreResource, WarehouseResource, reportable_customers
+from warehouse import stats_queries
+
+
+def history_start(today: date, history_days: int, configured: date | None) -> date:
+    """The first day of a new customer's history: the configured start or the API's floor."""
+    floor = oldest_served_day(today, history_days)
+    return max(floor, configured) if configured else floor
+
+
+def build_new_customer_sensor(
+    job: dg.UnresolvedAssetJobDefinition, history_days: int, configured_start: date | None
+) -> dg.SensorDefinition:
+    """Launch one history run per customer that is connected but has never been loaded."""
+
+    @dg.sensor(
+        name="new_customer_history",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Loads a newly connected customer's history (one run for that customer).",
+    )
+    def new_customer_history(
+        context: dg.SensorEvaluationContext,
+        control: ControlStoreResource,
+        warehouse: WarehouseResource,
+    ) -> dg.SensorResult:
+        today = reporting_today()
+        start = history_start(today, history_days, configured_start)
+        end = today - timedelta(days=1)
+        with control.open() as ctl, warehouse.open() as wh:
+            targets = reportable_customers(ctl)
+            connected = {info.customer_id: info for info in ctl.tokens.list_info()}
+            latest = stats_queries.latest_loaded_day(wh, [t.customer_id for t in targets])
+        requests = []
+        for target in targets:
+            if latest.get(target.customer_id) is not None:
+                continue
+            connected_at = connected[target.customer_id].connected_at
+            requests.append(
+                dg.RunRequest(
+                    # One run per connection: reconnecting later may need its history again.
+                    run_key=f"history-{target.customer_id}-{connected_at.isoformat() if connected_at else ''}",
+                    run_config={
+                        "ops": {"ad_daily_stats": {"config": {"customers": [target.customer_id]}}}
+                    },
+                    tags={**range_tags(start, end), "customer": target.customer_id},
+                )
+            )
+        return dg.SensorResult(run_requests=requests)
+
+    return new_customer_history

@@ -1,0 +1,75 @@
+"""Helpers for the Allegro client tests: the simulator's sellers, its today, its counters.
+
+The consent driver lives in ``bench/_sim_session.py`` (the benchmark uses it too) and is
+loaded from there as ``sim_session``: one implementation of "log in, approve, exchange".
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.simulator.server import RunningSimulator
+from allegro_resource.windows import reporting_today
+
+
+def _load_sim_session() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "bench" / "_sim_session.py"
+    spec = importlib.util.spec_from_file_location("bench_sim_session", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sim_session = _load_sim_session()
+
+ClientFactory = Callable[..., AllegroAdsClient]
+"""The ``make_client`` fixture: ``make_client(sim, tokens, **AllegroAdsClient options)``."""
+
+
+@dataclass
+class Seller:
+    """A seller of the simulator, consented once; ``customer_id`` is the seller's login."""
+
+    login: str
+    ads_client_id: str
+
+    @property
+    def customer_id(self) -> str:
+        return self.login
+
+
+def sellers_of(sim: RunningSimulator) -> list[Seller]:
+    """The simulator's sellers (not the agency login), in its order."""
+    return [
+        Seller(login=str(_attr(u, "login")), ads_client_id=str(_attr(u, "ads_client_id")))
+        for u in sim.users()
+        if _attr(u, "login") != "agency" and _attr(u, "ads_client_id")
+    ]
+
+
+def _attr(user: Any, name: str) -> Any:
+    return user.get(name) if isinstance(user, dict) else getattr(user, name, None)
+
+
+def sim_today(sim: RunningSimulator) -> date:
+    """The simulator's notion of today, so both sides agree on 'yesterday'."""
+    today = getattr(getattr(sim, "config", None), "today", None)
+    if isinstance(today, date):
+        return today
+    return reporting_today()
+
+
+def stat_calls(sim: RunningSimulator) -> int:
+    """How many statistics requests the simulator has served (any status)."""
+    stats = sim.stats()
+    return int(stats.get("statistics", stats.get("statistics_requests", 0)))

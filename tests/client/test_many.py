@@ -1,0 +1,38 @@
+"""fetch_statistics_many: customers are fetched concurrently and fail independently."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from allegro_resource.ads_client import StatsJob, StatsResult
+from allegro_resource.calllog import MemoryCallLog
+from allegro_resource.errors import Forbidden
+from allegro_resource.simulator.server import RunningSimulator
+from client_helpers import ClientFactory, sellers_of, sim_session, sim_today
+
+
+def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
+    simulator: RunningSimulator, make_client: ClientFactory, call_log: MemoryCallLog
+) -> None:
+    sellers = sellers_of(simulator)[:4]
+    provider = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    client = make_client(simulator, provider, concurrency=4)
+    removed = sellers[1]
+    simulator.faults(remove_clients=[removed.ads_client_id])
+    end = sim_today(simulator) - timedelta(days=1)
+    finished: list[StatsResult] = []
+
+    results = client.fetch_statistics_many(
+        [StatsJob(s.customer_id, s.ads_client_id) for s in sellers],
+        end - timedelta(days=61),
+        end,
+        on_result=finished.append,
+    )
+
+    assert [r.customer_id for r in results] == [s.customer_id for s in sellers]
+    assert sorted(r.customer_id for r in finished) == sorted(s.customer_id for s in sellers)
+    failed = results[1]
+    assert isinstance(failed.error, Forbidden) and failed.rows == [] and failed.calls == 1
+    assert removed.customer_id in str(failed.error)
+    for result in results[:1] + results[2:]:
+        assert result.ok and result.rows and result.calls == 2

@@ -1,0 +1,93 @@
+"""OAuth helpers: PKCE, the authorization URL, code exchange and refresh against the simulator."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from allegro_resource.errors import InvalidClient, InvalidGrant
+from allegro_resource.oauth import OAuthClient, new_pkce, s256_challenge
+from allegro_resource.simulator.server import RunningSimulator
+from client_helpers import Seller, sim_session
+
+
+def test_the_pkce_challenge_matches_the_rfc_7636_example() -> None:
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert s256_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_a_new_pkce_pair_is_random_and_hides_its_verifier() -> None:
+    first, second = new_pkce(), new_pkce()
+    assert first.verifier != second.verifier
+    assert 43 <= len(first.verifier) <= 128
+    assert first.challenge == s256_challenge(first.verifier)
+    assert first.verifier not in repr(first)
+
+
+def test_the_authorization_url_carries_client_redirect_state_and_challenge() -> None:
+    oauth = OAuthClient("https://allegro.pl/", "app-id", "secret", "https://x.test/cb")
+    url = oauth.authorization_url("st4te", "ch4llenge", scope="allegro:api:ads")
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert (
+        f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://allegro.pl/auth/oauth/authorize"
+    )
+    assert query == {
+        "response_type": "code",
+        "client_id": "app-id",
+        "redirect_uri": "https://x.test/cb",
+        "state": "st4te",
+        "code_challenge": "ch4llenge",
+        "code_challenge_method": "S256",
+        "scope": "allegro:api:ads",
+    }
+    assert "secret" not in url
+
+
+def test_a_code_is_exchanged_once_then_refused_as_invalid_grant(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    granted = sim_session.authorize(oauth, seller.login)
+
+    tokens = oauth.exchange_code(granted.code, granted.verifier)
+
+    assert tokens.access_token and tokens.refresh_token
+    assert tokens.access_token not in repr(tokens)
+    with pytest.raises(InvalidGrant, match="authorise the application again"):
+        oauth.exchange_code(granted.code, granted.verifier)
+
+
+def test_a_wrong_pkce_verifier_is_refused(simulator: RunningSimulator, seller: Seller) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    granted = sim_session.authorize(oauth, seller.login)
+
+    with pytest.raises(InvalidGrant):
+        oauth.exchange_code(granted.code, new_pkce().verifier)
+
+
+def test_a_refresh_rotates_the_pair_and_the_old_refresh_token_dies(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    first = sim_session.consent(oauth, seller.login)
+
+    second = oauth.refresh(first.refresh_token)
+
+    assert second.refresh_token != first.refresh_token
+    with pytest.raises(InvalidGrant):
+        oauth.refresh(first.refresh_token)
+
+
+def test_wrong_client_credentials_raise_invalid_client_naming_the_settings(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    good = sim_session.sim_oauth(simulator.base_url)
+    first = sim_session.consent(good, seller.login)
+    bad = OAuthClient(
+        simulator.base_url, sim_session.SIM_CLIENT_ID, "wrong", sim_session.SIM_REDIRECT_URI
+    )
+
+    with pytest.raises(InvalidClient, match="ALLEGRO_ADS_CLIENT_SECRET"):
+        bad.refresh(first.refresh_token)

@@ -1,0 +1,61 @@
+"""The Dagster resource builds working OAuth and Ads clients from its configuration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import pytest
+
+from allegro_resource.calllog import MemoryCallLog
+from allegro_resource.resource import AllegroResource
+from allegro_resource.simulator.server import RunningSimulator
+from allegro_resource.static_tokens import StaticTokenProvider
+from client_helpers import sellers_of, sim_session, sim_today
+
+
+def _resource(sim: RunningSimulator, **overrides: object) -> AllegroResource:
+    config: dict[str, object] = {
+        "api_url": sim.base_url,
+        "auth_url": sim.base_url,
+        "client_id": sim_session.SIM_CLIENT_ID,
+        "client_secret": sim_session.SIM_CLIENT_SECRET,
+        "redirect_uri": sim_session.SIM_REDIRECT_URI,
+        "max_attempts": 2,
+    }
+    return AllegroResource(**(config | overrides))  # type: ignore[arg-type]
+
+
+def test_the_resource_builds_a_client_that_fetches_statistics(simulator: RunningSimulator) -> None:
+    resource = _resource(simulator)
+    seller = sellers_of(simulator)[0]
+    tokens = StaticTokenProvider(resource.oauth())
+    tokens.put(seller.customer_id, sim_session.consent(resource.oauth(), seller.login))
+    log = MemoryCallLog()
+    client = resource.ads_client(tokens, log, run_id="run-1")
+    client.today = lambda: sim_today(simulator)
+    end = sim_today(simulator) - timedelta(days=1)
+
+    rows = client.fetch_statistics(seller.customer_id, seller.ads_client_id, end, end)
+
+    assert rows and {r.day for r in rows} == {end}
+    assert [c.run_id for c in log.snapshot()] == ["run-1"]
+
+
+def test_the_resource_reads_its_secret_from_the_environment_at_run_time(
+    simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLEGRO_ADS_CLIENT_SECRET", sim_session.SIM_CLIENT_SECRET)
+    resource = _resource(simulator, client_secret=dg.EnvVar("ALLEGRO_ADS_CLIENT_SECRET"))
+    seller = sellers_of(simulator)[0]
+
+    with dg.build_resources({"allegro": resource}) as resources:
+        oauth = resources.allegro.oauth()
+        tokens = sim_session.consent(oauth, seller.login)
+
+    assert tokens.access_token
+
+
+def test_the_resource_refuses_a_zero_concurrency(simulator: RunningSimulator) -> None:
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        _resource(simulator, concurrency=0)

@@ -1,0 +1,115 @@
+"""Tokens: a 401 refreshes once, revoked consent ends clearly, secrets never reach the call log."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.calllog import MemoryCallLog
+from allegro_resource.errors import InvalidGrant, NeedsReauthorization
+from allegro_resource.oauth import TOKEN_PATH
+from allegro_resource.simulator.server import RunningSimulator
+from allegro_resource.static_tokens import StaticTokenProvider
+from client_helpers import ClientFactory, Seller, sellers_of, sim_session
+
+
+def test_a_401_after_revocation_refreshes_once_then_asks_for_reauthorization(
+    simulator: RunningSimulator,
+    client: AllegroAdsClient,
+    provider: StaticTokenProvider,
+    seller: Seller,
+    call_log: MemoryCallLog,
+) -> None:
+    client.me(seller.customer_id)
+    simulator.revoke(seller.login)
+
+    with pytest.raises(
+        NeedsReauthorization, match=f"{seller.customer_id} needs to authorise"
+    ) as caught:
+        client.me(seller.customer_id)
+
+    assert isinstance(caught.value.__cause__, InvalidGrant)
+    assert provider.refresh_count(seller.customer_id) == 1
+    after = [(c.endpoint, c.status) for c in call_log.snapshot()][-2:]
+    assert after == [("/me", 401), (TOKEN_PATH, 400)]
+    with pytest.raises(NeedsReauthorization):  # remembered: no second refresh attempt
+        client.me(seller.customer_id)
+    assert provider.refresh_count(seller.customer_id) == 1
+
+
+def test_an_expired_access_token_is_refreshed_once_and_the_call_succeeds(
+    simulator_factory: object, make_client: ClientFactory, call_log: MemoryCallLog
+) -> None:
+    sim: RunningSimulator = simulator_factory(access_ttl_seconds=1)  # type: ignore[operator]
+    seller = sellers_of(sim)[0]
+    provider = sim_session.consented_provider(
+        sim.base_url, [seller.login], call_log=call_log, refresh_margin_seconds=0
+    )
+    # Our clock believes the token is good for hours (clock skew): only Allegro's 401 tells.
+    held = provider.token_set(seller.customer_id)
+    provider.put(
+        seller.customer_id,
+        dataclasses.replace(held, expires_at=datetime.now(UTC) + timedelta(hours=1)),
+    )
+    client = make_client(sim, provider)
+    time.sleep(1.5)
+
+    me = client.me(seller.customer_id)
+
+    assert me.login == seller.login
+    assert provider.refresh_count(seller.customer_id) == 1
+    me_calls = [(c.status, c.attempt) for c in call_log.snapshot() if c.endpoint == "/me"]
+    assert me_calls == [(401, 1), (200, 2)]
+
+
+def test_a_token_close_to_expiry_is_refreshed_before_the_call(
+    simulator_factory: object, make_client: ClientFactory, call_log: MemoryCallLog
+) -> None:
+    sim: RunningSimulator = simulator_factory(access_ttl_seconds=1)  # type: ignore[operator]
+    seller = sellers_of(sim)[0]
+    provider = sim_session.consented_provider(sim.base_url, [seller.login], call_log=call_log)
+    client = make_client(sim, provider)
+
+    client.me(seller.customer_id)
+
+    assert provider.refresh_count(seller.customer_id) == 1
+    assert [c.status for c in call_log.snapshot() if c.endpoint == "/me"] == [200]
+
+
+def test_the_call_log_never_holds_a_token_a_code_or_the_secret(
+    simulator: RunningSimulator, make_client: ClientFactory, seller: Seller, call_log: MemoryCallLog
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url, call_log)
+    granted = sim_session.authorize(oauth, seller.login)
+    first = oauth.exchange_code(granted.code, granted.verifier)
+    with pytest.raises(InvalidGrant):  # a code is single-use: the error is logged too
+        oauth.exchange_code(granted.code, granted.verifier)
+    provider = StaticTokenProvider(oauth)
+    provider.put(seller.customer_id, first)
+    client = make_client(simulator, provider)
+    client.me(seller.customer_id)
+    provider.access_token(seller.customer_id, force_refresh=True)
+    second = provider.token_set(seller.customer_id)
+    simulator.revoke(seller.login)
+    with pytest.raises(NeedsReauthorization):
+        client.me(seller.customer_id)
+
+    secrets = [
+        granted.code,
+        granted.verifier,
+        sim_session.SIM_CLIENT_SECRET,
+        first.access_token,
+        first.refresh_token,
+        second.access_token,
+        second.refresh_token,
+    ]
+    calls = call_log.snapshot()
+    assert len(calls) >= 6
+    for call in calls:
+        for field in dataclasses.fields(call):
+            text = str(getattr(call, field.name))
+            assert not any(secret in text for secret in secrets), (field.name, call.endpoint)

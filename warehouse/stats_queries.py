@@ -1,0 +1,205 @@
+"""Read queries of the portal, the exports, the asset checks and the pipeline.
+
+Every function takes the customers it may see explicitly (the portal enforces scope by
+passing only the ids a user is allowed); none of them writes. Money stays ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import pandas as pd
+import pyarrow as pa
+
+from warehouse.stats_loader import Warehouse
+from warehouse.stats_schema import (
+    FACT_COLUMNS,
+    FACT_SCHEMA,
+    METRIC_COLUMNS,
+    RATIOS,
+    metric_sql_type,
+    ratio_columns_sql,
+    ratios_sql,
+    summed_metrics_sql,
+)
+
+_IDS = "SELECT DISTINCT UNNEST(CAST($customer_ids AS VARCHAR[]))"
+_IN_SCOPE = f"customer_id IN ({_IDS}) AND day BETWEEN $start AND $end"
+_IN_RANGE = "day BETWEEN $start AND $end"
+_METRICS = ", ".join(f"t.{name}" for name in METRIC_COLUMNS)
+_KEY = "customer_id, ad_type, ad_id, day"
+# A recomputed ratio may differ from the API's by one unit in the API's last decimal place
+# (rounding modes differ); a larger gap means the stored base metrics are wrong.
+_RATIO_TOLERANCE = {"ctr": "0.0001", "cpc": "0.01", "roas": "0.01"}
+
+
+def campaign_report(
+    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
+) -> pd.DataFrame:
+    """Per customer and campaign over ``start..end``: metrics, CTR, CPC, ROAS; top spend first."""
+    ratios = ratio_columns_sql(wh.dialect, "t")
+    sql = f"""
+SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.currency,
+       t.views, t.clicks, {ratios["ctr"]} AS ctr, t.cost, {ratios["cpc"]} AS cpc,
+       t.interest, t.attributed_count, t.attributed_value, {ratios["roas"]} AS roas
+FROM (
+    SELECT customer_id, campaign_id, currency, {summed_metrics_sql()}
+    FROM ad_daily_stats WHERE {_IN_SCOPE}
+    GROUP BY customer_id, campaign_id, currency
+) AS t
+LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id
+ORDER BY t.customer_id, t.cost DESC, t.campaign_id"""  # noqa: S608 - constants only
+    return _frame(wh, sql, _scope(customer_ids, start, end))
+
+
+def daily_totals(
+    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
+) -> pd.DataFrame:
+    """Per customer and day with data: summed metrics and ratios (``customer_daily_stats``)."""
+    sql = f"""
+SELECT customer_id, day, currency, {", ".join(METRIC_COLUMNS)}, {", ".join(RATIOS)}
+FROM customer_daily_stats WHERE {_IN_SCOPE}
+ORDER BY customer_id, day"""  # noqa: S608 - constants only
+    return _frame(wh, sql, _scope(customer_ids, start, end))
+
+
+def customer_summary(
+    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
+) -> pd.DataFrame:
+    """A row per requested customer (zeros if no data): campaigns, spend, clicks, ROAS, latest day.
+
+    ``latest_day`` is the latest day recorded in ``load_log`` at all, not only within the range.
+    """
+    sums = ", ".join(
+        f"CAST(COALESCE(s.{name}, 0) AS {metric_sql_type(name)}) AS {name}"
+        for name in METRIC_COLUMNS
+    )
+    sql = f"""
+SELECT t.customer_id, t.currency, t.campaigns, {_METRICS}, {ratios_sql(wh.dialect, "t")},
+       t.latest_day
+FROM (
+    SELECT ids.customer_id, s.currency, CAST(COALESCE(s.campaigns, 0) AS BIGINT) AS campaigns,
+           {sums}, l.latest_day
+    FROM ({_IDS} AS customer_id) AS ids
+    LEFT JOIN (
+        SELECT customer_id, MAX(currency) AS currency,
+               COUNT(DISTINCT campaign_id) AS campaigns, {summed_metrics_sql()}
+        FROM ad_daily_stats WHERE {_IN_SCOPE}
+        GROUP BY customer_id
+    ) AS s ON s.customer_id = ids.customer_id
+    LEFT JOIN (
+        SELECT customer_id, MAX(day) AS latest_day FROM load_log
+        WHERE customer_id IN ({_IDS}) GROUP BY customer_id
+    ) AS l ON l.customer_id = ids.customer_id
+) AS t
+ORDER BY t.customer_id"""  # noqa: S608 - constants only
+    return _frame(wh, sql, _scope(customer_ids, start, end))
+
+
+def latest_loaded_day(wh: Warehouse, customer_ids: Sequence[str]) -> dict[str, date | None]:
+    """Each customer's latest day in ``load_log`` (``None`` if nothing was ever loaded)."""
+    sql = f"""
+SELECT customer_id, MAX(day) AS latest_day FROM load_log
+WHERE customer_id IN ({_IDS}) GROUP BY customer_id"""  # noqa: S608 - constants only
+    table = wh.read(sql, {"customer_ids": _ids(customer_ids)})
+    found = dict(
+        zip(
+            table.column("customer_id").to_pylist(),
+            table.column("latest_day").to_pylist(),
+            strict=True,
+        )
+    )
+    return {customer_id: found.get(customer_id) for customer_id in customer_ids}
+
+
+def loaded_customers(wh: Warehouse) -> list[str]:
+    """Every customer with at least one ``load_log`` row, sorted (for staff-wide exports)."""
+    table = wh.read("SELECT DISTINCT customer_id FROM load_log ORDER BY customer_id")
+    return [str(customer_id) for customer_id in table.column("customer_id").to_pylist()]
+
+
+def campaign_daily(wh: Warehouse, customer_ids: Sequence[str], start: date, end: date) -> pa.Table:
+    """``campaign_daily_stats`` rows of ``start..end`` as Arrow (decimals exact), in key order."""
+    sql = f"""
+SELECT * FROM campaign_daily_stats WHERE {_IN_SCOPE}
+ORDER BY customer_id, day, campaign_id"""  # noqa: S608 - constants only
+    return wh.read(sql, _scope(customer_ids, start, end))
+
+
+def missing_days(wh: Warehouse, customer_id: str, start: date, end: date) -> list[date]:
+    """Days in ``start..end`` with no ``load_log`` row for the customer: the days to re-run."""
+    sql = (
+        "SELECT day FROM load_log WHERE customer_id = $customer_id AND day BETWEEN $start AND $end"
+    )
+    params = {"customer_id": customer_id, "start": start, "end": end}
+    loaded = set(wh.read(sql, params).column("day").to_pylist())
+    every_day = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return [day for day in every_day if day not in loaded]
+
+
+def duplicate_keys(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Fact keys stored more than once in ``start..end`` (``copies``); empty when healthy."""
+    sql = f"""
+SELECT {_KEY}, COUNT(*) AS copies FROM ad_daily_stats WHERE {_IN_RANGE}
+GROUP BY {_KEY} HAVING COUNT(*) > 1
+ORDER BY {_KEY}"""  # noqa: S608 - constants only
+    return _frame(wh, sql, {"start": start, "end": end})
+
+
+def negative_metrics(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Fact rows in ``start..end`` with any base metric below zero (key and metrics)."""
+    negative = " OR ".join(f"{name} < 0" for name in METRIC_COLUMNS)
+    sql = f"""
+SELECT {_KEY}, {", ".join(METRIC_COLUMNS)} FROM ad_daily_stats
+WHERE {_IN_RANGE} AND ({negative})
+ORDER BY {_KEY}"""  # noqa: S608 - constants only
+    return _frame(wh, sql, {"start": start, "end": end})
+
+
+def ratio_mismatches(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Fact rows whose CTR/CPC/ROAS recomputed from base metrics differ from the API's values.
+
+    Tolerance: one unit in the API's last decimal place (0.0001 CTR, 0.01 CPC and ROAS). A ratio
+    with a zero denominator is compared as 0 (the API reports "0" there).
+    """
+    ratios = ratio_columns_sql(wh.dialect, "f")
+    recomputed = ", ".join(f"{sql} AS {name}" for name, sql in ratios.items())
+    differs = " OR ".join(
+        f"ABS(COALESCE(r.{name}, 0) - r.api_{name}) > {_RATIO_TOLERANCE[name]}" for name in RATIOS
+    )
+    sql = f"""
+SELECT r.customer_id, r.ad_type, r.ad_id, r.day, r.views, r.clicks, r.cost, r.attributed_value,
+       r.ctr, r.api_ctr, r.cpc, r.api_cpc, r.roas, r.api_roas
+FROM (
+    SELECT f.*, {recomputed} FROM ad_daily_stats AS f
+    WHERE f.day BETWEEN $start AND $end
+) AS r
+WHERE {differs}
+ORDER BY r.customer_id, r.ad_type, r.ad_id, r.day"""  # noqa: S608 - constants only
+    return _frame(wh, sql, {"start": start, "end": end})
+
+
+def table_rows(wh: Warehouse, customer_id: str, start: date, end: date) -> pa.Table:
+    """The customer's ``ad_daily_stats`` rows in ``start..end`` as ``FACT_SCHEMA``, in key order."""
+    sql = f"""
+SELECT {", ".join(c.name for c in FACT_COLUMNS)} FROM ad_daily_stats
+WHERE customer_id = $customer_id AND day BETWEEN $start AND $end
+ORDER BY day, ad_type, ad_id"""  # noqa: S608 - constants only
+    table = wh.read(sql, {"customer_id": customer_id, "start": start, "end": end})
+    return table.cast(FACT_SCHEMA)
+
+
+def _scope(customer_ids: Sequence[str], start: date, end: date) -> dict[str, object]:
+    return {"customer_ids": _ids(customer_ids), "start": start, "end": end}
+
+
+def _ids(customer_ids: Sequence[str]) -> list[str]:
+    if isinstance(customer_ids, str):
+        raise TypeError(f"customer_ids must be a list of ids, not the string {customer_ids!r}")
+    return list(customer_ids)
+
+
+def _frame(wh: Warehouse, sql: str, params: dict[str, object]) -> pd.DataFrame:
+    frame: pd.DataFrame = wh.read(sql, params).to_pandas()
+    return frame
