@@ -16,9 +16,9 @@ from allegro_ads.settings import ConfigError
 
 # Order here is the order in ``--help``.
 COMMAND_MODULES = [
+    "demo",
     "simulator",
-    "report",
-    "export",
+    "serve",
     "db",
     "customers",
     "links",
@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "users",
     "portfolios",
     "keys",
+    "export",
 ]
 
 

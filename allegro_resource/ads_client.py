@@ -181,7 +181,7 @@ class AllegroAdsClient:
         start: date,
         end: date,
         types: Sequence[AdType] | None = None,
-        on_result: Callable[[StatsResult], None] | None = None,
+        on_result: Callable[[StatsResult], object] | None = None,
     ) -> list[StatsResult]:
         """Fetch several customers concurrently (at most ``concurrency`` at once).
 

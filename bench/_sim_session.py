@@ -7,16 +7,18 @@ one implementation of "log in as a seller, approve, exchange the code".
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from allegro_resource.calllog import CallLogSink
 from allegro_resource.models import TokenSet
 from allegro_resource.oauth import OAuthClient, new_pkce
+from allegro_resource.simulator.browser import answer_consent_page
 from allegro_resource.static_tokens import StaticTokenProvider
 
 SIM_CLIENT_ID = "allegro-ads-demo"
@@ -26,36 +28,6 @@ SIM_REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
 
 class ConsentFailed(AssertionError):
     """The consent page did not redirect back with a code."""
-
-
-@dataclass
-class _Form:
-    action: str | None = None
-    hidden: dict[str, str] = field(default_factory=dict)
-
-
-class _FormParser(HTMLParser):
-    """Collects the first form's action and hidden inputs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.form: _Form | None = None
-        self._inside = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form" and self.form is None:
-            self.form, self._inside = _Form(action=values.get("action") or None), True
-        elif tag == "input" and self._inside and self.form is not None and _is_hidden(values):
-            self.form.hidden[values["name"]] = values.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._inside = False
-
-
-def _is_hidden(values: dict[str, str]) -> bool:
-    return values.get("type", "text").lower() == "hidden" and bool(values.get("name"))
 
 
 def sim_oauth(base_url: str, call_log: CallLogSink | None = None) -> OAuthClient:
@@ -79,6 +51,8 @@ def consent(
 
 @dataclass(frozen=True)
 class AuthorizedCode:
+    """The code from the redirect and the PKCE verifier to exchange it with."""
+
     code: str
     verifier: str
 
@@ -94,23 +68,28 @@ def authorize(
     session: requests.Session | None = None,
 ) -> AuthorizedCode:
     """Walk the consent page and return the code Allegro redirects back with."""
-    http = session or requests.Session()
     pkce, state = new_pkce(), secrets.token_urlsafe(16)
     url = oauth.authorization_url(state, pkce.challenge)
-    page = http.get(url, timeout=10)
-    page.raise_for_status()
-    parser = _FormParser()
-    parser.feed(page.text)
-    form = parser.form or _Form()
-    action = urljoin(url, form.action) if form.action else url
-    fields = form.hidden | {"login": login, "decision": decision}
-    answer = http.post(action, data=fields, allow_redirects=False, timeout=10)
+    with _session(session) as http:
+        page = http.get(url, timeout=10)
+        page.raise_for_status()
+        answer = answer_consent_page(http, page, login, decision, follow_redirects=False)
     query = parse_qs(urlsplit(answer.headers.get("Location", "")).query)
     if answer.status_code != 302 or "code" not in query:
         raise ConsentFailed(f"consent for {login} answered {answer.status_code}, no code")
     if query.get("state") != [state]:
         raise ConsentFailed(f"consent for {login} came back with a different state")
     return AuthorizedCode(query["code"][0], pkce.verifier)
+
+
+@contextmanager
+def _session(given: requests.Session | None) -> Iterator[requests.Session]:
+    """``given`` as is, or a new session closed afterwards."""
+    if given is not None:
+        yield given
+        return
+    with requests.Session() as http:
+        yield http
 
 
 def consented_provider(

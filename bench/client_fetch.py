@@ -1,8 +1,11 @@
 """Benchmark: fetch a date range for many customers through the real client and a simulator.
 
-Starts a simulator in-process, consents one token per seller over HTTP, switches on a
-per-request latency, fetches every seller's statistics with ``fetch_statistics_many`` and
-prints one JSON line with the figures. Run: ``.venv/bin/python bench/client_fetch.py``.
+Starts a simulator (in this process by default; ``--simulator process`` serves it from a
+child process so it does not share the GIL with the client), consents one token per seller
+over HTTP, switches on a per-request latency, fetches every seller's statistics with
+``fetch_statistics_many`` and prints one JSON line with the figures.
+
+Run: ``.venv/bin/python bench/client_fetch.py [--clients 50 --days 365 ...]``.
 """
 
 from __future__ import annotations
@@ -10,82 +13,140 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
+import requests
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sim_session import consented_provider  # noqa: E402
+from _sim_session import consented_provider, sim_get
 
-from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult  # noqa: E402
-from allegro_resource.calllog import MemoryCallLog  # noqa: E402
-from allegro_resource.simulator.server import RunningSimulator, start_simulator  # noqa: E402
-from allegro_resource.simulator.state import SimulatorConfig  # noqa: E402
-from allegro_resource.windows import DEFAULT_MAX_RANGE_DAYS, reporting_today  # noqa: E402
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
+from allegro_resource.calllog import MemoryCallLog
+from allegro_resource.simulator.server import start_simulator
+from allegro_resource.simulator.state import SimulatorConfig
+from allegro_resource.token_provider import TokenProvider
+from allegro_resource.windows import DEFAULT_MAX_RANGE_DAYS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The benchmark's options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=50, help="sellers to fetch")
-    parser.add_argument("--days", type=int, default=365, help="days ending yesterday")
-    parser.add_argument("--latency-ms", type=int, default=30, help="simulated latency")
-    parser.add_argument("--concurrency", type=int, default=8, help="customers at once")
+    parser.add_argument("--days", type=int, default=365, help="days, ending yesterday")
+    parser.add_argument("--latency-ms", type=int, default=30, help="simulated latency per call")
+    parser.add_argument("--concurrency", type=int, default=8, help="customers fetched at once")
     parser.add_argument("--max-range-days", type=int, default=DEFAULT_MAX_RANGE_DAYS)
     parser.add_argument("--seed", type=int, default=None, help="simulator seed")
+    parser.add_argument(
+        "--simulator",
+        choices=("thread", "process"),
+        default="thread",
+        help="serve the simulator in this process (thread) or in a child process",
+    )
     return parser.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> RunningSimulator:
-    """A simulator with at least as many sellers as clients and no rate limit in the way."""
-    options: dict[str, object] = {"users": args.clients, "rate_limit_per_minute": 1_000_000}
+# --- the simulator, in this process or a child ------------------------------------------
+
+
+def _config_options(args: argparse.Namespace) -> dict[str, Any]:
+    """At least as many sellers as clients, and no rate limit in the way."""
+    options: dict[str, Any] = {"users": args.clients, "rate_limit_per_minute": 1_000_000}
     if args.seed is not None:
         options["seed"] = args.seed
-    return start_simulator(SimulatorConfig(**options))  # type: ignore[arg-type]
+    return options
 
 
-def sim_today(sim: RunningSimulator) -> date:
-    """The simulator's today, so both sides agree on yesterday."""
-    today = getattr(getattr(sim, "config", None), "today", None)
-    return today if isinstance(today, date) else reporting_today()
+def _serve_in_child(options: dict[str, Any], conn: Connection) -> None:
+    running = start_simulator(SimulatorConfig(**options))
+    conn.send(running.base_url)
+    conn.recv()  # any message: stop
+    running.stop()
+
+
+@dataclass
+class Simulator:
+    """A started simulator, driven over HTTP only (so both modes behave the same)."""
+
+    base_url: str
+    stop: Any
+
+    def faults(self, **faults: Any) -> None:
+        """Switch faults on (``/_sim/faults``)."""
+        requests.post(f"{self.base_url}/_sim/faults", json=faults, timeout=10).raise_for_status()
+
+    def sellers(self, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` sellers."""
+        users: list[dict[str, Any]] = sim_get(self.base_url, "/_sim/users")
+        return users[:count]
+
+    def today(self) -> date:
+        """The simulator's today, so both sides agree on yesterday."""
+        return date.fromisoformat(sim_get(self.base_url, "/_sim/clock")["today"])
+
+
+def start(args: argparse.Namespace) -> Simulator:
+    """Start the simulator the way ``--simulator`` asks."""
+    options = _config_options(args)
+    if args.simulator == "thread":
+        running = start_simulator(SimulatorConfig(**options))
+        return Simulator(running.base_url, running.stop)
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_in_child, args=(options, theirs), daemon=True)
+    child.start()
+    base_url = ours.recv()
+
+    def stop() -> None:
+        ours.send("stop")
+        child.join(timeout=10)
+
+    return Simulator(base_url, stop)
+
+
+# --- the run ------------------------------------------------------------------------
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     """Run the benchmark once and return its figures."""
     sim = start(args)
     try:
-        sellers = [u for u in sim.users() if _get(u, "login") != "agency"][: args.clients]
-        logins = [str(_get(u, "login")) for u in sellers]
-        provider = consented_provider(sim.base_url, logins)
+        sellers = sim.sellers(args.clients)
+        provider = consented_provider(sim.base_url, [u["login"] for u in sellers])
         sim.faults(latency_ms=args.latency_ms)
-        jobs = [StatsJob(str(_get(u, "login")), str(_get(u, "ads_client_id"))) for u in sellers]
-        end = sim_today(sim) - timedelta(days=1)
-        start_day = end - timedelta(days=args.days - 1)
-        return _fetch(args, sim, provider, jobs, start_day, end)
+        jobs = [StatsJob(u["login"], u["ads_client_id"]) for u in sellers]
+        today = sim.today()
+        end = today - timedelta(days=1)
+        return _fetch(args, sim.base_url, provider, jobs, end - timedelta(days=args.days - 1), end)
     finally:
         sim.stop()
 
 
 def _fetch(
     args: argparse.Namespace,
-    sim: RunningSimulator,
-    provider: object,
+    base_url: str,
+    provider: TokenProvider,
     jobs: list[StatsJob],
     start_day: date,
     end: date,
 ) -> dict[str, object]:
     log = MemoryCallLog()
     client = AllegroAdsClient(
-        sim.base_url,
-        provider,  # type: ignore[arg-type]
+        base_url,
+        provider,
         log,
         concurrency=args.concurrency,
         max_range_days=args.max_range_days,
-        today=lambda: sim_today(sim),
+        today=lambda: end + timedelta(days=1),
         run_id="bench",
     )
     with client, tqdm(total=len(jobs), unit="client", file=sys.stderr) as bar:
@@ -103,32 +164,29 @@ def _figures(
     failed = [r for r in results if r.error is not None]
     for result in failed:
         print(f"failed: {result.customer_id}: {result.error}", file=sys.stderr)
+    calls = log.snapshot()
     rows = sum(len(r.rows) for r in results)
-    calls = len(log.snapshot())
-    lower_bound = args.clients * math.ceil(args.days / args.max_range_days)
     return {
         "clients": args.clients,
         "days": args.days,
-        "api_calls": calls,
+        "api_calls": len(calls),
         "rows": rows,
         "seconds": round(seconds, 3),
         "rows_per_second": round(rows / seconds) if seconds else None,
         "concurrency": args.concurrency,
         "latency_ms": args.latency_ms,
-        "lower_bound_calls": lower_bound,
-        "ideal_seconds": round(calls * args.latency_ms / 1000 / args.concurrency, 3),
+        "lower_bound_calls": args.clients * math.ceil(args.days / args.max_range_days),
+        "ideal_seconds": round(len(calls) * args.latency_ms / 1000 / args.concurrency, 3),
+        "mean_call_ms": round(sum(c.duration_ms for c in calls) / len(calls)) if calls else None,
         "failed_clients": len(failed),
+        "simulator": args.simulator,
     }
 
 
-def _get(user: object, name: str) -> object:
-    return user.get(name) if isinstance(user, dict) else getattr(user, name, None)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print its JSON line; non-zero exit if any client failed."""
+    """Run the benchmark and print its JSON line; exit 1 if any client failed."""
     figures = run(parse_args(argv))
-    print(json.dumps(figures))
+    print(json.dumps(figures), flush=True)
     return 1 if figures["failed_clients"] else 0
 
 

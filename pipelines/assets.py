@@ -1,7 +1,6 @@
 """The ``ad_daily_stats`` asset: every connected customer's daily ad statistics."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster reads the parameter annotations at run time.
 import time
 from datetime import date, timedelta
 

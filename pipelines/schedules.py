@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from pipelines.partitions import REPORTING_TIMEZONE, lookback_range, range_tags
 
 
 def build_daily_schedule(
-    job: dg.UnresolvedAssetJobDefinition, cron: str, lookback_days: int
+    job: UnresolvedAssetJobDefinition, cron: str, lookback_days: int
 ) -> dg.ScheduleDefinition:
     """A schedule launching ONE run for [yesterday - lookback + 1, yesterday]."""
 

@@ -1,10 +1,10 @@
 """A newly connected customer gets its history loaded at once, in one run of its own."""
 
-from __future__ import annotations
 
 from datetime import date, timedelta
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from allegro_resource.windows import oldest_served_day, reporting_today
 from pipelines.partitions import range_tags
@@ -19,7 +19,7 @@ def history_start(today: date, history_days: int, configured: date | None) -> da
 
 
 def build_new_customer_sensor(
-    job: dg.UnresolvedAssetJobDefinition, history_days: int, configured_start: date | None
+    job: UnresolvedAssetJobDefinition, history_days: int, configured_start: date | None
 ) -> dg.SensorDefinition:
     """Launch one history run per customer that is connected but has never been loaded."""
 

@@ -6,6 +6,7 @@ so recording costs the caller a list append. Secrets are scrubbed before anythin
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
 import threading
@@ -29,11 +30,13 @@ _SECRET_PATTERNS = [
     # key=value / "key": "value" pairs that carry credentials.
     (
         re.compile(
-            r"(?i)([\"']?(?:access_token|refresh_token|client_secret|code_verifier|code|"
+            r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|code_verifier|device_code|"
             r"password|token|secret)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"
         ),
         r"\1[redacted]",
     ),
+    # An authorization code in a query string or form (``"code": "X"`` in errors is kept).
+    (re.compile(r"(?i)(\bcode=)[^\s&\"',}]+"), r"\1[redacted]"),
 ]
 
 
@@ -77,6 +80,7 @@ class ControlStoreCallLog:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="api-call-log", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # a process that forgets close() still writes its tail
 
     def record(self, call: ApiCall) -> None:
         """Queue one call; never raises into the caller."""
@@ -108,6 +112,7 @@ class ControlStoreCallLog:
 
     def close(self) -> None:
         """Stop the background writer and write what is left."""
+        atexit.unregister(self.close)
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)

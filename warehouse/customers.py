@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from warehouse.control_db import Conflict, NotFound, short_id, write
 from warehouse.control_schema import customers, portfolios
-from warehouse.portfolios import find_portfolio_in
+from warehouse.portfolios import find_portfolio_in, portfolio_ids_of
+from warehouse.users import User
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -139,3 +140,12 @@ def set_ads_client_id(engine: Engine, customer_id: str, ads_client_id: str | Non
         )
     if result.rowcount != 1:
         raise NotFound(f"no customer {customer_id}; list them with: allegro-ads customers list")
+
+
+def visible_to(engine: Engine, user: User, *, active_only: bool = False) -> list[Customer]:
+    """The customers a portal user may see: all for admins, their portfolios' for viewers."""
+    if user.is_admin:
+        return list_customers(engine, active_only=active_only)
+    return list_customers(
+        engine, active_only=active_only, portfolio_ids=portfolio_ids_of(engine, user.id)
+    )

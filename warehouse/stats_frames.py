@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from allegro_resource.models import StatRow
+from warehouse.stats_loader import check_aware
 from warehouse.stats_schema import INSTANT, LOAD_SCHEMA, MONEY, RATIO
 
 # StatRow attribute -> load column, in one pass over the rows.
@@ -80,15 +81,6 @@ def check_currency(currency: str) -> None:
     """Raise ``ValueError`` unless ``currency`` is an ISO 4217 code such as PLN."""
     if not _CURRENCY.match(currency):
         raise ValueError(f"currency {currency!r} is not a three-letter ISO code such as 'PLN'")
-
-
-def check_aware(moment: datetime) -> None:
-    """Raise ``ValueError`` for a naive datetime (the warehouse stores instants)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(
-            f"fetched_at {moment.isoformat()} has no time zone; pass an aware datetime "
-            "such as datetime.now(UTC)"
-        )
 
 
 def _transpose(rows: Sequence[StatRow]) -> dict[str, Sequence[Any]]:

@@ -19,7 +19,6 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.stats_frames import check_aware
 from warehouse.stats_schema import AD_TYPES, FACT_COLUMNS, LOAD_SCHEMA, Dialect
 
 
@@ -193,6 +192,15 @@ def prepare_slice(
     _check_days(conformed, start, end)
     _check_values(conformed)
     return SliceLoad(customer_id, start, end, conformed, run_id, fetched_at)
+
+
+def check_aware(moment: datetime) -> None:
+    """Raise ``ValueError`` for a naive datetime (the warehouse stores instants)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"fetched_at {moment.isoformat()} has no time zone; pass an aware datetime "
+            "such as datetime.now(UTC)"
+        )
 
 
 def _conform(table: pa.Table, *, run_id: str | None, fetched_at: datetime) -> pa.Table:

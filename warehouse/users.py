@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -22,8 +23,12 @@ ROLES = ("admin", "viewer")
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both paths cost one argon2 verification.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both paths cost one verification."""
+    return _hasher.hash("not-a-real-password-just-for-timing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
         address = ""
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.email == address)).first()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+    stored = row.password_hash if row is not None else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

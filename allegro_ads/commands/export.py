@@ -28,8 +28,12 @@ def register(subparsers: Any) -> None:
         description="Campaign-level daily statistics (the campaign_daily_stats view) for "
         "the given days, money as exact decimals. Without --customer: every loaded customer.",
     )
-    parser.add_argument("--from", dest="start", type=iso_date, required=True, metavar="DATE")
-    parser.add_argument("--to", dest="end", type=iso_date, required=True, metavar="DATE")
+    parser.add_argument(
+        "--from", dest="start", type=iso_date, required=True, metavar="DATE", help="first day"
+    )
+    parser.add_argument(
+        "--to", dest="end", type=iso_date, required=True, metavar="DATE", help="last day"
+    )
     parser.add_argument(
         "--customer",
         dest="customers",
@@ -45,7 +49,9 @@ def register(subparsers: Any) -> None:
         choices=EXPORT_FORMATS,
         help="csv or parquet (default: from the --out suffix, else csv)",
     )
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE")
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="file to write (replaced)"
+    )
     parser.set_defaults(func=partial(_export, parser=parser))
 
 

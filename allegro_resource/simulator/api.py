@@ -3,6 +3,7 @@ sponsored campaigns, behind bearer auth, media-type negotiation, the rate limit 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from allegro_resource.simulator.data import statistics_document
+from allegro_resource.simulator.data import statistics_json
 from allegro_resource.simulator.entities import (
     AD_TYPES,
     AGENCY_LOGIN,
@@ -36,7 +37,8 @@ from allegro_resource.simulator.state import DEFAULT_SCOPE, SimulatorState
 STATISTICS_PATH = "/ads/clients/<client_id>/statistics"
 CAMPAIGNS_PATH = "/ads/clients/<client_id>/sponsored/campaigns"
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-Produce = Callable[[SimUser], "Response | dict[str, Any]"]
+# A handler's answer: an error Response, a JSON document, or JSON already rendered.
+Produce = Callable[[SimUser], "Response | dict[str, Any] | bytes"]
 
 
 class ApiEndpoints:
@@ -93,7 +95,7 @@ class ApiEndpoints:
     def statistics(self, request: Request, client_id: str) -> Response:
         """GET /ads/clients/{id}/statistics: one ad per element, one row per day."""
 
-        def produce(user: SimUser) -> Response | dict[str, Any]:
+        def produce(user: SimUser) -> Response | bytes:
             refused = self._client_access(user, client_id)
             if refused:
                 return refused
@@ -102,7 +104,7 @@ class ApiEndpoints:
                 return query
             start, end, types = query
             self.state.count("statistics_ok")
-            return statistics_document(
+            return statistics_json(
                 client_id,
                 start,
                 end,
@@ -175,15 +177,26 @@ class ApiEndpoints:
         result = produce(user)
         if isinstance(result, Response):
             return result
+        return Response(self._mangled(kind, client_id, result), 200, content_type=media_type)
+
+    def _mangled(self, kind: str, client_id: str | None, result: dict[str, Any] | bytes) -> bytes:
+        """The answer's body after the answer-mangling faults in force (usually none)."""
         after = self.state.fault_after(oauth=False, client_id=client_id)
-        if kind == "statistics" and self.state.faults.extra_field:
-            add_extra_fields(result)
-            self.state.count("faults_injected", "faults.extra_field")
-        if kind == "statistics" and self.state.faults.missing_field:
-            drop_clicks(result)
-            self.state.count("faults_injected", "faults.missing_field")
-        body = dumps(malform(kind, result) if after.malformed else result)
-        return Response(truncate(body) if after.truncate else body, 200, content_type=media_type)
+        statistics = kind == "statistics"
+        extra = statistics and after.extra_field
+        missing = statistics and after.missing_field
+        if not (after.malformed or extra or missing):
+            body = result if isinstance(result, bytes) else dumps(result)
+        else:
+            document = json.loads(result) if isinstance(result, bytes) else result
+            if extra:
+                add_extra_fields(document)
+                self.state.count("faults_injected", "faults.extra_field")
+            if missing:
+                drop_clicks(document)
+                self.state.count("faults_injected", "faults.missing_field")
+            body = dumps(malform(kind, document) if after.malformed else document)
+        return truncate(body) if after.truncate else body
 
     def _authenticate(self, request: Request) -> Response | tuple[SimUser, str, str]:
         header = request.headers.get("Authorization", "")

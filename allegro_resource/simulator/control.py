@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from allegro_resource.simulator.data import statistics_document
+from allegro_resource.simulator.data import statistics_json
 from allegro_resource.simulator.entities import AD_TYPES, SimUser
 from allegro_resource.simulator.oauth import confirm_device
 from allegro_resource.simulator.responses import json_response
@@ -102,7 +102,7 @@ class ControlEndpoints:
         if start > end or any(t not in AD_TYPES for t in types):
             return _bad(f"need from <= to and types among {list(AD_TYPES)}")
         today = self.state.today()
-        document = statistics_document(
+        body = statistics_json(
             client_id,
             start,
             min(end, today - timedelta(days=1)),
@@ -112,7 +112,7 @@ class ControlEndpoints:
             revision_days=self.state.config.revision_days,
             ad_types=types,
         )
-        return json_response(document)
+        return Response(body, 200, content_type="application/json")
 
     def faults(self, request: Request) -> Response:
         """GET: the faults in force. POST: merge a JSON object of faults into them."""

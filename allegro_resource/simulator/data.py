@@ -9,6 +9,7 @@ on its way to a decimal string.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -329,6 +330,69 @@ def _batch_table(
     return _table(fig, dictionary)
 
 
+def statistics_json(
+    client_id: str,
+    start: date,
+    end: date,
+    today: date,
+    revision: int = 0,
+    *,
+    seed: int = DEFAULT_SEED,
+    revision_days: int = DEFAULT_REVISION_DAYS,
+    ad_types: Iterable[str] = AD_TYPES,
+) -> bytes:
+    """The statistics endpoint's answer for one client as JSON bytes: rendered from the same
+    computation and the same Arrow decimals as ``generate_table``, so both agree to the grosz.
+
+    Day rows are rendered by Arrow string kernels, not json.dumps on dicts: a 31-day window of
+    a few hundred ads then costs a few milliseconds instead of a few hundred."""
+    structure = client_structure(seed, client_id)
+    fig = _compute([structure], start, end, today, revision, revision_days, ad_types)
+    table = _table(fig)
+
+    def text(name: str) -> pa.Array:
+        return pc.cast(table[name], pa.string())
+
+    rows: list[str] = pc.binary_join_element_wise(
+        '{"day":"', text("day"),
+        '","data":{"views":', text("views"),
+        ',"clicks":', text("clicks"),
+        ',"interest":', text("interest"),
+        ',"totalCost":"', text("cost"),
+        '","ctr":"', text("ctr"),
+        '","totalAttributionCount":', text("attributed_count"),
+        ',"totalAttributionValue":"', text("attributed_value"),
+        '","effectiveCpc":"', text("effective_cpc"),
+        '","rateOfReturn":"', text("rate_of_return"),
+        '"}}',
+        "",
+    ).to_pylist()  # fmt: skip
+
+    ad_campaign = structure.ad_campaign
+    sections: dict[bool, list[str]] = {False: [], True: []}  # keyed by "is graphic"
+    bounds = np.flatnonzero(np.diff(fig.ad, prepend=-1, append=-1))  # first row of each ad run
+    for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        ad = int(fig.ad[first])
+        campaign = structure.campaigns[int(ad_campaign[ad])]
+        group = int(structure.ad_group[ad])
+        graphic = bool(structure.ad_graphic[ad])
+        ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}
+        if not graphic:
+            ad_ref["offerId"] = structure.offer_ids[ad]
+        head = _dumps(
+            {
+                "campaign": {"id": campaign.id, "name": campaign.name},
+                "adGroup": {"id": structure.group_ids[group], "name": structure.group_names[group]},
+                "ad": ad_ref,
+            }
+        )
+        sections[graphic].append(f'{head[:-1]},"dayData":[{",".join(rows[first:stop])}]}}')
+    return (
+        f'{{"sponsoredOffers":[{",".join(sections[False])}],'
+        f'"graphicAds":[{",".join(sections[True])}]}}'
+    ).encode()
+
+
 def statistics_document(
     client_id: str,
     start: date,
@@ -340,63 +404,21 @@ def statistics_document(
     revision_days: int = DEFAULT_REVISION_DAYS,
     ad_types: Iterable[str] = AD_TYPES,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The statistics endpoint's answer for one client: built from the same computation and
-    the same Arrow decimal strings as ``generate_table``, so both agree to the grosz."""
-    structure = client_structure(seed, client_id)
-    fig = _compute([structure], start, end, today, revision, revision_days, ad_types)
-    table = _table(fig)
-    text = {
-        name: pc.cast(table[name], pa.string()).to_pylist()
-        for name in ("day", "cost", "attributed_value", "ctr", "effective_cpc", "rate_of_return")
-    }
-    rows = zip(
-        text["day"],
-        fig.views.tolist(),
-        fig.clicks.tolist(),
-        fig.interest.tolist(),
-        text["cost"],
-        text["ctr"],
-        fig.attributed_count.tolist(),
-        text["attributed_value"],
-        text["effective_cpc"],
-        text["rate_of_return"],
-        strict=True,
-    )
-    day_data = [
-        {
-            "day": d,
-            "data": {
-                "views": v,
-                "clicks": c,
-                "interest": i,
-                "totalCost": cost,
-                "ctr": ctr,
-                "totalAttributionCount": n,
-                "totalAttributionValue": value,
-                "effectiveCpc": cpc,
-                "rateOfReturn": ror,
-            },
-        }
-        for d, v, c, i, cost, ctr, n, value, cpc, ror in rows
-    ]
-
-    document: dict[str, list[dict[str, Any]]] = {"sponsoredOffers": [], "graphicAds": []}
-    ad_campaign = structure.ad_campaign
-    bounds = np.flatnonzero(np.diff(fig.ad, prepend=-1, append=-1))  # first row of each ad run
-    for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        ad = int(fig.ad[first])
-        campaign = structure.campaigns[int(ad_campaign[ad])]
-        group = int(structure.ad_group[ad])
-        graphic = bool(structure.ad_graphic[ad])
-        ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}
-        if not graphic:
-            ad_ref["offerId"] = structure.offer_ids[ad]
-        document["graphicAds" if graphic else "sponsoredOffers"].append(
-            {
-                "campaign": {"id": campaign.id, "name": campaign.name},
-                "adGroup": {"id": structure.group_ids[group], "name": structure.group_names[group]},
-                "ad": ad_ref,
-                "dayData": day_data[first:stop],
-            }
+    """``statistics_json`` parsed: ``{"sponsoredOffers": [...], "graphicAds": [...]}``."""
+    document: dict[str, list[dict[str, Any]]] = json.loads(
+        statistics_json(
+            client_id,
+            start,
+            end,
+            today,
+            revision,
+            seed=seed,
+            revision_days=revision_days,
+            ad_types=ad_types,
         )
+    )
     return document
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -17,7 +17,6 @@ from typing import Any
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.simulator.server import RunningSimulator
-from allegro_resource.windows import reporting_today
 
 
 def _load_sim_session() -> ModuleType:
@@ -63,13 +62,9 @@ def _attr(user: Any, name: str) -> Any:
 
 def sim_today(sim: RunningSimulator) -> date:
     """The simulator's notion of today, so both sides agree on 'yesterday'."""
-    today = getattr(getattr(sim, "config", None), "today", None)
-    if isinstance(today, date):
-        return today
-    return reporting_today()
+    return date.fromisoformat(sim_session.sim_get(sim.base_url, "/_sim/clock")["today"])
 
 
 def stat_calls(sim: RunningSimulator) -> int:
-    """How many statistics requests the simulator has served (any status)."""
-    stats = sim.stats()
-    return int(stats.get("statistics", stats.get("statistics_requests", 0)))
+    """How many statistics requests the simulator has received (any status)."""
+    return int(sim.stats()["statistics_calls"])

@@ -33,7 +33,10 @@ def provider(
     simulator: RunningSimulator, seller: Seller, call_log: MemoryCallLog
 ) -> StaticTokenProvider:
     """Tokens for the first seller, obtained through the consent page."""
-    return sim_session.consented_provider(simulator.base_url, [seller.login], call_log=call_log)
+    tokens: StaticTokenProvider = sim_session.consented_provider(
+        simulator.base_url, [seller.login], call_log=call_log
+    )
+    return tokens
 
 
 @pytest.fixture

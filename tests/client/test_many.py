@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from client_helpers import ClientFactory, sellers_of, sim_session, sim_today
+
 from allegro_resource.ads_client import StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import Forbidden
 from allegro_resource.simulator.server import RunningSimulator
-from client_helpers import ClientFactory, sellers_of, sim_session, sim_today
 
 
 def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from client_helpers import Seller, sellers_of, sim_session
 
 from allegro_resource.errors import InvalidClient, InvalidGrant
 from allegro_resource.oauth import OAuthClient, new_pkce, s256_challenge
 from allegro_resource.simulator.server import RunningSimulator
-from client_helpers import Seller, sim_session
 
 
 def test_the_pkce_challenge_matches_the_rfc_7636_example() -> None:
@@ -91,3 +91,19 @@ def test_wrong_client_credentials_raise_invalid_client_naming_the_settings(
 
     with pytest.raises(InvalidClient, match="ALLEGRO_ADS_CLIENT_SECRET"):
         bad.refresh(first.refresh_token)
+
+
+def test_the_device_flow_is_pending_until_the_user_confirms(
+    simulator_factory: object,
+) -> None:
+    sim: RunningSimulator = simulator_factory(device_interval_seconds=0)  # type: ignore[operator]
+    seller = sellers_of(sim)[0]
+    oauth = sim_session.sim_oauth(sim.base_url)
+
+    started = oauth.start_device_flow()
+    assert oauth.poll_device_token(started.device_code) is None
+    sim.confirm_device(started.user_code, seller.login)
+    tokens = oauth.poll_device_token(started.device_code)
+
+    assert tokens is not None and tokens.access_token
+    assert started.device_code not in repr(started)

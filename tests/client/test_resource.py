@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import dagster as dg
 import pytest
+from client_helpers import sellers_of, sim_session, sim_today
+from pydantic import ValidationError
 
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.resource import AllegroResource
 from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
-from client_helpers import sellers_of, sim_session, sim_today
 
 
 def _resource(sim: RunningSimulator, **overrides: object) -> AllegroResource:
@@ -57,5 +58,5 @@ def test_the_resource_reads_its_secret_from_the_environment_at_run_time(
 
 
 def test_the_resource_refuses_a_zero_concurrency(simulator: RunningSimulator) -> None:
-    with pytest.raises(dg.DagsterInvalidConfigError):
+    with pytest.raises(ValidationError, match="concurrency"):
         _resource(simulator, concurrency=0)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
+from client_helpers import ClientFactory, Seller, sim_today
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroUnavailable, RateLimited, ServerError
 from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
-from client_helpers import ClientFactory, Seller, sim_today
+from allegro_resource.transport import parse_retry_after
 
 
-def _one_window(sim: RunningSimulator) -> tuple:
+def _one_window(sim: RunningSimulator) -> tuple[date, date]:
     end = sim_today(sim) - timedelta(days=1)
     return end - timedelta(days=6), end
 
@@ -63,7 +65,9 @@ def test_a_permanent_5xx_fails_after_the_cap_with_a_clear_server_error(
     start, end = _one_window(simulator)
     simulator.faults(fail_rate=1.0, fail_status=500)
 
-    with pytest.raises(ServerError, match=r"gave up after 3 attempts.*try again later") as caught:
+    with pytest.raises(
+        ServerError, match=r"(?i)gave up after 3 attempts.*try again later"
+    ) as caught:
         client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
 
     assert caught.value.status == 500
@@ -102,3 +106,11 @@ def test_a_closed_port_raises_allegro_unavailable(
         client.me(seller.customer_id)
 
     assert [c.status for c in call_log.snapshot() if c.endpoint == "/me"] == [None, None]
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
+    in_ten = format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
+    assert parse_retry_after("2") == 2.0
+    assert 8.0 <= (parse_retry_after(in_ten) or 0) <= 10.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from client_helpers import Seller, sim_today, stat_calls
 
 from allegro_resource.ads_client import STATISTICS_PATH, AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import DateRangeError
 from allegro_resource.models import AdType, StatRow
 from allegro_resource.simulator.server import RunningSimulator
-from client_helpers import Seller, sim_today, stat_calls
 
 
 def _yesterday(sim: RunningSimulator) -> date:
@@ -135,6 +135,22 @@ def _keyed(rows: list[StatRow]) -> dict[Key, Metrics]:
     }
 
 
-def _truth_rows(truth: Any) -> dict[Key, Metrics]:
-    """Adapt the simulator's truth (list of rows or a statistics body) to the same keying."""
-    raise NotImplementedError  # filled in once the simulator's truth() shape is known
+def _truth_rows(truth: dict[str, Any]) -> dict[Key, Metrics]:
+    """The simulator's truth document keyed like ``_keyed``, read straight from its JSON."""
+    keyed: dict[Key, Metrics] = {}
+    for section, ad_type in (("sponsoredOffers", "SPONSORED_OFFER"), ("graphicAds", "GRAPHIC_AD")):
+        for ad in truth.get(section, []):
+            for day in ad["dayData"]:
+                m = day["data"]
+                keyed[(ad_type, ad["ad"]["id"], date.fromisoformat(day["day"]))] = (
+                    m["views"],
+                    m["clicks"],
+                    m["interest"],
+                    Decimal(m["totalCost"]),
+                    Decimal(m["ctr"]),
+                    m["totalAttributionCount"],
+                    Decimal(m["totalAttributionValue"]),
+                    Decimal(m["effectiveCpc"]),
+                    Decimal(m["rateOfReturn"]),
+                )
+    return keyed

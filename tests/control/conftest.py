@@ -46,3 +46,15 @@ def token_store(engine: Engine, fernet_key: str) -> TokenStore:
 @pytest.fixture
 def customer_id(engine: Engine) -> str:
     return customers.create_customer(engine, "Sklep Testowy").id
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with test-sized cost: the same code path, a fraction of the time."""
+    from argon2 import PasswordHasher
+
+    from warehouse import users
+
+    monkeypatch.setattr(
+        users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

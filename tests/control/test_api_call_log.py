@@ -65,9 +65,12 @@ def test_no_secret_reaches_the_table(engine: Engine) -> None:
     assert "/auth/oauth/token" in dump
 
 
-def test_redaction_keeps_ordinary_messages() -> None:
-    text = "Allegro answered 422 on /ads/clients/x/statistics: range too long"
+def test_redaction_keeps_ordinary_messages_and_error_codes() -> None:
+    text = 'Allegro answered 422 on /ads/clients/x/statistics: {"code": "VALIDATION_ERROR"}'
     assert redact_secrets(text) == text
+    assert redact_secrets("POST grant_type=authorization_code&code=abc123") == (
+        "POST grant_type=authorization_code&code=[redacted]"
+    )
 
 
 def test_many_threads_record_concurrently_and_nothing_is_lost(engine: Engine) -> None:

@@ -26,7 +26,7 @@ from warehouse.control_db import upgrade
 from warehouse.token_store import TokenStore
 
 PROCESSES = 8
-ACCESS_TTL_SECONDS = 8
+ACCESS_TTL_SECONDS = 5
 MARGIN_SECONDS = 1
 
 

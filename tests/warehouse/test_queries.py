@@ -199,4 +199,3 @@ def test_ratio_mismatches_flag_only_gaps_beyond_rounding(
     assert mismatches[["ad_id", "cpc", "api_cpc"]].to_dict("records") == [
         {"ad_id": "wrong-cpc", "cpc": Decimal("0.50"), "api_cpc": Decimal("0.55")}
     ]
-

@@ -1,0 +1,24 @@
+"""``allegro-ads demo``: the whole product end to end against the bundled simulator."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from allegro_ads.commands.arguments import positive_int
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="run the whole product end to end against the bundled Allegro simulator"
+    )
+    parser.add_argument("--days", type=positive_int, default=90, help="days to load (default 90)")
+    parser.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from allegro_ads.demo import run_demo
+    from allegro_ads.settings import load_settings
+
+    return run_demo(load_settings(), days=args.days, seed=args.seed)
