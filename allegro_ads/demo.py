@@ -144,7 +144,12 @@ def run_pipeline(start: date, end: date) -> None:
     defs = build_definitions()
     job = defs.get_job_def("ad_stats_job")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=range_tags(start, end))
+        result = job.execute_in_process(
+            instance=instance,
+            tags=range_tags(start, end),
+            # The run's own progress lines are INFO; Dagster's per-event DEBUG lines are noise here.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     materialization = result.asset_materializations_for_node("ad_daily_stats")
     if not result.success or not materialization:
         raise RuntimeError("the pipeline run failed; open the Dagster UI to see why")
@@ -165,7 +170,7 @@ def print_report(settings: Settings, control: Control, start: date, end: date) -
         roas = "-" if row.roas is None else f"{float(row.roas):.2f}"
         say(
             f"{names.get(row.customer_id, row.customer_id):<28} {row.campaigns:>9} "
-            f"{row.spend:>12} {row.clicks:>9} {roas:>6}  {row.latest_day}"
+            f"{row.cost:>12} {row.clicks:>9} {roas:>6}  {row.latest_day}"
         )
 
 

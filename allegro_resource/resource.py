@@ -38,7 +38,7 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     history_days: int = Field(DEFAULT_HISTORY_DAYS, ge=1, description="Oldest day served")
     concurrency: int = Field(4, ge=1, le=64, description="Customers fetched at once")
 
-    def oauth(self) -> OAuthClient:
+    def oauth(self, call_log: CallLogSink | None = None) -> OAuthClient:
         """An OAuth client for consent, code exchange and refresh."""
         return OAuthClient(
             self.auth_url,
@@ -46,6 +46,7 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             self.client_secret,
             self.redirect_uri,
             timeout=self.timeout_seconds,
+            call_log=call_log,
         )
 
     def ads_client(

@@ -49,7 +49,7 @@ class StaticTokenProvider:
 
     def put(self, customer_id: str, tokens: TokenSet) -> None:
         """Hold ``tokens`` for the customer (e.g. after consent), replacing any earlier pair."""
-        with self._lock(customer_id):
+        with self._lock(customer_id), self._guard:
             self._tokens[customer_id] = tokens
             self._dead.pop(customer_id, None)
 
@@ -80,9 +80,10 @@ class StaticTokenProvider:
             return tokens.access_token
 
     def _current(self, customer_id: str) -> TokenSet:
-        if customer_id in self._dead:
-            raise NeedsReauthorization(customer_id, self._dead[customer_id])
-        tokens = self._tokens.get(customer_id)
+        with self._guard:
+            dead, tokens = self._dead.get(customer_id), self._tokens.get(customer_id)
+        if dead is not None:
+            raise NeedsReauthorization(customer_id, dead)
         if tokens is None:
             raise NeedsReauthorization(customer_id, "no tokens are held for this customer")
         return tokens
@@ -96,9 +97,12 @@ class StaticTokenProvider:
         try:
             fresh = self.oauth.refresh(tokens.refresh_token, customer_id=customer_id)
         except InvalidGrant as exc:
-            self._dead[customer_id] = f"Allegro refused the refresh token: {exc.description}"
-            raise NeedsReauthorization(customer_id, self._dead[customer_id]) from exc
-        self._tokens[customer_id] = fresh
+            reason = f"Allegro refused the refresh token: {exc.description or exc.error}"
+            with self._guard:
+                self._dead[customer_id] = reason
+            raise NeedsReauthorization(customer_id, reason) from exc
+        with self._guard:
+            self._tokens[customer_id] = fresh
         return fresh
 
     def _lock(self, customer_id: str) -> threading.Lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -209,7 +210,8 @@ class Transport:
         self.call_log: CallLogSink = call_log or NullCallLog()
         self._shared_session = session
         self._local = threading.local()
-        self._owned: list[requests.Session] = []
+        # Weak: a worker thread's session goes away with the thread; close() ends the rest.
+        self._owned: weakref.WeakSet[requests.Session] = weakref.WeakSet()
         self._owned_lock = threading.Lock()
 
     def send(
@@ -241,7 +243,7 @@ class Transport:
     def close(self) -> None:
         """Close the sessions this transport opened."""
         with self._owned_lock:
-            sessions, self._owned = self._owned, []
+            sessions, self._owned = list(self._owned), weakref.WeakSet()
         for session in sessions:
             session.close()
 
@@ -346,7 +348,7 @@ class Transport:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         with self._owned_lock:
-            self._owned.append(session)
+            self._owned.add(session)
         return session
 
 

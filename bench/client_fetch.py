@@ -150,12 +150,12 @@ def _fetch(
         run_id="bench",
     )
     with client, tqdm(total=len(jobs), unit="client", file=sys.stderr) as bar:
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         results = client.fetch_statistics_many(
             jobs, start_day, end, on_result=lambda _: bar.update(1)
         )
-        seconds = time.perf_counter() - began
-    return _figures(args, results, log, seconds)
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    return _figures(args, results, log, seconds) | {"process_cpu_seconds": round(cpu, 1)}
 
 
 def _figures(

@@ -5,7 +5,8 @@ Builds a synthetic Arrow table of ad-day rows with numpy (one customer, ``--ads`
 delete, insert under the primary key, dimension upserts, load_log, commit) into a fresh
 file, then times ``INSERT INTO bare SELECT * FROM arrow_table`` into a table without keys in
 another fresh file. Both timings include opening and closing the connection (DuckDB writes
-its checkpoint on close). The last line printed is JSON.
+its checkpoint on close). The time of reloading the same slice (replacing every row) goes
+to stderr; the last line printed on stdout is JSON.
 
 Run: ``.venv/bin/python bench/warehouse_load.py [--rows 1000000 --ads 25000]``.
 """
@@ -124,13 +125,16 @@ def synthetic_table(ads: int, days: int, *, seed: int) -> pa.Table:
 def time_load_slice(path: Path, table: pa.Table, days: int) -> float:
     warehouse = open_warehouse(f"duckdb:///{path}")
     end = START + timedelta(days=days - 1)
-    began = time.perf_counter()
-    result = warehouse.load_slice(
-        CUSTOMER, START, end, table, run_id="bench-run", fetched_at=datetime.now(UTC)
-    )
-    seconds = time.perf_counter() - began
-    assert result.rows_inserted == table.num_rows, result
-    return seconds
+    timings = []
+    for _ in range(2):  # a first load, then a reload of the same slice (the daily lookback)
+        began = time.perf_counter()
+        result = warehouse.load_slice(
+            CUSTOMER, START, end, table, run_id="bench-run", fetched_at=datetime.now(UTC)
+        )
+        timings.append(time.perf_counter() - began)
+        assert result.rows_inserted == table.num_rows, result
+    print(f"reloading the same slice took {timings[1]:.2f}s", file=sys.stderr)
+    return timings[0]
 
 
 def time_raw_insert(path: Path, arrow_table: pa.Table) -> float:

@@ -18,11 +18,9 @@ import filelock
 import pyarrow as pa
 
 from warehouse.stats_loader import (
-    DELETE_SLICE,
+    COUNT_SLICE,
     INCOMING,
-    INSERT_FACTS,
-    UPSERT_DIMENSIONS,
-    UPSERT_LOAD_LOG,
+    REPLACE_SLICE,
     LoadResult,
     SliceLoad,
     Warehouse,
@@ -103,17 +101,16 @@ class DuckDBWarehouse(Warehouse):
             con.register(INCOMING, load.table)
             con.begin()
             try:
-                deleted = _count(con.execute(DELETE_SLICE, bind(DELETE_SLICE, params)))
-                inserted = _count(con.execute(INSERT_FACTS))
-                for statement in (*UPSERT_DIMENSIONS, UPSERT_LOAD_LOG):
-                    con.execute(statement, bind(statement, params))
+                replaced = _count(con.execute(COUNT_SLICE, bind(COUNT_SLICE, params)))
+                for statement in REPLACE_SLICE:
+                    con.execute(statement, bind(statement, params) or None)
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
             finally:
                 con.unregister(INCOMING)
-        return LoadResult(rows_deleted=deleted, rows_inserted=inserted, days=len(load.days))
+        return LoadResult(replaced, load.table.num_rows, len(load.days))
 
     def _stored_version(self) -> int | None:
         with self._read_connection() as con:

@@ -19,11 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from warehouse.stats_loader import (
-    DELETE_SLICE,
+    COUNT_SLICE,
     INCOMING,
-    INSERT_FACTS,
-    UPSERT_DIMENSIONS,
-    UPSERT_LOAD_LOG,
+    REPLACE_SLICE,
     LoadResult,
     SliceLoad,
     Warehouse,
@@ -133,13 +131,11 @@ class PostgresWarehouse(Warehouse):
             cur.execute(to_pyformat(_CUSTOMER_LOCK), bind(_CUSTOMER_LOCK, params))
             cur.execute(_CREATE_INCOMING)
             cur.copy_expert(_COPY_INCOMING, _CsvStream(load.table), size=1 << 20)
-            cur.execute(to_pyformat(DELETE_SLICE), bind(DELETE_SLICE, params))
-            deleted = cur.rowcount
-            cur.execute(INSERT_FACTS)
-            inserted = cur.rowcount
-            for statement in (*UPSERT_DIMENSIONS, UPSERT_LOAD_LOG):
+            cur.execute(to_pyformat(COUNT_SLICE), bind(COUNT_SLICE, params))
+            replaced = int(cur.fetchone()[0])
+            for statement in REPLACE_SLICE:
                 cur.execute(to_pyformat(statement), bind(statement, params))
-        return LoadResult(rows_deleted=deleted, rows_inserted=inserted, days=len(load.days))
+        return LoadResult(replaced, load.table.num_rows, len(load.days))
 
     @contextmanager
     def _transaction(self, *, read_only: bool = False) -> Iterator[Any]:

@@ -19,12 +19,13 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.stats_schema import AD_TYPES, FACT_COLUMNS, LOAD_SCHEMA, Dialect
+from warehouse.stats_schema import AD_TYPES, FACT_COLUMNS, FACT_KEY, LOAD_SCHEMA, Dialect
 
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
-    """What one ``load_slice`` changed: rows removed and added, and days now recorded as loaded."""
+    """What one ``load_slice`` did: the slice's rows before it (all replaced or removed), the
+    rows written, and the days now recorded as loaded."""
 
     rows_deleted: int
     rows_inserted: int
@@ -112,7 +113,8 @@ class Warehouse(ABC):
 
     @abstractmethod
     def _replace_slice(self, load: SliceLoad) -> LoadResult:
-        """Run ``REPLACE_SLICE_STATEMENTS`` over ``load.table`` in one transaction."""
+        """Expose ``load.table`` as ``INCOMING``; in one transaction count the slice's rows
+        (``COUNT_SLICE``, the rows replaced) and run ``REPLACE_SLICE``."""
 
     @abstractmethod
     def close(self) -> None:
@@ -288,10 +290,27 @@ def _upsert_dimension(table: str, key: tuple[str, ...], values: dict[str, str]) 
     )
 
 
-DELETE_SLICE = (
-    "DELETE FROM ad_daily_stats WHERE customer_id = $customer_id AND day BETWEEN $start AND $end"
+_KEY_MATCH = " AND ".join(f"i.{name} = s.{name}" for name in FACT_KEY)
+_NON_KEY = [c.name for c in FACT_COLUMNS if c.name not in FACT_KEY]
+
+# Rows of the slice before the load: every one is replaced or removed by it.
+COUNT_SLICE = (
+    "SELECT COUNT(*) FROM ad_daily_stats "
+    "WHERE customer_id = $customer_id AND day BETWEEN $start AND $end"
 )
-INSERT_FACTS = f"INSERT INTO ad_daily_stats ({_FACT_NAMES}) SELECT {_FACT_NAMES} FROM {INCOMING}"  # noqa: S608
+# Replacing = removing the slice's keys the new data lacks, then upserting the new rows.
+# Same result as DELETE + INSERT, but DuckDB updates rows in place instead of churning its
+# primary-key index (a 1M-row reload takes half the time).
+DELETE_VANISHED = (
+    "DELETE FROM ad_daily_stats AS s "  # noqa: S608 - constants only
+    "WHERE s.customer_id = $customer_id AND s.day BETWEEN $start AND $end "
+    f"AND NOT EXISTS (SELECT 1 FROM {INCOMING} AS i WHERE {_KEY_MATCH})"
+)
+UPSERT_FACTS = (
+    f"INSERT INTO ad_daily_stats ({_FACT_NAMES}) SELECT {_FACT_NAMES} FROM {INCOMING}\n"  # noqa: S608
+    f"ON CONFLICT ({', '.join(FACT_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _NON_KEY)
+)
 # Within one load a campaign's rows carry one name; MAX only makes the choice deterministic.
 UPSERT_DIMENSIONS = (
     _upsert_dimension(
@@ -322,6 +341,8 @@ FROM (SELECT UNNEST(CAST($days AS DATE[])) AS day) AS d
 LEFT JOIN (SELECT day, COUNT(*) AS n FROM {INCOMING} GROUP BY day) AS c ON c.day = d.day
 ON CONFLICT (customer_id, day) DO UPDATE SET
     run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""  # noqa: S608
+
+REPLACE_SLICE = (DELETE_VANISHED, UPSERT_FACTS, *UPSERT_DIMENSIONS, UPSERT_LOAD_LOG)
 
 
 # --- parameters ---------------------------------------------------------------------------------

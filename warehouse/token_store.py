@@ -174,6 +174,7 @@ class TokenStore:
         *,
         allegro_login: str | None = None,
         allegro_user_id: str | None = None,
+        ads_client_id: str | None = None,
         link_id: str | None = None,
         now: datetime | None = None,
     ) -> None:
@@ -186,7 +187,7 @@ class TokenStore:
         with write(self.engine) as conn:
             if link_id is not None:
                 auth_links.mark_used_in(conn, link_id, now, customer_id=customer_id)
-            _bind_account(conn, customer_id, allegro_login, allegro_user_id)
+            _bind_account(conn, customer_id, allegro_login, allegro_user_id, ads_client_id)
             values = self._pair_values(tokens, now) | {
                 "status": TokenStatus.CONNECTED.value,
                 "connected_at": now,
@@ -371,7 +372,11 @@ def rotate_keys(engine: Engine, keys: Sequence[str]) -> int:
 
 
 def _bind_account(
-    conn: Connection, customer_id: str, login: str | None, user_id: str | None
+    conn: Connection,
+    customer_id: str,
+    login: str | None,
+    user_id: str | None,
+    ads_client_id: str | None = None,
 ) -> None:
     found = conn.execute(select(customers.c.id).where(customers.c.id == customer_id)).scalar()
     if found is None:
@@ -387,7 +392,7 @@ def _bind_account(
                 f"Allegro account {login or user_id} is already connected to customer "
                 f"{other.name} ({other.id}); deactivate that customer first"
             )
-    values = {"allegro_login": login, "allegro_user_id": user_id}
+    values = {"allegro_login": login, "allegro_user_id": user_id, "ads_client_id": ads_client_id}
     values = {k: v for k, v in values.items() if v is not None}
     if values:
         conn.execute(update(customers).where(customers.c.id == customer_id).values(**values))

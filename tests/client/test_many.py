@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from client_helpers import ClientFactory, sellers_of, sim_session, sim_today
@@ -37,3 +38,21 @@ def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
     assert removed.customer_id in str(failed.error)
     for result in results[:1] + results[2:]:
         assert result.ok and result.rows and result.calls == 2
+
+
+def test_customers_are_fetched_concurrently_within_the_bound(
+    simulator: RunningSimulator, make_client: ClientFactory
+) -> None:
+    sellers = sellers_of(simulator)[:4]
+    provider = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    client = make_client(simulator, provider, concurrency=4)
+    simulator.faults(latency_ms=400)
+    day = sim_today(simulator) - timedelta(days=1)
+
+    began = time.monotonic()
+    results = client.fetch_statistics_many(
+        [StatsJob(s.customer_id, s.ads_client_id) for s in sellers], day, day
+    )
+
+    assert all(r.ok for r in results)
+    assert time.monotonic() - began < 1.2  # one after another would take 1.6 s or more

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -113,3 +114,17 @@ def test_the_call_log_never_holds_a_token_a_code_or_the_secret(
         for field in dataclasses.fields(call):
             text = str(getattr(call, field.name))
             assert not any(secret in text for secret in secrets), (field.name, call.endpoint)
+
+
+def test_concurrent_forced_refreshes_are_serialised_so_rotation_never_breaks(
+    simulator: RunningSimulator, provider: StaticTokenProvider, seller: Seller
+) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(
+            pool.map(
+                lambda _: provider.access_token(seller.customer_id, force_refresh=True), range(8)
+            )
+        )
+
+    assert len(set(tokens)) == 8  # each refresh used the newest refresh token and got a new pair
+    assert provider.refresh_count(seller.customer_id) == 8

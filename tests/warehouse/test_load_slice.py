@@ -106,8 +106,10 @@ def test_a_failed_load_leaves_previous_data_intact(
     good = factory.slice_table("cust-1", START, END)
     _load(warehouse, "cust-1", START, END, good)
     log_before = _load_log(warehouse, "cust-1")
-    new_rows = factory.rows(START, END, seed=3)
-    duplicated = factory.table("cust-1", [*new_rows, new_rows[0]])  # fails after the delete
+    # Half the ads, revised, plus one key twice: the old rows of the other ads are deleted,
+    # then writing the duplicate fails, and the transaction must bring everything back.
+    new_rows = factory.rows(START, END, seed=3, campaigns=1)
+    duplicated = factory.table("cust-1", [*new_rows, new_rows[0]])
 
     with pytest.raises(LoadError, match="changed nothing"):
         _load(warehouse, "cust-1", START, END, duplicated)

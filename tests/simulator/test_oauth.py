@@ -1,0 +1,369 @@
+"""The simulated OAuth server follows allegro-api.md: consent page, codes, PKCE, Basic client
+auth, refresh rotation, revocation, lifetimes, device flow."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from sim_helpers import (
+    CLIENT_ID,
+    REDIRECT_URI,
+    TIMEOUT,
+    Seller,
+    api_get,
+    authorize_url,
+    consent,
+    exchange,
+    get_code,
+    pkce_pair,
+    read_form,
+    redirect_query,
+    refresh,
+    submit_consent,
+    token_request,
+)
+
+from allegro_resource.simulator.server import RunningSimulator
+
+Factory = Callable[..., RunningSimulator]
+
+
+def _b64json(part: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
+
+
+def _oauth_error(response: requests.Response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error
+    assert body["error_description"]
+
+
+# --- consent page ------------------------------------------------------------
+
+
+def test_consent_page_is_a_form_with_login_and_approve_deny(simulator: RunningSimulator) -> None:
+    url = authorize_url(simulator.base_url, state="abc", challenge=pkce_pair()[1])
+    page = requests.get(url, timeout=TIMEOUT)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    form = read_form(page.text)
+    assert form.method.lower() == "post"
+    assert form.action.split("?")[0] == "/auth/oauth/authorize"
+    assert "login" in form.inputs
+    assert ("decision", "approve") in form.buttons
+    assert ("decision", "deny") in form.buttons
+    assert form.hidden["state"] == "abc"
+    assert form.hidden["redirect_uri"] == REDIRECT_URI
+    assert form.hidden["code_challenge_method"] == "S256"
+
+
+def test_unknown_client_id_gets_an_error_page_and_no_redirect(simulator: RunningSimulator) -> None:
+    url = authorize_url(simulator.base_url, client_id="somebody-else")
+    page = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
+    assert page.status_code == 400
+    assert "Location" not in page.headers
+    assert "client_id" in page.text
+
+
+def test_redirect_uri_must_match_exactly(simulator: RunningSimulator) -> None:
+    for near_miss in (
+        REDIRECT_URI + "/",
+        REDIRECT_URI + "?next=/",
+        REDIRECT_URI.replace("127.0.0.1", "localhost"),
+        REDIRECT_URI.replace(":8000", ":8001"),
+        REDIRECT_URI.upper(),
+        "https://evil.example/oauth/callback",
+    ):
+        url = authorize_url(simulator.base_url, redirect_uri=near_miss)
+        for page in (
+            requests.get(url, allow_redirects=False, timeout=TIMEOUT),
+            requests.post(
+                f"{simulator.base_url}/auth/oauth/authorize",
+                data={
+                    "response_type": "code",
+                    "client_id": CLIENT_ID,
+                    "redirect_uri": near_miss,
+                    "login": "seller01",
+                    "decision": "approve",
+                },
+                allow_redirects=False,
+                timeout=TIMEOUT,
+            ),
+        ):
+            assert page.status_code == 400, near_miss
+            assert "Location" not in page.headers
+
+
+def test_approve_redirects_with_code_and_state(simulator: RunningSimulator) -> None:
+    answer = submit_consent(authorize_url(simulator.base_url, state="s-42"), "seller01")
+    assert answer.headers["Location"].startswith(REDIRECT_URI + "?")
+    query = redirect_query(answer)
+    assert query["state"] == "s-42"
+    assert len(query["code"]) >= 20
+
+
+def test_deny_redirects_with_access_denied_and_state(simulator: RunningSimulator) -> None:
+    answer = submit_consent(authorize_url(simulator.base_url, state="s-7"), "seller01", "deny")
+    assert redirect_query(answer) == {"error": "access_denied", "state": "s-7"}
+
+
+def test_unknown_login_shows_the_form_again_with_an_error(simulator: RunningSimulator) -> None:
+    answer = submit_consent(authorize_url(simulator.base_url), "no-such-seller")
+    assert answer.status_code == 200
+    assert "Location" not in answer.headers
+    form = read_form(answer.text)
+    assert "Unknown login" in form.error
+    assert form.hidden["client_id"] == CLIENT_ID  # the form keeps the request's parameters
+
+
+def test_wrong_response_type_redirects_with_an_error(simulator: RunningSimulator) -> None:
+    url = authorize_url(simulator.base_url).replace("response_type=code", "response_type=token")
+    answer = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
+    assert redirect_query(answer)["error"] == "unsupported_response_type"
+
+
+def test_plain_pkce_method_is_refused(simulator: RunningSimulator) -> None:
+    url = authorize_url(simulator.base_url, challenge=pkce_pair()[1]).replace("S256", "plain")
+    answer = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
+    assert redirect_query(answer)["error"] == "invalid_request"
+
+
+# --- authorization code -------------------------------------------------------
+
+
+def test_token_response_has_allegros_shape_and_a_jwt(simulator: RunningSimulator) -> None:
+    tokens = consent(simulator.base_url, "seller01")
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] == 43199
+    assert tokens["scope"] == "allegro:api:ads"
+    assert tokens["refresh_token"] and tokens["jti"]
+    header, payload, signature = tokens["access_token"].split(".")
+    assert _b64json(header) == {"alg": "HS256", "typ": "JWT"}
+    claims = _b64json(payload)
+    user = simulator.users()[0]
+    assert claims["user_name"] == user["user_id"]
+    assert claims["client_id"] == CLIENT_ID
+    assert claims["jti"] == tokens["jti"]
+    assert claims["exp"] > 0 and signature
+
+
+def test_code_is_single_use(simulator: RunningSimulator) -> None:
+    verifier, challenge = pkce_pair()
+    code = get_code(simulator.base_url, "seller01", challenge)
+    assert exchange(simulator.base_url, code, verifier).status_code == 200
+    _oauth_error(exchange(simulator.base_url, code, verifier), 400, "invalid_grant")
+
+
+def test_code_expires_after_code_ttl(simulator_factory: Factory) -> None:
+    sim = simulator_factory(code_ttl_seconds=5)
+    code = get_code(sim.base_url, "seller01")
+    sim.advance(6)
+    _oauth_error(exchange(sim.base_url, code), 400, "invalid_grant")
+
+
+def test_code_exchange_needs_the_redirect_uri_used_at_authorize(simulator_factory: Factory) -> None:
+    other = "http://127.0.0.1:9000/cb"
+    sim = simulator_factory(redirect_uris=(REDIRECT_URI, other))
+    code = get_code(sim.base_url, "seller01", redirect_uri=REDIRECT_URI)
+    _oauth_error(exchange(sim.base_url, code, redirect_uri=other), 400, "invalid_grant")
+
+
+def test_pkce_verifier_mismatch_is_invalid_grant(simulator: RunningSimulator) -> None:
+    _, challenge = pkce_pair()
+    code = get_code(simulator.base_url, "seller01", challenge)
+    _oauth_error(exchange(simulator.base_url, code, pkce_pair()[0]), 400, "invalid_grant")
+
+
+def test_pkce_verifier_is_required_when_a_challenge_was_sent(simulator: RunningSimulator) -> None:
+    code = get_code(simulator.base_url, "seller01", pkce_pair()[1])
+    _oauth_error(exchange(simulator.base_url, code), 400, "invalid_grant")
+
+
+def test_code_without_pkce_needs_no_verifier(simulator: RunningSimulator) -> None:
+    tokens = consent(simulator.base_url, "seller02", pkce=False)
+    assert tokens["access_token"]
+
+
+def test_token_endpoint_requires_basic_client_auth(simulator: RunningSimulator) -> None:
+    code = get_code(simulator.base_url, "seller01")
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    for auth in (None, (CLIENT_ID, "wrong-secret"), ("other-app", "x")):
+        answer = token_request(simulator.base_url, data, auth=auth)
+        _oauth_error(answer, 401, "invalid_client")
+    # Refusing the client did not spend the code.
+    assert exchange(simulator.base_url, code).status_code == 200
+
+
+def test_missing_or_unknown_grant_type_is_refused(simulator: RunningSimulator) -> None:
+    _oauth_error(token_request(simulator.base_url, {}), 400, "invalid_request")
+    _oauth_error(
+        token_request(simulator.base_url, {"grant_type": "password"}),
+        400,
+        "unsupported_grant_type",
+    )
+
+
+# --- refresh, rotation, revocation, lifetimes --------------------------------
+
+
+def test_refresh_returns_a_new_pair(simulator: RunningSimulator, seller: Seller) -> None:
+    answer = refresh(simulator.base_url, seller.tokens["refresh_token"])
+    assert answer.status_code == 200
+    new = answer.json()
+    assert new["access_token"] != seller.token
+    assert new["refresh_token"] != seller.tokens["refresh_token"]
+    assert api_get(simulator.base_url, "/me", new["access_token"]).status_code == 200
+
+
+def test_refresh_token_is_refused_after_rotation(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    old = seller.tokens["refresh_token"]
+    new = refresh(simulator.base_url, old).json()["refresh_token"]
+    _oauth_error(refresh(simulator.base_url, old), 400, "invalid_grant")
+    assert refresh(simulator.base_url, new).status_code == 200
+
+
+def test_refresh_token_expires_after_refresh_ttl(
+    simulator_factory: Factory, consented: Callable[[RunningSimulator, str], Seller]
+) -> None:
+    sim = simulator_factory(refresh_ttl_seconds=100)
+    seller = consented(sim, "seller01")
+    sim.advance(101)
+    _oauth_error(refresh(sim.base_url, seller.tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_access_token_expires_after_access_ttl(
+    simulator_factory: Factory, consented: Callable[[RunningSimulator, str], Seller]
+) -> None:
+    sim = simulator_factory(access_ttl_seconds=2)
+    seller = consented(sim, "seller01")
+    assert seller.tokens["expires_in"] == 2
+    assert api_get(sim.base_url, "/me", seller.token).status_code == 200
+    sim.advance(3)
+    answer = api_get(sim.base_url, "/me", seller.token)
+    assert answer.status_code == 401
+    assert "expired" in answer.json()["errors"][0]["message"]
+    # The refresh token outlives the access token.
+    assert refresh(sim.base_url, seller.tokens["refresh_token"]).status_code == 200
+
+
+def test_revoked_consent_kills_access_and_refresh_tokens(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    simulator.revoke(seller.login)
+    assert api_get(simulator.base_url, "/me", seller.token).status_code == 401
+    answer = refresh(simulator.base_url, seller.tokens["refresh_token"])
+    _oauth_error(answer, 400, "invalid_grant")
+    assert "consent withdrawn" in answer.json()["error_description"]
+
+
+def test_revocation_touches_only_that_user(
+    simulator: RunningSimulator,
+    seller: Seller,
+    consented: Callable[[RunningSimulator, str], Seller],
+) -> None:
+    other = consented(simulator, "seller02")
+    simulator.revoke(seller.login)
+    assert api_get(simulator.base_url, "/me", other.token).status_code == 200
+
+
+def test_a_new_consent_after_revocation_works(simulator: RunningSimulator, seller: Seller) -> None:
+    simulator.revoke(seller.login)
+    again = consent(simulator.base_url, seller.login)
+    assert api_get(simulator.base_url, "/me", again["access_token"]).status_code == 200
+    assert refresh(simulator.base_url, again["refresh_token"]).status_code == 200
+
+
+def test_refreshes_are_counted_ok_and_failed(simulator: RunningSimulator, seller: Seller) -> None:
+    before = simulator.stats()
+    assert before["refreshes_ok"] == before["refreshes_failed"] == 0
+    refresh(simulator.base_url, seller.tokens["refresh_token"])
+    refresh(simulator.base_url, seller.tokens["refresh_token"])  # rotated: fails
+    after = simulator.stats()
+    assert after["refreshes_ok"] == 1
+    assert after["refreshes_failed"] == 1
+    assert after["requests"]["token_refresh"] == 2
+    assert after["requests"]["token_code"] == 1
+
+
+# --- device flow ---------------------------------------------------------------
+
+
+def _start_device(sim: RunningSimulator) -> dict[str, Any]:
+    answer = requests.post(
+        f"{sim.base_url}/auth/oauth/device",
+        data={"client_id": CLIENT_ID},
+        auth=(CLIENT_ID, sim.app.config.client_secret),
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text
+    started: dict[str, Any] = answer.json()
+    return started
+
+
+def _poll(sim: RunningSimulator, device_code: str) -> requests.Response:
+    data = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": device_code,
+    }
+    return token_request(sim.base_url, data)
+
+
+def test_device_flow_is_pending_until_the_user_confirms(simulator_factory: Factory) -> None:
+    sim = simulator_factory(device_interval_seconds=0)
+    started = _start_device(sim)
+    assert {"device_code", "user_code", "verification_uri", "interval", "expires_in"} <= set(
+        started
+    )
+    _oauth_error(_poll(sim, started["device_code"]), 400, "authorization_pending")
+    sim.confirm_device(started["user_code"], "seller03")
+    tokens = _poll(sim, started["device_code"]).json()
+    me = api_get(sim.base_url, "/me", tokens["access_token"]).json()
+    assert me["login"] == "seller03"
+    _oauth_error(_poll(sim, started["device_code"]), 400, "invalid_grant")  # used up
+
+
+def test_device_flow_says_slow_down_when_polled_too_fast(simulator: RunningSimulator) -> None:
+    started = _start_device(simulator)
+    _oauth_error(_poll(simulator, started["device_code"]), 400, "authorization_pending")
+    _oauth_error(_poll(simulator, started["device_code"]), 400, "slow_down")
+
+
+def test_device_flow_can_be_confirmed_on_the_verification_page(simulator: RunningSimulator) -> None:
+    started = _start_device(simulator)
+    page = requests.get(
+        started["verification_uri"], params={"user_code": started["user_code"]}, timeout=TIMEOUT
+    )
+    form = read_form(page.text)
+    assert {"user_code", "login"} <= set(form.inputs)
+    answer = requests.post(
+        started["verification_uri"],
+        data={"user_code": started["user_code"], "login": "seller02", "decision": "approve"},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200 and "connected" in answer.text
+    simulator.advance(10)  # past the polling interval
+    assert _poll(simulator, started["device_code"]).status_code == 200
+
+
+def test_device_flow_denied_by_the_user(simulator: RunningSimulator) -> None:
+    started = _start_device(simulator)
+    requests.post(
+        f"{simulator.base_url}/_sim/device/confirm",
+        json={"user_code": started["user_code"], "decision": "deny"},
+        timeout=TIMEOUT,
+    )
+    _oauth_error(_poll(simulator, started["device_code"]), 400, "access_denied")
+
+
+def test_device_code_expires(simulator: RunningSimulator) -> None:
+    started = _start_device(simulator)
+    simulator.advance(started["expires_in"] + 1)
+    _oauth_error(_poll(simulator, started["device_code"]), 400, "expired_token")
