@@ -52,7 +52,11 @@ class Control:
 
     @cached_property
     def tokens(self) -> TokenStore:
-        return TokenStore(self.engine, self.settings.fernet_keys)
+        return TokenStore(
+            self.engine,
+            self.settings.fernet_keys,
+            refresh_token_days=self.settings.refresh_token_days,
+        )
 
     def close(self) -> None:
         if not self._closed:

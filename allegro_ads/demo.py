@@ -165,23 +165,23 @@ def print_report(settings: Settings, control: Control, start: date, end: date) -
     with open_warehouse(settings.resolved_warehouse_url) as wh:
         summary = customer_summary(wh, ids, start, end)
     names = {c.id: c.name for c in customers.list_customers(control.engine)}
-    say(f"\n{'customer':<28} {'campaigns':>9} {'spend':>12} {'clicks':>9} {'ROAS':>6}  latest day")
-    for row in summary.itertuples(index=False):
-        roas = "-" if row.roas is None else f"{float(row.roas):.2f}"
+    say(f"\n{'customer':<34} {'campaigns':>9} {'spend':>12} {'clicks':>9} {'ROAS':>6}  latest day")
+    for row in summary.to_dict("records"):
+        roas = "-" if row["roas"] is None else f"{float(row['roas']):.2f}"
+        name = names.get(str(row["customer_id"]), str(row["customer_id"]))
         say(
-            f"{names.get(row.customer_id, row.customer_id):<28} {row.campaigns:>9} "
-            f"{row.cost:>12} {row.clicks:>9} {roas:>6}  {row.latest_day}"
+            f"{name:<34} {row['campaigns']:>9} {row['cost']:>12} {row['clicks']:>9} "
+            f"{roas:>6}  {row['latest_day']}"
         )
 
 
 def print_next_steps(settings: Settings, dagster_home: Path) -> None:
-    warehouse_file = settings.resolved_warehouse_url.removeprefix("duckdb:///")
     say(
         "\nNext:\n"
-        f"  Dagster UI:  DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w workspace.yaml\n"
-        f"  Warehouse:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse_file}',"
-        " read_only=True).sql('select * from customer_daily_stats order by day desc limit 10'))\"\n"
-        "  Export:      .venv/bin/allegro-ads export --from 2026-01-01 --to 2026-01-31 "
+        f"  Dagster UI: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w workspace.yaml\n"
+        f"  Warehouse:  {settings.resolved_warehouse_url} - views customer_daily_stats and\n"
+        "              campaign_daily_stats, facts in ad_daily_stats (docs/warehouse.md)\n"
+        "  Export:     .venv/bin/allegro-ads export --from YYYY-MM-DD --to YYYY-MM-DD "
         "--format csv --out campaigns.csv"
     )
 

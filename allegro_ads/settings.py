@@ -64,6 +64,7 @@ class Settings(BaseSettings):
 
     # Tokens.
     refresh_margin_seconds: int = Field(600, ge=0)
+    refresh_token_days: int = Field(90, ge=1, le=3650)  # assumed by allegro-api.md
     expiring_days: int = Field(7, ge=0)
     link_ttl_hours: float = Field(72.0, gt=0)
 

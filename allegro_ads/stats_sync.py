@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import ApiCall
 from allegro_resource.errors import (
-    AllegroError,
     ApiError,
     Forbidden,
     MalformedResponse,

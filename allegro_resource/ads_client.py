@@ -219,8 +219,9 @@ class AllegroAdsClient:
         sink = FanOutCallLog(self.call_log, counter)
         try:
             rows = self._fetch_windows(job.customer_id, job.ads_client_id, start, end, types, sink)
-        except AllegroError as exc:
-            return StatsResult(job.customer_id, job.ads_client_id, [], exc, counter.count)
+        except Exception as exc:  # one customer's failure must never stop the others
+            error = exc if isinstance(exc, AllegroError) else _unexpected(job, exc)
+            return StatsResult(job.customer_id, job.ads_client_id, [], error, counter.count)
         return StatsResult(job.customer_id, job.ads_client_id, rows, None, counter.count)
 
     def _fetch_windows(
@@ -314,6 +315,16 @@ class AllegroAdsClient:
             customer_id=customer_id,
             run_id=self.run_id,
         )
+
+
+def _unexpected(job: StatsJob, exc: Exception) -> AllegroError:
+    """Wrap a non-Allegro failure (e.g. the token store is down) so the job can report it."""
+    error = AllegroError(
+        f"fetching customer {job.customer_id} failed unexpectedly: {type(exc).__name__}: "
+        f"{exc}; see the chained traceback (a bug or an infrastructure problem, not Allegro)"
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _item_count(body: object) -> int | None:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ class AuthorizeApp:
             response = exc.get_response()
             return Response(response.get_data(), status=response.status_code, mimetype="text/html")
 
-    def handle(self, endpoint: str, request: Request, values: dict[str, Any]) -> Response:
+    def handle(self, endpoint: str, request: Request, values: Mapping[str, Any]) -> Response:
         if endpoint == "consent_show":
             return self.consent.show(request, values["token"])
         if endpoint == "consent_start":

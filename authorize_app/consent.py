@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request, Response
 from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
 
 from allegro_ads.control import Control, begin_consent, finish_consent
 from allegro_ads.link_signing import InvalidLinkToken, verify_link_token

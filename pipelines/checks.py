@@ -7,6 +7,7 @@ functions in ``warehouse.stats_queries``.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
@@ -92,14 +93,20 @@ def _all_loaded(report: SyncReport) -> dg.AssetCheckResult:
             "failed_customers": ", ".join(o.customer_id for o in failed) or "none",
             "days": days,
             "errors": dg.MetadataValue.md(
-                "\n".join(f"- **{o.name}** (`{o.customer_id}`): {o.error}  \n  fix: `{o.fix}`"
-                          for o in failed) or "none"
+                "\n".join(
+                    f"- **{o.name}** (`{o.customer_id}`): {o.error}  \n  fix: `{o.fix}`"
+                    for o in failed
+                )
+                or "none"
             ),
-            "rerun_config": dg.MetadataValue.json(
-                {"ops": {"ad_daily_stats": {"config": {"customers": [o.customer_id for o in failed]}}}}
-            ),
+            "rerun_config": dg.MetadataValue.json(rerun_config([o.customer_id for o in failed])),
         },
     )
+
+
+def rerun_config(customer_ids: list[str]) -> dict[str, Any]:
+    """Launchpad config that re-runs the asset for just these customers."""
+    return {"ops": {"ad_daily_stats": {"config": {"customers": customer_ids}}}}
 
 
 def _fresh(warehouse: Warehouse, customer_ids: list[str], yesterday: date) -> dg.AssetCheckResult:

@@ -26,9 +26,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[ad_daily_stats],
         jobs=[stats_job],
-        schedules=[
-            build_daily_schedule(stats_job, settings.schedule_cron, settings.lookback_days)
-        ],
+        schedules=[build_daily_schedule(stats_job, settings.schedule_cron, settings.lookback_days)],
         sensors=[build_new_customer_sensor(stats_job, settings.history_days, None)],
         resources=build_resources(settings),
     )

@@ -1,12 +1,12 @@
 """A newly connected customer gets its history loaded at once, in one run of its own."""
 
-
 from datetime import date, timedelta
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from allegro_resource.windows import oldest_served_day, reporting_today
+from pipelines.checks import rerun_config
 from pipelines.partitions import range_tags
 from pipelines.resources import ControlStoreResource, WarehouseResource, reportable_customers
 from warehouse import stats_queries
@@ -47,13 +47,12 @@ def build_new_customer_sensor(
             if latest.get(target.customer_id) is not None:
                 continue
             connected_at = connected[target.customer_id].connected_at
+            since = connected_at.isoformat() if connected_at else "unknown"
             requests.append(
                 dg.RunRequest(
                     # One run per connection: reconnecting later may need its history again.
-                    run_key=f"history-{target.customer_id}-{connected_at.isoformat() if connected_at else ''}",
-                    run_config={
-                        "ops": {"ad_daily_stats": {"config": {"customers": [target.customer_id]}}}
-                    },
+                    run_key=f"history-{target.customer_id}-{since}",
+                    run_config=rerun_config([target.customer_id]),
                     tags={**range_tags(start, end), "customer": target.customer_id},
                 )
             )

@@ -12,16 +12,15 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import filelock
 import pyarrow as pa
 
 from warehouse.stats_loader import (
-    COUNT_SLICE,
     INCOMING,
-    REPLACE_SLICE,
-    LoadResult,
+    RunStatement,
     SliceLoad,
     Warehouse,
     WarehouseBusyError,
@@ -95,22 +94,27 @@ class DuckDBWarehouse(Warehouse):
             table: pa.Table = relation.to_arrow_table()
             return table
 
-    def _replace_slice(self, load: SliceLoad) -> LoadResult:
+    @contextmanager
+    def _load_transaction(self, load: SliceLoad) -> Iterator[RunStatement]:
         params = load.params()
         with self._write_connection() as con:
+
+            def run(statement: str) -> list[tuple[Any, ...]]:
+                rows: list[tuple[Any, ...]] = con.execute(
+                    statement, bind(statement, params) or None
+                ).fetchall()
+                return rows
+
             con.register(INCOMING, load.table)
             con.begin()
             try:
-                replaced = _count(con.execute(COUNT_SLICE, bind(COUNT_SLICE, params)))
-                for statement in REPLACE_SLICE:
-                    con.execute(statement, bind(statement, params) or None)
+                yield run
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
             finally:
                 con.unregister(INCOMING)
-        return LoadResult(replaced, load.table.num_rows, len(load.days))
 
     def _stored_version(self) -> int | None:
         with self._read_connection() as con:
@@ -171,8 +175,3 @@ def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
         return None
     row = con.execute(SELECT_SCHEMA_VERSION).fetchone()
     return int(row[0]) if row else None
-
-
-def _count(result: duckdb.DuckDBPyConnection) -> int:
-    row = result.fetchone()
-    return int(row[0]) if row else 0

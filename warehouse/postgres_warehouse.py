@@ -19,10 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from warehouse.stats_loader import (
-    COUNT_SLICE,
     INCOMING,
-    REPLACE_SLICE,
-    LoadResult,
+    RunStatement,
     SliceLoad,
     Warehouse,
     WarehouseError,
@@ -125,17 +123,19 @@ class PostgresWarehouse(Warehouse):
                 return pa.table({})
             return _to_arrow(cur.description, cur.fetchall())
 
-    def _replace_slice(self, load: SliceLoad) -> LoadResult:
+    @contextmanager
+    def _load_transaction(self, load: SliceLoad) -> Iterator[RunStatement]:
         params = load.params()
         with self._transaction() as cur:
-            cur.execute(to_pyformat(_CUSTOMER_LOCK), bind(_CUSTOMER_LOCK, params))
+
+            def run(statement: str) -> list[tuple[Any, ...]]:
+                cur.execute(to_pyformat(statement), bind(statement, params))
+                return list(cur.fetchall()) if cur.description is not None else []
+
+            run(_CUSTOMER_LOCK)
             cur.execute(_CREATE_INCOMING)
             cur.copy_expert(_COPY_INCOMING, _CsvStream(load.table), size=1 << 20)
-            cur.execute(to_pyformat(COUNT_SLICE), bind(COUNT_SLICE, params))
-            replaced = int(cur.fetchone()[0])
-            for statement in REPLACE_SLICE:
-                cur.execute(to_pyformat(statement), bind(statement, params))
-        return LoadResult(replaced, load.table.num_rows, len(load.days))
+            yield run
 
     @contextmanager
     def _transaction(self, *, read_only: bool = False) -> Iterator[Any]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,6 +71,10 @@ class SliceLoad:
         }
 
 
+# Runs one of the SQL statements below in the load's transaction and returns its rows.
+RunStatement = Callable[[str], list[tuple[Any, ...]]]
+
+
 class Warehouse(ABC):
     """The reporting warehouse; same tables and views on every backend (see docs/warehouse.md)."""
 
@@ -102,7 +107,8 @@ class Warehouse(ABC):
         """
         load = prepare_slice(customer_id, start, end, table, run_id=run_id, fetched_at=fetched_at)
         try:
-            return self._replace_slice(load)
+            with self._load_transaction(load) as run:
+                return _replace_slice(load, run)
         except WarehouseError:
             raise
         except Exception as exc:
@@ -112,9 +118,9 @@ class Warehouse(ABC):
             ) from exc
 
     @abstractmethod
-    def _replace_slice(self, load: SliceLoad) -> LoadResult:
-        """Expose ``load.table`` as ``INCOMING``; in one transaction count the slice's rows
-        (``COUNT_SLICE``, the rows replaced) and run ``REPLACE_SLICE``."""
+    def _load_transaction(self, load: SliceLoad) -> AbstractContextManager[RunStatement]:
+        """One write transaction with ``load.table`` visible as ``INCOMING``; yields a function
+        that runs a statement with ``load.params()`` bound. Commits on a clean exit only."""
 
     @abstractmethod
     def close(self) -> None:
@@ -343,6 +349,21 @@ ON CONFLICT (customer_id, day) DO UPDATE SET
     run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""  # noqa: S608
 
 REPLACE_SLICE = (DELETE_VANISHED, UPSERT_FACTS, *UPSERT_DIMENSIONS, UPSERT_LOAD_LOG)
+
+
+def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
+    """The body of every load's transaction, the same on each backend."""
+    before = int(run(COUNT_SLICE)[0][0])
+    for statement in REPLACE_SLICE:
+        run(statement)
+    after = int(run(COUNT_SLICE)[0][0])
+    if after != load.table.num_rows:  # DuckDB's upsert folds a repeated key into one row
+        raise LoadError(
+            f"the table for customer {load.customer_id} repeats keys (customer_id, ad_type, "
+            f"ad_id, day): {load.table.num_rows} rows became {after}; nothing was changed — "
+            "send each ad once per day"
+        )
+    return LoadResult(before, load.table.num_rows, len(load.days))
 
 
 # --- parameters ---------------------------------------------------------------------------------

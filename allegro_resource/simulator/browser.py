@@ -30,13 +30,16 @@ class _FormParser(HTMLParser):
         values = {k: v or "" for k, v in attrs}
         if tag == "form" and self.form is None:
             self.form, self._inside = ConsentForm(action=values.get("action") or None), True
-        elif tag == "input" and self._inside and self.form is not None:
-            if values.get("type", "text").lower() == "hidden" and values.get("name"):
-                self.form.hidden[values["name"]] = values.get("value", "")
+        elif tag == "input" and self._inside and self.form is not None and _hidden(values):
+            self.form.hidden[values["name"]] = values.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._inside = False
+
+
+def _hidden(values: dict[str, str]) -> bool:
+    return values.get("type", "text").lower() == "hidden" and bool(values.get("name"))
 
 
 def read_form(html: str) -> ConsentForm:

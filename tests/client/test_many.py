@@ -9,8 +9,9 @@ from client_helpers import ClientFactory, sellers_of, sim_session, sim_today
 
 from allegro_resource.ads_client import StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
-from allegro_resource.errors import Forbidden
+from allegro_resource.errors import AllegroError, Forbidden
 from allegro_resource.simulator.server import RunningSimulator
+from allegro_resource.static_tokens import StaticTokenProvider
 
 
 def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
@@ -56,3 +57,33 @@ def test_customers_are_fetched_concurrently_within_the_bound(
 
     assert all(r.ok for r in results)
     assert time.monotonic() - began < 1.2  # one after another would take 1.6 s or more
+
+
+class _BrokenStoreFor:
+    """A token provider whose store fails for one customer (as a database outage would)."""
+
+    def __init__(self, tokens: StaticTokenProvider, broken: str) -> None:
+        self.tokens, self.broken = tokens, broken
+
+    def access_token(self, customer_id: str, *, force_refresh: bool = False) -> str:
+        if customer_id == self.broken:
+            raise RuntimeError("token store unreachable")
+        return self.tokens.access_token(customer_id, force_refresh=force_refresh)
+
+
+def test_a_non_allegro_failure_of_one_customer_is_captured_too(
+    simulator: RunningSimulator, make_client: ClientFactory
+) -> None:
+    sellers = sellers_of(simulator)[:3]
+    tokens = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    client = make_client(simulator, _BrokenStoreFor(tokens, sellers[0].customer_id))
+    day = sim_today(simulator) - timedelta(days=1)
+
+    results = client.fetch_statistics_many(
+        [StatsJob(s.customer_id, s.ads_client_id) for s in sellers], day, day
+    )
+
+    assert isinstance(results[0].error, AllegroError)
+    assert isinstance(results[0].error.__cause__, RuntimeError)
+    assert "token store unreachable" in str(results[0].error)
+    assert all(r.ok and r.rows for r in results[1:])

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
+from allegro_resource.simulator.entities import client_structure
 from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.simulator.state import SimulatorConfig
 
@@ -211,6 +212,15 @@ class Seller:
 
     def stats_path(self, client_id: str | None = None) -> str:
         return f"/ads/clients/{client_id or self.ads_client_id}/statistics"
+
+
+def login_with_graphic_ads(sim: RunningSimulator) -> str:
+    """A seller whose ads client runs both sponsored-offer and graphic campaigns."""
+    for user in sim.users():
+        structure = client_structure(sim.app.config.seed, user["ads_client_id"])
+        if structure.ad_graphic.any():
+            return str(user["login"])
+    raise AssertionError("no seller runs graphic ads; use more users")
 
 
 def sim_today(sim: RunningSimulator) -> date:

@@ -16,6 +16,7 @@ from sim_helpers import (
     assert_error_shape,
     authorize_url,
     last_days,
+    login_with_graphic_ads,
     sim_today,
     stats_params,
     token_request,
@@ -281,7 +282,7 @@ def test_statistics_unknown_type_is_422(simulator: RunningSimulator, seller: Sel
 def test_statistics_types_filter_the_answer(
     simulator: RunningSimulator, consented: Consented
 ) -> None:
-    seller = consented(simulator, "seller04")  # runs both kinds of campaign
+    seller = consented(simulator, login_with_graphic_ads(simulator))
     span = last_days(simulator, 5)
     both = api_get(
         simulator.base_url, seller.stats_path(), seller.token, stats_params(*span)
@@ -296,7 +297,7 @@ def test_statistics_types_filter_the_answer(
 def test_statistics_answer_has_the_documented_shape(
     simulator: RunningSimulator, consented: Consented
 ) -> None:
-    seller = consented(simulator, "seller04")
+    seller = consented(simulator, login_with_graphic_ads(simulator))
     answer = api_get(
         simulator.base_url,
         seller.stats_path(),
