@@ -17,6 +17,7 @@ from allegro_ads.settings import ConfigError
 # Order here is the order in ``--help``.
 COMMAND_MODULES = [
     "demo",
+    "ui",
     "simulator",
     "serve",
     "db",

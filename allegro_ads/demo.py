@@ -7,7 +7,6 @@ folder: existing customers, the warehouse and Dagster's run history.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from allegro_ads.control import Control, issue_link, open_control, token_manager
+from allegro_ads.dagster_home import ensure_dagster_home
 from allegro_ads.settings import Settings
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import AllegroError
@@ -55,9 +55,7 @@ def run_demo(settings: Settings, *, days: int = DEMO_DAYS, seed: int = 42) -> in
     """Run the demo; returns the process exit code."""
     started = time.monotonic()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    dagster_home = (settings.data_dir / "dagster_home").resolve()
-    dagster_home.mkdir(exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    dagster_home = ensure_dagster_home(settings.data_dir)
 
     say(f"1/5 starting the Allegro simulator on {settings.api_url} (seed {seed})")
     simulator = start_simulator(
@@ -98,10 +96,13 @@ def connect_customers(control: Control, web: RunningServer, sellers: list[DemoSe
         if works(control, customer.id):
             say(f"    {seller.name}: already connected")
             continue
+        # A restarted simulator has forgotten earlier consents: that is a real re-authorisation.
+        again = control.tokens.info(customer.id) is not None
         link = issue_link(control, customer.id, created_by="demo")
         local_url = web.url + urlsplit(link.url).path
         consent_through_link(local_url, seller.login)
-        say(f"    {seller.name}: connected as {seller.login} via {link.url[:60]}…")
+        verb = "re-authorised (the restarted simulator forgot it)" if again else "connected"
+        say(f"    {seller.name}: {verb} as {seller.login} via {link.url[:60]}…")
 
 
 def ensure_customer(control: Control, name: str) -> customers.Customer:
@@ -142,7 +143,7 @@ def run_pipeline(start: date, end: date) -> None:
     from pipelines.partitions import range_tags
 
     defs = build_definitions()
-    job = defs.get_job_def("ad_stats_job")
+    job = defs.resolve_job_def("ad_stats_job")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
@@ -178,7 +179,7 @@ def print_report(settings: Settings, control: Control, start: date, end: date) -
 def print_next_steps(settings: Settings, dagster_home: Path) -> None:
     say(
         "\nNext:\n"
-        f"  Dagster UI: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -w workspace.yaml\n"
+        f"  Dagster UI: .venv/bin/allegro-ads ui   (instance in {dagster_home})\n"
         f"  Warehouse:  {settings.resolved_warehouse_url} - views customer_daily_stats and\n"
         "              campaign_daily_stats, facts in ad_daily_stats (docs/warehouse.md)\n"
         "  Export:     .venv/bin/allegro-ads export --from YYYY-MM-DD --to YYYY-MM-DD "

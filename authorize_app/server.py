@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -21,8 +22,13 @@ class RunningServer:
     _thread: threading.Thread
 
     def stop(self) -> None:
-        self._server.close()
+        """Stop listening, close open keep-alive connections, end the worker threads."""
+        server = self._server
+        # Closed from the server's own loop (thread-safe): with its map empty the loop ends at
+        # once. ``server.close()`` alone left keep-alive connections served and the loop running.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
 
 
 def start_in_thread(app: WSGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningServer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from allegro_ads.settings import load_settings
@@ -10,6 +12,10 @@ from pipelines.partitions import daily_partitions
 from pipelines.resources import build_resources
 from pipelines.schedules import build_daily_schedule
 from pipelines.sensors import build_new_customer_sensor
+
+
+# Single-run backfills are the point of this design; Dagster still labels the parameter beta.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
 def build_definitions() -> dg.Definitions:

@@ -359,9 +359,9 @@ def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
     after = int(run(COUNT_SLICE)[0][0])
     if after != load.table.num_rows:  # DuckDB's upsert folds a repeated key into one row
         raise LoadError(
-            f"the table for customer {load.customer_id} repeats keys (customer_id, ad_type, "
-            f"ad_id, day): {load.table.num_rows} rows became {after}; nothing was changed — "
-            "send each ad once per day"
+            f"loading customer {load.customer_id} for {load.start}..{load.end} failed and "
+            f"changed nothing: the table repeats keys (ad_type, ad_id, day), its "
+            f"{load.table.num_rows} rows fold into {after}; send each ad once per day"
         )
     return LoadResult(before, load.table.num_rows, len(load.days))
 
