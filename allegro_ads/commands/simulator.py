@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port"
         ) from None
     print(
-        f"Allegro simulator on http://{args.host}:{server.server_port} "
+        f"Allegro simulator on http://{args.host}:{server.port} "
         f"(client id {config.client_id}; sellers seller01..; login 'agency' sees all; "
         "Ctrl-C to stop)",
         flush=True,

@@ -9,7 +9,12 @@ from datetime import date
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import (
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    make_server,
+    select_address_family,
+)
 
 from allegro_resource.simulator.app import SimulatorApp
 from allegro_resource.simulator.state import SimulatorConfig
@@ -25,9 +30,21 @@ class _QuietHandler(WSGIRequestHandler):
 def build_server(
     config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True
 ) -> BaseWSGIServer:
-    """A multi-threaded werkzeug server bound to (host, port) serving a new simulator."""
+    """A multi-threaded werkzeug server listening on (host, port) for a new simulator;
+    raises OSError when the address is taken."""
     handler = _QuietHandler if quiet else WSGIRequestHandler
-    return make_server(host, port, SimulatorApp(config), threaded=True, request_handler=handler)
+    # Bind ourselves: werkzeug would print and sys.exit(1) on a taken port, and a socket that
+    # already listens queues connections before the serving thread runs.
+    family = select_address_family(host, port)
+    with socket.create_server((host, port), family=family, backlog=128) as listening:
+        return make_server(
+            host,
+            port,
+            SimulatorApp(config),
+            threaded=True,
+            request_handler=handler,
+            fd=listening.fileno(),  # werkzeug keeps its own duplicate of the descriptor
+        )
 
 
 class RunningSimulator:
@@ -36,10 +53,10 @@ class RunningSimulator:
     def __init__(self, server: BaseWSGIServer) -> None:
         self._server = server
         self.app: SimulatorApp = server.app  # type: ignore[assignment]
-        self.base_url = f"http://{server.host}:{server.server_port}"
+        self.base_url = f"http://{server.host}:{server.port}"
         self._http = requests.Session()
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
 
@@ -99,15 +116,8 @@ class RunningSimulator:
         self._sim("POST", "clock", json={"advance_seconds": seconds})
 
 
-def _wait_until_accepting(host: str, port: int, timeout: float = 10.0) -> None:
-    with socket.create_connection((host, port), timeout=timeout):
-        return
-
-
 def start_simulator(
     config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0
 ) -> RunningSimulator:
-    """Serve a new simulator in a background thread; returns once it accepts connections."""
-    running = RunningSimulator(build_server(config, host, port))
-    _wait_until_accepting(host, running._server.server_port)
-    return running
+    """Serve a new simulator in a background thread; it accepts connections on return."""
+    return RunningSimulator(build_server(config, host, port))

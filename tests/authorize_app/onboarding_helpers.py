@@ -15,7 +15,15 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
-from allegro_ads.control import Control, IssuedLink, issue_link, url_for_link
+from allegro_ads.control import (
+    Control,
+    IssuedLink,
+    issue_link,
+    oauth_client,
+    token_manager,
+    url_for_link,
+)
+from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.simulator.browser import answer_consent_page
 from allegro_resource.simulator.server import RunningSimulator
 from warehouse import auth_links, customers
@@ -138,6 +146,17 @@ def raw_token_row(control: Control, customer_id: str) -> Any:
         return conn.execute(
             select(oauth_tokens).where(oauth_tokens.c.customer_id == customer_id)
         ).first()
+
+
+def login_seen_by_api(control: Control, customer_id: str) -> str:
+    """``/me``'s login, called with the customer's stored tokens as the pipelines do."""
+    settings = control.settings
+    oauth = oauth_client(settings)
+    try:
+        with AllegroAdsClient(settings.api_url, token_manager(control, oauth)) as api:
+            return api.me(customer_id).login
+    finally:
+        oauth.close()
 
 
 def pending_states(control: Control, link_id: str) -> int:

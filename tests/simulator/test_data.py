@@ -76,9 +76,13 @@ def test_truth_has_no_range_cap_and_stops_at_yesterday(simulator: RunningSimulat
 def test_revise_changes_only_recent_days(simulator: RunningSimulator) -> None:
     cid = simulator.users()[0]["ads_client_id"]
     start, end = last_days(simulator, 40)
-    before = flatten_statistics(cid, StatisticsResponse(**simulator.truth(cid, start, end)))
+    before = flatten_statistics(
+        cid, StatisticsResponse.model_validate(simulator.truth(cid, start, end))
+    )
     assert simulator.revise() == 1
-    after = flatten_statistics(cid, StatisticsResponse(**simulator.truth(cid, start, end)))
+    after = flatten_statistics(
+        cid, StatisticsResponse.model_validate(simulator.truth(cid, start, end))
+    )
     assert len(before) == len(after)
     today = simulator.app.state.today()
     changed_recent = 0
@@ -179,7 +183,7 @@ def test_table_agrees_with_the_statistics_json_to_the_grosz() -> None:
     start, end = TODAY - timedelta(days=20), TODAY - timedelta(days=1)
     table = generate_table([cid], start, end, TODAY, revision=3)
     document = statistics_document(cid, start, end, TODAY, revision=3)
-    rows = flatten_statistics(cid, StatisticsResponse(**document))
+    rows = flatten_statistics(cid, StatisticsResponse.model_validate(document))
     from_json = sorted(
         (r.ad_id, r.day, r.views, r.clicks, r.interest, r.cost, r.attributed_value,
          r.attributed_count, r.ctr, r.effective_cpc, r.rate_of_return, r.offer_id, r.ad_type.value,

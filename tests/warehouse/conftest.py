@@ -142,7 +142,7 @@ def factory() -> StatFactory:
     return StatFactory()
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty warehouse: a DuckDB file, then a fresh PostgreSQL database."""
     if request.param == "duckdb":

@@ -118,6 +118,18 @@ def test_a_failed_load_leaves_previous_data_intact(
     assert _load_log(warehouse, "cust-1") == log_before
 
 
+def test_a_table_repeating_a_key_is_refused_on_a_first_load_too(
+    warehouse: Warehouse, factory: StatFactory
+) -> None:
+    rows = factory.rows(START, END, campaigns=1)
+
+    with pytest.raises(LoadError, match="changed nothing"):
+        _load(warehouse, "cust-1", START, END, factory.table("cust-1", [*rows, rows[-1]]))
+
+    assert table_rows(warehouse, "cust-1", START, END).num_rows == 0
+    assert _load_log(warehouse, "cust-1") == []
+
+
 def test_load_log_has_every_day_of_the_slice_including_zero_row_days(
     warehouse: Warehouse, factory: StatFactory
 ) -> None:
