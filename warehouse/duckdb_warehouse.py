@@ -30,7 +30,7 @@ from warehouse.stats_schema import (
     DELETE_SCHEMA_VERSION,
     INSERT_SCHEMA_VERSION,
     SELECT_SCHEMA_VERSION,
-    check_schema_version,
+    schema_outdated,
     schema_statements,
 )
 
@@ -67,11 +67,11 @@ class DuckDBWarehouse(Warehouse):
 
     def ensure_schema(self) -> None:
         """Create the schema if the file is new or older than this code (under the write lock)."""
-        if self.path.exists() and not check_schema_version(self._stored_version()):
+        if self.path.exists() and not schema_outdated(self._stored_version()):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._write_connection() as con:
-            if not check_schema_version(_stored_version(con)):
+            if not schema_outdated(_stored_version(con)):
                 return  # another process created it while we waited for the lock
             con.begin()
             try:

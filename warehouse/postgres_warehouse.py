@@ -34,7 +34,7 @@ from warehouse.stats_schema import (
     INSTANT,
     LOAD_COLUMNS,
     SELECT_SCHEMA_VERSION,
-    check_schema_version,
+    schema_outdated,
     schema_statements,
 )
 
@@ -107,7 +107,7 @@ class PostgresWarehouse(Warehouse):
         """Create the schema if missing or older than this code (serialised by an advisory lock)."""
         with self._transaction() as cur:
             cur.execute(_SCHEMA_LOCK)
-            if not check_schema_version(_stored_version(cur)):
+            if not schema_outdated(_stored_version(cur)):
                 return
             for statement in schema_statements("postgresql"):
                 cur.execute(statement)

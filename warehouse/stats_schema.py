@@ -123,11 +123,21 @@ def ratio_sql(
     return f"CAST(({rounded}) * {unit} AS DECIMAL(18,{scale}))"
 
 
-# name -> (numerator, denominator, numerator scale, denominator scale, result scale)
-RATIOS: dict[str, tuple[str, str, int, int, int]] = {
-    "ctr": ("clicks", "views", 0, 0, 4),
-    "cpc": ("cost", "clicks", 2, 0, 2),
-    "roas": ("attributed_value", "cost", 2, 2, 2),
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """A derived ratio: its operands, their decimal places, and the places of the result."""
+
+    numerator: str
+    denominator: str
+    numerator_scale: int
+    denominator_scale: int
+    scale: int
+
+
+RATIOS: dict[str, Ratio] = {
+    "ctr": Ratio("clicks", "views", 0, 0, 4),
+    "cpc": Ratio("cost", "clicks", 2, 0, 2),
+    "roas": Ratio("attributed_value", "cost", 2, 2, 2),
 }
 
 
@@ -136,19 +146,13 @@ def ratio_columns_sql(dialect: Dialect, source: str) -> dict[str, str]:
     return {
         name: ratio_sql(
             dialect,
-            f"{source}.{numerator}",
-            f"{source}.{denominator}",
-            numerator_scale=numerator_scale,
-            denominator_scale=denominator_scale,
-            scale=scale,
+            f"{source}.{ratio.numerator}",
+            f"{source}.{ratio.denominator}",
+            numerator_scale=ratio.numerator_scale,
+            denominator_scale=ratio.denominator_scale,
+            scale=ratio.scale,
         )
-        for name, (
-            numerator,
-            denominator,
-            numerator_scale,
-            denominator_scale,
-            scale,
-        ) in RATIOS.items()
+        for name, ratio in RATIOS.items()
     }
 
 
@@ -292,8 +296,8 @@ class SchemaVersionError(RuntimeError):
     """The warehouse was created by a newer version of this code."""
 
 
-def check_schema_version(found: int | None) -> bool:
-    """True if the schema must be (re)created; raises if the warehouse is newer than this code."""
+def schema_outdated(found: int | None) -> bool:
+    """True if the schema must be created or brought forward; raises if it is newer than us."""
     if found is None or found < SCHEMA_VERSION:
         return True
     if found > SCHEMA_VERSION:

@@ -4,19 +4,16 @@ sponsored campaigns, behind bearer auth, media-type negotiation, the rate limit 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from http import HTTPStatus
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from allegro_resource.simulator.data import statistics_json
 from allegro_resource.simulator.entities import (
-    AD_TYPES,
     AGENCY_LOGIN,
     SPONSORED_OFFER,
     SimUser,
@@ -27,16 +24,15 @@ from allegro_resource.simulator.responses import (
     BETA_MEDIA_TYPE,
     PUBLIC_MEDIA_TYPE,
     api_error,
-    api_errors,
     dumps,
-    error_entry,
     negotiate,
 )
 from allegro_resource.simulator.state import DEFAULT_SCOPE, SimulatorState
+from allegro_resource.simulator.validation import paging, statistics_query
 
 STATISTICS_PATH = "/ads/clients/<client_id>/statistics"
 CAMPAIGNS_PATH = "/ads/clients/<client_id>/sponsored/campaigns"
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KNOWN_STATUSES = {s.value for s in HTTPStatus}
 # A handler's answer: an error Response, a JSON document, or JSON already rendered.
 Produce = Callable[[SimUser], "Response | dict[str, Any] | bytes"]
 
@@ -79,7 +75,7 @@ class ApiEndpoints:
         """GET /ads/clients: the ads clients this token may act for, paged."""
 
         def produce(user: SimUser) -> Response | dict[str, Any]:
-            page = _paging(request.args)
+            page = paging(request.args)
             if isinstance(page, Response):
                 return page
             limit, offset = page
@@ -99,7 +95,7 @@ class ApiEndpoints:
             refused = self._client_access(user, client_id)
             if refused:
                 return refused
-            query = self._statistics_query(request.args)
+            query = statistics_query(request.args, self.config, self.state.today())
             if isinstance(query, Response):
                 return query
             start, end, types = query
@@ -124,7 +120,7 @@ class ApiEndpoints:
             refused = self._client_access(user, client_id)
             if refused:
                 return refused
-            page = _paging(request.args)
+            page = paging(request.args)
             if isinstance(page, Response):
                 return page
             limit, offset = page
@@ -153,7 +149,8 @@ class ApiEndpoints:
         if before.status == 429:
             return _too_many(before.retry_after or 1, "Injected 429 storm")
         if before.status is not None:
-            return api_error(before.status, "SERVICE_UNAVAILABLE", "Injected failure; retry later")
+            code = HTTPStatus(before.status).name if before.status in _KNOWN_STATUSES else "ERROR"
+            return api_error(before.status, code, "Injected failure; retry later")
 
         authenticated = self._authenticate(request)
         if isinstance(authenticated, Response):
@@ -224,102 +221,6 @@ class ApiEndpoints:
                 403, "ACCESS_DENIED", f"Ads client {client_id} is no longer linked to the agency"
             )
         return None
-
-    def _statistics_query(
-        self, args: MultiDict[str, str]
-    ) -> Response | tuple[date, date, tuple[str, ...]]:
-        """Parse and check the query; every broken rule is reported at once (422)."""
-        errors: list[dict[str, Any]] = []
-        start = _parse_day(args, "statistics.gte", errors)
-        end = _parse_day(args, "statistics.lte", errors)
-        today = self.state.today()
-        floor = today - timedelta(days=self.config.history_days)
-        if start and start < floor:
-            errors.append(
-                error_entry(
-                    "VALIDATION_ERROR",
-                    f"statistics.gte must not be older than {floor} "
-                    f"({self.config.history_days} days back)",
-                    "statistics.gte",
-                )
-            )
-        if end and end >= today:
-            errors.append(
-                error_entry(
-                    "VALIDATION_ERROR",
-                    "statistics.lte must not be later than yesterday "
-                    f"({today - timedelta(days=1)}): today's data is never served",
-                    "statistics.lte",
-                )
-            )
-        if start and end and start > end:
-            errors.append(
-                error_entry(
-                    "VALIDATION_ERROR",
-                    "statistics.gte must not be after statistics.lte",
-                    "statistics.gte",
-                )
-            )
-        elif start and end and (end - start).days + 1 > self.config.max_range_days:
-            errors.append(
-                error_entry(
-                    "VALIDATION_ERROR",
-                    f"The date range spans {(end - start).days + 1} days; at most "
-                    f"{self.config.max_range_days} days per request",
-                    "statistics.lte",
-                )
-            )
-        requested = [t.strip() for v in args.getlist("types") for t in v.split(",") if t.strip()]
-        unknown = [t for t in requested if t not in AD_TYPES]
-        if unknown:
-            errors.append(
-                error_entry(
-                    "VALIDATION_ERROR",
-                    f"Unknown types {unknown}; allowed: {list(AD_TYPES)}",
-                    "types",
-                )
-            )
-        if errors or start is None or end is None:
-            return api_errors(422, errors)
-        return start, end, tuple(requested) or AD_TYPES
-
-
-def _parse_day(args: MultiDict[str, str], name: str, errors: list[dict[str, Any]]) -> date | None:
-    raw = args.get(name)
-    if not raw:
-        errors.append(error_entry("VALIDATION_ERROR", f"{name} is required (yyyy-MM-dd)", name))
-        return None
-    try:
-        if not _ISO_DAY.match(raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors.append(
-            error_entry("VALIDATION_ERROR", f"{name} is not a date yyyy-MM-dd: {raw!r}", name)
-        )
-        return None
-
-
-def _paging(args: MultiDict[str, str]) -> Response | tuple[int, int]:
-    errors = []
-    values = {}
-    for name, default, low, high in (("limit", 20, 1, 1000), ("offset", 0, 0, None)):
-        raw = args.get(name)
-        try:
-            value = default if raw is None else int(raw)
-            if value < low or (high is not None and value > high):
-                raise ValueError(raw)
-            values[name] = value
-        except ValueError:
-            bounds = f"{low}-{high}" if high else f">= {low}"
-            errors.append(
-                error_entry(
-                    "VALIDATION_ERROR", f"{name} must be an integer {bounds}: {raw!r}", name
-                )
-            )
-    if errors:
-        return api_errors(422, errors)
-    return values["limit"], values["offset"]
 
 
 def _unauthorized(message: str) -> Response:
