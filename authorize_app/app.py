@@ -19,7 +19,7 @@ from allegro_ads.control import Control, oauth_client, open_control
 from allegro_ads.settings import Settings
 from allegro_resource.oauth import OAuthClient
 from authorize_app.consent import ConsentFlow
-from authorize_app.web import origin_of, render, security_headers
+from authorize_app.web import SecurityHeaders, origin_of, render, security_headers
 
 log = logging.getLogger("authorize_app")
 
@@ -55,6 +55,9 @@ class AuthorizeApp:
     def dispatch(self, request: Request) -> Response:
         adapter = ROUTES.bind_to_environ(request.environ)
         try:
+            # Read the body now (at most MAX_BODY_BYTES, else 413): handlers that never look at
+            # it would otherwise accept any size.
+            request.get_data(cache=True)
             endpoint, values = adapter.match()
             return self.handle(endpoint, request, values)
         except NotFound:
@@ -90,4 +93,8 @@ def create_app(settings: Settings | None = None) -> Callable[..., Iterable[bytes
     control = open_control(settings)
     app = AuthorizeApp(control)
     static = Path(__file__).parent / "static"
-    return SharedDataMiddleware(app, {"/static": str(static)}, cache=False)
+    # Outermost, so static files get the security headers too.
+    return SecurityHeaders(
+        SharedDataMiddleware(app, {"/static": str(static)}, cache=False),
+        form_targets=app.form_targets,
+    )

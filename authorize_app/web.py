@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,26 +10,56 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response
 
+WSGIApp = Callable[..., Iterable[bytes]]
+StartResponse = Callable[..., Any]
+
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
 )
 
 
-def security_headers(response: Response, *, form_targets: tuple[str, ...] = ()) -> Response:
+def security_header_items(form_targets: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """Headers every response carries: no framing, no sniffing, no referrer, no caching."""
     # The referrer would leak the signed link in the path; pages hold per-customer data.
     form_action = " ".join(("'self'", *form_targets))
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    )
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    return [
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; "
+            "object-src 'none'",
+        ),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-store"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+
+
+def security_headers(response: Response, *, form_targets: tuple[str, ...] = ()) -> Response:
+    """``response`` with the security headers set."""
+    for name, value in security_header_items(form_targets):
+        response.headers[name] = value
     return response
+
+
+class SecurityHeaders:
+    """WSGI middleware: the security headers on every response, whichever app made it
+    (static files included), replacing any the app set."""
+
+    def __init__(self, app: WSGIApp, *, form_targets: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.items = security_header_items(form_targets)
+        self.names = {name.lower() for name, _ in self.items}
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(name, value) for name, value in headers if name.lower() not in self.names]
+            return start_response(status, kept + self.items, exc_info)
+
+        return self.app(environ, start)
 
 
 def render(template: str, status: int = 200, **context: Any) -> Response:

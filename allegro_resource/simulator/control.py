@@ -86,7 +86,6 @@ class ControlEndpoints:
 
     def agency(self, request: Request) -> Response:
         """The agency user, whose token lists every seller's ads client."""
-        assert self.state.agency is not None
         return json_response(_user_json(self.state.agency))
 
     def truth(self, request: Request, client_id: str) -> Response:

@@ -172,6 +172,8 @@ def client_structure(seed: int, client_id: str) -> ClientStructure:
             ad_names.append(f"{product} {pick(names.PRODUCT_VARIANTS, key >> 24)}")
             offer_ids.append(str(10_000_000_000 + key % 89_999_999_999))
 
+    for shared in (group_campaign, ad_group, ad_key, ad_graphic, ad_start):
+        shared.setflags(write=False)  # cached and shared between threads: nobody may mutate it
     return ClientStructure(
         client_id=client_id,
         campaigns=campaigns,

@@ -116,8 +116,12 @@ class OAuthEndpoints:
         self.state.count("consents_approved")
         return _redirect(redirect_uri, code=code, state=state)
 
+    def _login_hints(self) -> list[str]:
+        # A datalist of logins for people trying the simulator by hand; 50 is plenty.
+        return [u.login for u in self.state.sellers[:50]] + [self.state.agency.login]
+
     def _consent_form(self, params: dict[str, str], error: str = "") -> Response:
-        logins = [u.login for u in self.state.sellers[:50]] + ["agency"]
+        logins = self._login_hints()
         body = pages.consent_page(AUTHORIZE_PATH, params, self.config.client_id, logins, error)
         return html_response(body)
 
@@ -284,7 +288,7 @@ class OAuthEndpoints:
 
     def device_verify(self, request: Request) -> Response:
         """The page where a user enters the device's code, logs in and decides."""
-        logins = [u.login for u in self.state.sellers[:50]] + ["agency"]
+        logins = self._login_hints()
         if request.method == "GET":
             code = request.args.get("user_code", "")
             return html_response(pages.device_page(DEVICE_VERIFY_PATH, code, logins))

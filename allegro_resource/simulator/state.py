@@ -135,9 +135,11 @@ class SimulatorState:
     # --- users ---------------------------------------------------------------
 
     def user_by_login(self, login: str) -> SimUser | None:
+        """The seller or agency user with this login."""
         return self._by_login.get(login)
 
     def user_by_id(self, user_id: str) -> SimUser | None:
+        """The user with this Allegro user id."""
         return self._by_user_id.get(user_id)
 
     def owner_of_client(self, ads_client_id: str) -> SimUser | None:
@@ -154,6 +156,7 @@ class SimulatorState:
     # --- codes and tokens ----------------------------------------------------
 
     def issue_code(self, code: AuthCode) -> str:
+        """Store ``code`` under a new random value and return the value."""
         value = secrets.token_urlsafe(24)
         with self.lock:
             self.codes[value] = code
@@ -165,18 +168,21 @@ class SimulatorState:
         with self.lock:
             return self.codes.pop(value, None)
 
-    def store_tokens(self, access: str, refresh: str, grant: Grant, now: float) -> None:
+    def store_tokens(
+        self, access: str, refresh: str, user_id: str, client_id: str, scope: str, now: float
+    ) -> None:
         """Record a freshly minted pair (their lifetimes start at ``now``)."""
+        access_ends, refresh_ends = (
+            now + self.config.access_ttl_seconds,
+            now + self.config.refresh_ttl_seconds,
+        )
         with self.lock:
-            self.access_tokens[access] = Grant(
-                grant.user_id, grant.client_id, grant.scope, now + self.config.access_ttl_seconds
-            )
-            self.refresh_tokens[refresh] = Grant(
-                grant.user_id, grant.client_id, grant.scope, now + self.config.refresh_ttl_seconds
-            )
+            self.access_tokens[access] = Grant(user_id, client_id, scope, access_ends)
+            self.refresh_tokens[refresh] = Grant(user_id, client_id, scope, refresh_ends)
             self.counters["tokens_issued"] += 1
 
     def access_grant(self, token: str) -> Grant | None:
+        """What an access token stands for (None if unknown or revoked; expiry not checked)."""
         with self.lock:
             return self.access_tokens.get(token)
 
@@ -212,6 +218,7 @@ class SimulatorState:
     # --- device flow ---------------------------------------------------------
 
     def start_device(self, client_id: str, scope: str) -> tuple[str, DeviceGrant]:
+        """A new pending device grant: (device_code, grant with its user_code)."""
         device_code = secrets.token_urlsafe(32)
         alphabet = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: typed by humans
         user_code = "".join(secrets.choice(alphabet) for _ in range(9))
@@ -223,6 +230,7 @@ class SimulatorState:
         return device_code, grant
 
     def device_by_user_code(self, user_code: str) -> DeviceGrant | None:
+        """The pending device grant a user typed the code of."""
         with self.lock:
             for grant in self.devices.values():
                 if grant.user_code == user_code.strip().lower():
@@ -245,6 +253,7 @@ class SimulatorState:
             return None
 
     def count(self, *names: str) -> None:
+        """Add one to each named counter."""
         with self.lock:
             for name in names:
                 self.counters[name] += 1

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from typing import Any
 
-from allegro_resource.simulator.state import Grant, SimulatorState
+from allegro_resource.simulator.state import SimulatorState
 
 TOKEN_ISSUER = "allegro-simulator"  # noqa: S105 - an issuer name
 
@@ -51,7 +51,7 @@ def mint_tokens(state: SimulatorState, user_id: str, client_id: str, scope: str)
         state.signing_key,
     )
     refresh = secrets.token_urlsafe(48)
-    state.store_tokens(access, refresh, Grant(user_id, client_id, scope, 0.0), now)
+    state.store_tokens(access, refresh, user_id, client_id, scope, now)
     return {
         "access_token": access,
         "token_type": "bearer",

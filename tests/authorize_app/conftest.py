@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
 from onboarding_helpers import CALLBACK_PATH, Onboarding, free_port
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from allegro_ads.control import open_control
 from allegro_ads.settings import load_settings

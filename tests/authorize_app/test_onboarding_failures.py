@@ -18,7 +18,7 @@ from onboarding_helpers import (
     the_link,
 )
 
-from allegro_ads.link_signing import link_url, sign_link_id
+from allegro_ads.link_signing import link_url
 from warehouse import auth_links, customers
 
 

@@ -1,0 +1,251 @@
+"""The statistics answer straight to Arrow: strict validation, then one column at a time.
+
+``parse_statistics`` validates the JSON body with a pydantic ``TypeAdapter`` over TypedDicts
+(ints must be ints, money and ratios decimal strings, dates "yyyy-MM-dd", required keys
+required, unknown keys ignored), flattens ad -> days into per-column lists and builds the
+Arrow arrays. Decimals go from the validated strings to Arrow decimals: no float, ever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from operator import itemgetter
+from typing import Annotated, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+from typing_extensions import NotRequired, TypedDict
+
+from allegro_resource.errors import MalformedResponse
+from allegro_resource.transport import malformed_answer
+
+MONEY = pa.decimal128(18, 2)
+RATIO = pa.decimal128(18, 4)
+_WIDE = pa.decimal128(38, 18)  # holds every value the ratio patterns admit, exactly
+
+# Money must fit DECIMAL(18,2) as sent: a third decimal place is refused, never rounded.
+Money = Annotated[str, StringConstraints(pattern=r"^-?\d{1,16}(?:\.\d{1,2})?$")]
+# Allegro's own ratios (kept for checks) may carry more places; they are rounded half away
+# from zero to the column, as every load of them always was.
+MoneyRatio = Annotated[str, StringConstraints(pattern=r"^-?\d{1,16}(?:\.\d{1,18})?$")]
+Ratio = Annotated[str, StringConstraints(pattern=r"^-?\d{1,14}(?:\.\d{1,18})?$")]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+_STRICT = ConfigDict(strict=True, extra="ignore")
+
+
+@with_config(_STRICT)
+class DayMetricsDoc(TypedDict):
+    views: Count
+    clicks: Count
+    interest: Count
+    totalCost: Money
+    ctr: Ratio
+    totalAttributionCount: Count
+    totalAttributionValue: Money
+    effectiveCpc: MoneyRatio
+    rateOfReturn: MoneyRatio
+
+
+@with_config(_STRICT)
+class DayDataDoc(TypedDict):
+    day: date  # strict JSON mode takes exactly "yyyy-MM-dd" strings (and real dates)
+    data: DayMetricsDoc
+
+
+@with_config(_STRICT)
+class NamedRefDoc(TypedDict):
+    id: str
+    name: str
+
+
+@with_config(_STRICT)
+class AdRefDoc(TypedDict):
+    id: str
+    name: str
+    offerId: NotRequired[str | None]
+
+
+@with_config(_STRICT)
+class AdStatisticsDoc(TypedDict):
+    campaign: NamedRefDoc
+    adGroup: NamedRefDoc
+    ad: AdRefDoc
+    dayData: list[DayDataDoc]
+
+
+@with_config(_STRICT)
+class StatisticsDocument(TypedDict):
+    sponsoredOffers: NotRequired[list[AdStatisticsDoc]]
+    graphicAds: NotRequired[list[AdStatisticsDoc]]
+
+
+_ADAPTER: TypeAdapter[StatisticsDocument] = TypeAdapter(StatisticsDocument)
+
+# (answer section, ad_type) in the order rows are emitted.
+SECTIONS = (("sponsoredOffers", "SPONSORED_OFFER"), ("graphicAds", "GRAPHIC_AD"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Metric:
+    """One metric: its key in ``data``, its column, its Arrow type, rounded or exact."""
+
+    key: str
+    column: str
+    type: pa.DataType
+    rounded: bool = False
+
+
+_METRICS = (
+    _Metric("views", "views", pa.int64()),
+    _Metric("clicks", "clicks", pa.int64()),
+    _Metric("interest", "interest", pa.int64()),
+    _Metric("totalCost", "cost", MONEY),
+    _Metric("ctr", "ctr", RATIO, rounded=True),
+    _Metric("totalAttributionCount", "attributed_count", pa.int64()),
+    _Metric("totalAttributionValue", "attributed_value", MONEY),
+    _Metric("effectiveCpc", "effective_cpc", MONEY, rounded=True),
+    _Metric("rateOfReturn", "rate_of_return", MONEY, rounded=True),
+)
+ROUNDED_COLUMNS = frozenset(m.column for m in _METRICS if m.rounded)
+
+# (column, its value in an ad element): values that repeat on every day of an ad.
+_AD_COLUMNS: tuple[tuple[str, Callable[[AdStatisticsDoc], str | None]], ...] = (
+    ("campaign_id", lambda ad: ad["campaign"]["id"]),
+    ("campaign_name", lambda ad: ad["campaign"]["name"]),
+    ("ad_group_id", lambda ad: ad["adGroup"]["id"]),
+    ("ad_group_name", lambda ad: ad["adGroup"]["name"]),
+    ("ad_id", lambda ad: ad["ad"]["id"]),
+    ("ad_name", lambda ad: ad["ad"]["name"]),
+    ("offer_id", lambda ad: ad["ad"].get("offerId")),
+)
+
+STATS_SCHEMA = pa.schema(
+    [
+        pa.field("ads_client_id", pa.string(), nullable=False),
+        pa.field("ad_type", pa.string(), nullable=False),
+        *(pa.field(column, pa.string(), nullable=column == "offer_id") for column, _ in _AD_COLUMNS),
+        pa.field("day", pa.date32(), nullable=False),
+        *(pa.field(m.column, m.type, nullable=False) for m in _METRICS),
+    ]
+)
+"""One ad on one day, column names as ``StatRow``'s fields (and in the same order)."""
+
+_DAY = itemgetter("day")
+_DATA = itemgetter("data")
+_METRIC_VALUES = itemgetter(*(m.key for m in _METRICS))
+
+
+class UnfitDecimalError(ValueError):
+    """A decimal column holds a value its Arrow type cannot take."""
+
+    def __init__(self, key: str, type_: pa.DataType) -> None:
+        self.key = key
+        super().__init__(f"a {key} value does not fit {type_}; nothing of this answer was used")
+
+
+def parse_statistics(
+    body: bytes,
+    *,
+    ads_client_id: str,
+    endpoint: str,
+    customer_id: str | None,
+    trace_id: str | None = None,
+) -> pa.Table:
+    """The statistics answer ``body`` as a ``STATS_SCHEMA`` table, one row per ad and day.
+
+    Raises ``MalformedResponse`` naming the endpoint, the customer and the first bad field.
+    """
+    try:
+        document = _ADAPTER.validate_json(body)
+        return statistics_table(document, ads_client_id=ads_client_id)
+    except ValidationError as exc:
+        raise malformed_answer(
+            exc, endpoint=endpoint, customer_id=customer_id, trace_id=trace_id
+        ) from None
+    except UnfitDecimalError as exc:
+        raise MalformedResponse(endpoint, str(exc), customer_id, exc.key) from None
+
+
+def statistics_table(document: StatisticsDocument, *, ads_client_id: str) -> pa.Table:
+    """A validated statistics document as a ``STATS_SCHEMA`` table (sponsored offers first)."""
+    flat = _flatten(document)
+    count = len(flat.days)
+    arrays: dict[str, pa.Array] = {
+        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), count),
+        "ad_type": _per_ad(flat.ad_types, flat.ad_index),
+        "day": pa.array(flat.days, pa.date32()),
+    }
+    for column, value in _AD_COLUMNS:
+        arrays[column] = _per_ad([value(ad) for ad in flat.ads], flat.ad_index)
+    for metric, values in zip(_METRICS, _transpose(flat.metrics), strict=True):
+        arrays[metric.column] = _metric_array(metric, values)
+    return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
+
+
+def round_half_away(values: pa.Array, type_: pa.Decimal128Type) -> pa.Array:
+    """Decimals rounded half away from zero to ``type_``; ``ArrowInvalid`` if one overflows."""
+    rounded = pc.round(values, ndigits=type_.scale, round_mode="half_towards_infinity")
+    return rounded.cast(type_)
+
+
+@dataclass(slots=True)
+class _Flat:
+    """The document's ads (with their type) and their days' entries, in row order."""
+
+    ads: list[AdStatisticsDoc] = field(default_factory=list)
+    ad_types: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    days: list[date] = field(default_factory=list)
+    metrics: list[DayMetricsDoc] = field(default_factory=list)
+
+    @property
+    def ad_index(self) -> pa.Array:
+        """For each row, the index of its ad in ``ads``."""
+        positions = np.arange(len(self.ads), dtype=np.int32)
+        return pa.array(np.repeat(positions, np.asarray(self.counts, dtype=np.int64)))
+
+
+def _flatten(document: StatisticsDocument) -> _Flat:
+    flat = _Flat()
+    for section, ad_type in SECTIONS:
+        ads: list[AdStatisticsDoc] = document.get(section) or []  # type: ignore[assignment]
+        for ad in ads:
+            entries = ad["dayData"]
+            flat.counts.append(len(entries))
+            flat.days.extend(map(_DAY, entries))
+            flat.metrics.extend(map(_DATA, entries))
+        flat.ads.extend(ads)
+        flat.ad_types.extend([ad_type] * len(ads))
+    return flat
+
+
+def _transpose(metrics: list[DayMetricsDoc]) -> Sequence[Sequence[Any]]:
+    """Metric rows -> one sequence per metric, in ``_METRICS`` order."""
+    if not metrics:
+        return [()] * len(_METRICS)
+    return list(zip(*map(_METRIC_VALUES, metrics), strict=True))
+
+
+def _per_ad(values: Sequence[str | None], ad_index: pa.Array) -> pa.Array:
+    """One value per ad repeated on each of its rows."""
+    return pa.array(values, pa.string()).take(ad_index)
+
+
+def _metric_array(metric: _Metric, values: Sequence[Any]) -> pa.Array:
+    if not pa.types.is_decimal(metric.type):
+        return pa.array(values, metric.type)
+    strings = pa.array(values, pa.string())
+    try:
+        return pc.cast(strings, metric.type)
+    except pa.ArrowInvalid:
+        if not metric.rounded:
+            raise UnfitDecimalError(metric.key, metric.type) from None
+    try:
+        return round_half_away(pc.cast(strings, _WIDE), metric.type)
+    except pa.ArrowInvalid:
+        raise UnfitDecimalError(metric.key, metric.type) from None
