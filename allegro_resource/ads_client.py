@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
 
+import pyarrow as pa
 import requests
 from pydantic import BaseModel
 
@@ -27,10 +28,10 @@ from allegro_resource.models import (
     Campaign,
     CampaignsPage,
     Me,
-    StatisticsResponse,
     StatRow,
-    flatten_statistics,
+    stat_rows_from_table,
 )
+from allegro_resource.stats_parse import STATS_SCHEMA, parse_statistics
 from allegro_resource.token_provider import TokenProvider
 from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
 from allegro_resource.windows import (
@@ -63,11 +64,12 @@ class StatsJob:
 
 @dataclass(frozen=True, slots=True)
 class StatsResult:
-    """What one job produced: its rows, or the error that stopped it (rows are then empty)."""
+    """What one job produced: its ``STATS_SCHEMA`` table, or the error that stopped it (the
+    table is then empty)."""
 
     customer_id: str
     ads_client_id: str
-    rows: list[StatRow] = field(default_factory=list)
+    table: pa.Table = field(default_factory=STATS_SCHEMA.empty_table)
     error: AllegroError | None = None
     calls: int = 0
 
@@ -75,6 +77,11 @@ class StatsResult:
     def ok(self) -> bool:
         """True when the job finished without error."""
         return self.error is None
+
+    @property
+    def rows(self) -> list[StatRow]:
+        """The table as ``StatRow`` objects, built on each access (prefer ``table``)."""
+        return stat_rows_from_table(self.table)
 
 
 class _CallCounter:
@@ -159,6 +166,22 @@ class AllegroAdsClient:
         pages = self._pages(customer_id, path, CampaignsPage)
         return [campaign for page in pages for campaign in page.campaigns]
 
+    def fetch_statistics_table(
+        self,
+        customer_id: str,
+        ads_client_id: str,
+        start: date,
+        end: date,
+        types: Sequence[AdType] | None = None,
+    ) -> pa.Table:
+        """One ``STATS_SCHEMA`` row per ad and day over [start, end], in the fewest windows.
+
+        Raises ``DateRangeError`` before any call when the range is not served; any failure
+        in any window raises and returns nothing.
+        """
+        self.check_range(start, end)
+        return self._fetch_windows(customer_id, ads_client_id, start, end, types, self.call_log)
+
     def fetch_statistics(
         self,
         customer_id: str,
@@ -167,13 +190,9 @@ class AllegroAdsClient:
         end: date,
         types: Sequence[AdType] | None = None,
     ) -> list[StatRow]:
-        """One row per ad and day over [start, end], fetched in the fewest allowed windows.
-
-        Raises ``DateRangeError`` before any call when the range is not served; any failure
-        in any window raises and returns nothing.
-        """
-        self.check_range(start, end)
-        return self._fetch_windows(customer_id, ads_client_id, start, end, types, self.call_log)
+        """``fetch_statistics_table`` as ``StatRow`` objects (same rules, same errors)."""
+        table = self.fetch_statistics_table(customer_id, ads_client_id, start, end, types)
+        return stat_rows_from_table(table)
 
     def fetch_statistics_many(
         self,
@@ -218,11 +237,11 @@ class AllegroAdsClient:
         counter = _CallCounter()
         sink = FanOutCallLog(self.call_log, counter)
         try:
-            rows = self._fetch_windows(job.customer_id, job.ads_client_id, start, end, types, sink)
+            table = self._fetch_windows(job.customer_id, job.ads_client_id, start, end, types, sink)
         except Exception as exc:  # one customer's failure must never stop the others
             error = exc if isinstance(exc, AllegroError) else _unexpected(job, exc)
-            return StatsResult(job.customer_id, job.ads_client_id, [], error, counter.count)
-        return StatsResult(job.customer_id, job.ads_client_id, rows, None, counter.count)
+            return StatsResult(job.customer_id, job.ads_client_id, error=error, calls=counter.count)
+        return StatsResult(job.customer_id, job.ads_client_id, table, None, counter.count)
 
     def _fetch_windows(
         self,
@@ -232,11 +251,12 @@ class AllegroAdsClient:
         end: date,
         types: Sequence[AdType] | None,
         sink: CallLogSink,
-    ) -> list[StatRow]:
-        rows: list[StatRow] = []
-        for gte, lte in self.windows(start, end):
-            rows.extend(self._window(customer_id, ads_client_id, gte, lte, types, sink))
-        return rows
+    ) -> pa.Table:
+        tables = [
+            self._window(customer_id, ads_client_id, gte, lte, types, sink)
+            for gte, lte in self.windows(start, end)
+        ]
+        return pa.concat_tables(tables)
 
     def _window(
         self,
@@ -246,17 +266,20 @@ class AllegroAdsClient:
         lte: date,
         types: Sequence[AdType] | None,
         sink: CallLogSink,
-    ) -> list[StatRow]:
+    ) -> pa.Table:
         path = STATISTICS_PATH.format(client_id=quote(ads_client_id, safe=""))
         params = [("statistics.gte", gte.isoformat()), ("statistics.lte", lte.isoformat())]
         params += [("types", AdType(t).value) for t in types or ()]
 
-        def parse(response: requests.Response) -> tuple[list[StatRow], int]:
-            body = validate_body(
-                StatisticsResponse, response, endpoint=path, customer_id=customer_id
+        def parse(response: requests.Response) -> tuple[pa.Table, int]:
+            table = parse_statistics(
+                response.content,
+                ads_client_id=ads_client_id,
+                endpoint=path,
+                customer_id=customer_id,
+                trace_id=response.headers.get("Trace-Id"),
             )
-            rows = flatten_statistics(ads_client_id, body)
-            return rows, len(rows)
+            return table, table.num_rows
 
         return self._get(customer_id, path, params, parse, sink)
 

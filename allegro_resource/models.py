@@ -7,13 +7,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
-# Allegro sends money and ratios as decimal strings ("12.34"). Accepting only
-# strings keeps a float from ever sneaking in and losing a grosz.
-DecimalString = Annotated[str, StringConstraints(pattern=r"^-?\d+(\.\d+)?$")]
+# Allegro sends money and ratios as decimal strings ("12.34"); the rules (strings only, places
+# that fit the warehouse) are the statistics parser's, so both shapes below agree with it.
+from allegro_resource.stats_parse import (
+    STATS_SCHEMA,
+    Count,
+    Money,
+    MoneyRatio,
+    Ratio,
+    StatisticsDocument,
+    statistics_table,
+)
 
 
 class AdType(StrEnum):
@@ -100,15 +109,15 @@ class AdRef(_Model):
 
 
 class DayMetrics(_Model):
-    views: int = Field(ge=0)
-    clicks: int = Field(ge=0)
-    interest: int = Field(ge=0)
-    totalCost: DecimalString
-    ctr: DecimalString
-    totalAttributionCount: int = Field(ge=0)
-    totalAttributionValue: DecimalString
-    effectiveCpc: DecimalString
-    rateOfReturn: DecimalString
+    views: Count
+    clicks: Count
+    interest: Count
+    totalCost: Money
+    ctr: Ratio
+    totalAttributionCount: Count
+    totalAttributionValue: Money
+    effectiveCpc: MoneyRatio
+    rateOfReturn: MoneyRatio
 
 
 class DayData(_Model):
@@ -125,6 +134,9 @@ class AdStatistics(_Model):
 
 
 class StatisticsResponse(_Model):
+    """The statistics answer as objects, for inspecting one; the client parses answers with
+    ``stats_parse.parse_statistics`` (same rules) straight into Arrow."""
+
     sponsoredOffers: list[AdStatistics] = Field(default_factory=list)
     graphicAds: list[AdStatistics] = Field(default_factory=list)
 
@@ -154,37 +166,18 @@ class StatRow:
     rate_of_return: Decimal
 
 
+_AD_TYPES = {t.value: t for t in AdType}
+_AD_TYPE_COLUMN = STATS_SCHEMA.names.index("ad_type")
+
+
 def flatten_statistics(ads_client_id: str, response: StatisticsResponse) -> list[StatRow]:
     """Turn the nested answer (ad -> days) into one row per ad and day."""
-    rows: list[StatRow] = []
-    for ad_type, ads in (
-        (AdType.SPONSORED_OFFER, response.sponsoredOffers),
-        (AdType.GRAPHIC_AD, response.graphicAds),
-    ):
-        for ad in ads:
-            for day in ad.dayData:
-                m = day.data
-                rows.append(
-                    StatRow(
-                        ads_client_id=ads_client_id,
-                        ad_type=ad_type,
-                        campaign_id=ad.campaign.id,
-                        campaign_name=ad.campaign.name,
-                        ad_group_id=ad.adGroup.id,
-                        ad_group_name=ad.adGroup.name,
-                        ad_id=ad.ad.id,
-                        ad_name=ad.ad.name,
-                        offer_id=ad.ad.offerId,
-                        day=day.day,
-                        views=m.views,
-                        clicks=m.clicks,
-                        interest=m.interest,
-                        cost=Decimal(m.totalCost),
-                        ctr=Decimal(m.ctr),
-                        attributed_count=m.totalAttributionCount,
-                        attributed_value=Decimal(m.totalAttributionValue),
-                        effective_cpc=Decimal(m.effectiveCpc),
-                        rate_of_return=Decimal(m.rateOfReturn),
-                    )
-                )
-    return rows
+    document = cast(StatisticsDocument, response.model_dump())
+    return stat_rows_from_table(statistics_table(document, ads_client_id=ads_client_id))
+
+
+def stat_rows_from_table(table: pa.Table) -> list[StatRow]:
+    """A ``STATS_SCHEMA`` table as ``StatRow`` objects (Arrow decimals become ``Decimal``)."""
+    columns = [table.column(name).to_pylist() for name in STATS_SCHEMA.names]
+    columns[_AD_TYPE_COLUMN] = [_AD_TYPES[value] for value in columns[_AD_TYPE_COLUMN]]
+    return list(map(StatRow, *columns))

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.transport import malformed_answer
@@ -86,10 +86,6 @@ class StatisticsDocument(TypedDict):
 
 _ADAPTER: TypeAdapter[StatisticsDocument] = TypeAdapter(StatisticsDocument)
 
-# (answer section, ad_type) in the order rows are emitted.
-SECTIONS = (("sponsoredOffers", "SPONSORED_OFFER"), ("graphicAds", "GRAPHIC_AD"))
-
-
 @dataclass(frozen=True, slots=True)
 class _Metric:
     """One metric: its key in ``data``, its column, its Arrow type, rounded or exact."""
@@ -128,16 +124,30 @@ STATS_SCHEMA = pa.schema(
     [
         pa.field("ads_client_id", pa.string(), nullable=False),
         pa.field("ad_type", pa.string(), nullable=False),
-        *(pa.field(column, pa.string(), nullable=column == "offer_id") for column, _ in _AD_COLUMNS),
+        pa.field("campaign_id", pa.string(), nullable=False),
+        pa.field("campaign_name", pa.string(), nullable=False),
+        pa.field("ad_group_id", pa.string(), nullable=False),
+        pa.field("ad_group_name", pa.string(), nullable=False),
+        pa.field("ad_id", pa.string(), nullable=False),
+        pa.field("ad_name", pa.string(), nullable=False),
+        pa.field("offer_id", pa.string()),  # graphic ads have none
         pa.field("day", pa.date32(), nullable=False),
-        *(pa.field(m.column, m.type, nullable=False) for m in _METRICS),
+        pa.field("views", pa.int64(), nullable=False),
+        pa.field("clicks", pa.int64(), nullable=False),
+        pa.field("interest", pa.int64(), nullable=False),
+        pa.field("cost", MONEY, nullable=False),
+        pa.field("ctr", RATIO, nullable=False),
+        pa.field("attributed_count", pa.int64(), nullable=False),
+        pa.field("attributed_value", MONEY, nullable=False),
+        pa.field("effective_cpc", MONEY, nullable=False),
+        pa.field("rate_of_return", MONEY, nullable=False),
     ]
 )
 """One ad on one day, column names as ``StatRow``'s fields (and in the same order)."""
 
 _DAY = itemgetter("day")
 _DATA = itemgetter("data")
-_METRIC_VALUES = itemgetter(*(m.key for m in _METRICS))
+_METRIC_GETTERS = tuple(itemgetter(m.key) for m in _METRICS)
 
 
 class UnfitDecimalError(ValueError):
@@ -174,14 +184,14 @@ def parse_statistics(
 def statistics_table(document: StatisticsDocument, *, ads_client_id: str) -> pa.Table:
     """A validated statistics document as a ``STATS_SCHEMA`` table (sponsored offers first)."""
     flat = _flatten(document)
-    count = len(flat.days)
+    ad_index = flat.ad_index()
     arrays: dict[str, pa.Array] = {
-        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), count),
-        "ad_type": _per_ad(flat.ad_types, flat.ad_index),
+        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), len(flat.days)),
+        "ad_type": _per_ad(flat.ad_types, ad_index),
         "day": pa.array(flat.days, pa.date32()),
     }
     for column, value in _AD_COLUMNS:
-        arrays[column] = _per_ad([value(ad) for ad in flat.ads], flat.ad_index)
+        arrays[column] = _per_ad([value(ad) for ad in flat.ads], ad_index)
     for metric, values in zip(_METRICS, _transpose(flat.metrics), strict=True):
         arrays[metric.column] = _metric_array(metric, values)
     return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
@@ -203,7 +213,6 @@ class _Flat:
     days: list[date] = field(default_factory=list)
     metrics: list[DayMetricsDoc] = field(default_factory=list)
 
-    @property
     def ad_index(self) -> pa.Array:
         """For each row, the index of its ad in ``ads``."""
         positions = np.arange(len(self.ads), dtype=np.int32)
@@ -212,8 +221,11 @@ class _Flat:
 
 def _flatten(document: StatisticsDocument) -> _Flat:
     flat = _Flat()
-    for section, ad_type in SECTIONS:
-        ads: list[AdStatisticsDoc] = document.get(section) or []  # type: ignore[assignment]
+    sections = (
+        ("SPONSORED_OFFER", document.get("sponsoredOffers", [])),
+        ("GRAPHIC_AD", document.get("graphicAds", [])),
+    )
+    for ad_type, ads in sections:
         for ad in ads:
             entries = ad["dayData"]
             flat.counts.append(len(entries))
@@ -224,11 +236,9 @@ def _flatten(document: StatisticsDocument) -> _Flat:
     return flat
 
 
-def _transpose(metrics: list[DayMetricsDoc]) -> Sequence[Sequence[Any]]:
-    """Metric rows -> one sequence per metric, in ``_METRICS`` order."""
-    if not metrics:
-        return [()] * len(_METRICS)
-    return list(zip(*map(_METRIC_VALUES, metrics), strict=True))
+def _transpose(metrics: list[DayMetricsDoc]) -> list[list[Any]]:
+    """Metric rows -> one list per metric, in ``_METRICS`` order (one C-level pass each)."""
+    return [list(map(getter, metrics)) for getter in _METRIC_GETTERS]
 
 
 def _per_ad(values: Sequence[str | None], ad_index: pa.Array) -> pa.Array:

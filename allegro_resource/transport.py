@@ -155,17 +155,26 @@ def validate_body(
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
-        problems = exc.errors(include_input=False, include_url=False)
-        first = problems[0]
-        field = _field_path(first["loc"]) or None
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         trace_id = response.headers.get("Trace-Id")
-        trace = f" [Trace-Id {trace_id}]" if trace_id else ""
-        detail = (
-            f"{first['msg']}{more}{trace}; nothing of this answer was used. Retry later; if "
-            "it persists, report the Trace-Id to Allegro"
-        )
-        raise MalformedResponse(endpoint, detail, customer_id, field) from None
+        raise malformed_answer(
+            exc, endpoint=endpoint, customer_id=customer_id, trace_id=trace_id
+        ) from None
+
+
+def malformed_answer(
+    error: ValidationError, *, endpoint: str, customer_id: str | None, trace_id: str | None
+) -> MalformedResponse:
+    """The ``MalformedResponse`` for a failed validation: first bad field, never its value."""
+    problems = error.errors(include_input=False, include_url=False)
+    first = problems[0]
+    field = _field_path(first["loc"]) or None
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    trace = f" [Trace-Id {trace_id}]" if trace_id else ""
+    detail = (
+        f"{first['msg']}{more}{trace}; nothing of this answer was used. Retry later; if "
+        "it persists, report the Trace-Id to Allegro"
+    )
+    return MalformedResponse(endpoint, detail, customer_id, field)
 
 
 def _field_path(loc: Sequence[int | str]) -> str:
