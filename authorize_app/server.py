@@ -26,7 +26,10 @@ class RunningServer:
         server = self._server
         # Closed from the server's own loop (thread-safe): with its map empty the loop ends at
         # once. ``server.close()`` alone left keep-alive connections served and the loop running.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # the wake-up pipe is unusable: close from here; the loop sees it in 1 s
+            wasyncore.close_all(server._map, ignore_all=True)
         self._thread.join(timeout=5)
         server.task_dispatcher.shutdown()
 

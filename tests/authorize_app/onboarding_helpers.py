@@ -51,13 +51,13 @@ class Onboarding:
     def new_link(self, customer: Customer) -> IssuedLink:
         return issue_link(self.control, customer.id, created_by="test")
 
-    def expired_link(self, customer: Customer) -> str:
-        """The URL of a link that expired an hour ago."""
+    def expired_link(self, customer: Customer) -> IssuedLink:
+        """A link that expired an hour ago."""
         issued = datetime.now(UTC) - timedelta(hours=2)
         link = auth_links.create_link(
             self.control.engine, customer.id, ttl=timedelta(hours=1), now=issued
         )
-        return url_for_link(self.control, link.id)
+        return IssuedLink(link, url_for_link(self.control, link.id))
 
     def seller_login(self, index: int = 0) -> str:
         """The Allegro login of one of the simulator's sellers."""
@@ -159,13 +159,19 @@ def login_seen_by_api(control: Control, customer_id: str) -> str:
         oauth.close()
 
 
-def pending_states(control: Control, link_id: str) -> int:
-    """How many OAuth sign-ins were started with this link."""
+def sign_ins_started(control: Control, link_id: str | None = None) -> int:
+    """How many OAuth sign-ins were started with this link (or with any)."""
+    stmt = select(func.count()).select_from(oauth_states)
+    if link_id is not None:
+        stmt = stmt.where(oauth_states.c.link_id == link_id)
     with control.engine.connect() as conn:
-        count = conn.execute(
-            select(func.count()).select_from(oauth_states).where(oauth_states.c.link_id == link_id)
-        ).scalar()
-    return int(count or 0)
+        return int(conn.execute(stmt).scalar() or 0)
+
+
+def token_rows(control: Control) -> int:
+    """How many customers have tokens stored."""
+    with control.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(oauth_tokens)).scalar() or 0)
 
 
 def the_link(control: Control, link_id: str) -> AuthLink:

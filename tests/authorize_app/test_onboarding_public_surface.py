@@ -1,9 +1,10 @@
 """What the public side of the web app shows and allows: consent pages only (no staff page,
-no customer list, no internal id), hardened headers everywhere, redirects only to Allegro,
-small bodies only, and customer data escaped."""
+no customer list, no internal id; the portal only its sign-in page), hardened headers
+everywhere, redirects only to Allegro, small bodies only, and customer data escaped."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,7 +16,7 @@ from onboarding_helpers import (
     assert_nothing_stored,
     consent_over_http,
     page_text,
-    pending_states,
+    sign_ins_started,
 )
 
 from authorize_app.app import MAX_BODY_BYTES
@@ -40,17 +41,32 @@ def assert_hardened(response: requests.Response) -> None:
 # --- no staff surface --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/portal", "/customers", "/admin", "/portal/customers"])
+@pytest.mark.parametrize("path", ["/", "/customers", "/admin", "/users", "/links"])
 def test_no_staff_page_or_customer_list_is_public(
     onboarding: Onboarding, http: requests.Session, path: str
 ) -> None:
-    onboarding.new_customer("Sklep Ogrodowy")
+    customer = onboarding.new_customer("Sklep Ogrodowy")
 
     response = http.get(onboarding.web_url + path, timeout=30)
 
     assert response.status_code == 404
     assert "Page not found" in page_text(response)
-    assert "Sklep Ogrodowy" not in response.text
+    assert customer.name not in response.text
+    assert customer.id not in response.text
+
+
+@pytest.mark.parametrize("path", ["/portal", "/portal/customers", "/portal/viewers"])
+def test_the_staff_portal_shows_only_its_sign_in_page_to_a_visitor(
+    onboarding: Onboarding, http: requests.Session, path: str
+) -> None:
+    customer = onboarding.new_customer("Sklep Ogrodowy")
+
+    response = http.get(onboarding.web_url + path, timeout=30)
+
+    assert urlsplit(response.url).path == "/portal/login"
+    assert 'type="password"' in response.text
+    assert customer.name not in response.text
+    assert customer.id not in response.text
 
 
 def test_consent_and_error_pages_never_show_internal_ids(
@@ -115,17 +131,25 @@ def test_starting_a_consent_redirects_only_to_the_configured_allegro_authorize_u
     assert "evil.example" not in started.headers["Location"]
 
 
+def oversized_chunks() -> Iterator[bytes]:
+    """A body past the limit sent chunked, so without a Content-Length to check up front."""
+    chunk = b"x" * 8192
+    for _ in range(MAX_BODY_BYTES // len(chunk) + 1):
+        yield chunk
+
+
 def test_an_oversized_post_body_is_refused_before_anything_starts(
     onboarding: Onboarding, http: requests.Session
 ) -> None:
     customer = onboarding.new_customer()
     issued = onboarding.new_link(customer)
-    body = {"filler": "x" * (MAX_BODY_BYTES + 1)}
+    sized = {"filler": "x" * (MAX_BODY_BYTES + 1)}
 
-    refused = http.post(issued.url, data=body, allow_redirects=False, timeout=30)
+    for body in (sized, oversized_chunks()):
+        refused = http.post(issued.url, data=body, allow_redirects=False, timeout=30)
+        assert refused.status_code == 413
 
-    assert refused.status_code == 413
-    assert pending_states(onboarding.control, issued.link.id) == 0
+    assert sign_ins_started(onboarding.control, issued.link.id) == 0
     assert_nothing_stored(onboarding.control, customer, issued.link.id)
 
 
