@@ -23,7 +23,7 @@ from allegro_resource.errors import (
     MalformedResponse,
     NeedsReauthorization,
 )
-from warehouse.stats_frames import stat_rows_to_arrow
+from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_loader import Warehouse
 
 
@@ -136,15 +136,17 @@ def sync_statistics(
     def one(customer: CustomerTarget) -> CustomerOutcome:
         outcome = CustomerOutcome(customer.customer_id, customer.name)
         try:
-            rows = client.fetch_statistics(customer.customer_id, customer.ads_client_id, start, end)
-            table = stat_rows_to_arrow(
+            fetched = client.fetch_statistics_table(
+                customer.customer_id, customer.ads_client_id, start, end
+            )
+            table = stats_table_to_facts(
                 customer.customer_id,
-                rows,
+                fetched,
                 currency=customer.currency,
                 run_id=run_id,
                 fetched_at=datetime.now(UTC),
             )
-            del rows
+            del fetched
             with write_lock:
                 result = warehouse.load_slice(
                     customer.customer_id,

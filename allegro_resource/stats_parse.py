@@ -86,6 +86,7 @@ class StatisticsDocument(TypedDict):
 
 _ADAPTER: TypeAdapter[StatisticsDocument] = TypeAdapter(StatisticsDocument)
 
+
 @dataclass(frozen=True, slots=True)
 class _Metric:
     """One metric: its key in ``data``, its column, its Arrow type, rounded or exact."""

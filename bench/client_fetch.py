@@ -165,7 +165,7 @@ def _figures(
     for result in failed:
         print(f"failed: {result.customer_id}: {result.error}", file=sys.stderr)
     calls = log.snapshot()
-    rows = sum(len(r.rows) for r in results)
+    rows = sum(r.table.num_rows for r in results)
     return {
         "clients": args.clients,
         "days": args.days,

@@ -1,4 +1,7 @@
-"""Arrow tables in the shape a load expects (``stats_schema.LOAD_SCHEMA``), built by column."""
+"""Arrow tables in the shape a load expects (``stats_schema.LOAD_SCHEMA``), built by column.
+
+The client fetches ``STATS_SCHEMA`` tables; ``stats_table_to_facts`` is the one conversion to the
+load's shape, and ``stat_rows_to_arrow`` takes ``StatRow`` objects the same way."""
 
 from __future__ import annotations
 
@@ -13,33 +16,40 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from allegro_resource.models import StatRow
+from allegro_resource.stats_parse import ROUNDED_COLUMNS, STATS_SCHEMA, round_half_away
 from warehouse.stats_loader import check_aware
-from warehouse.stats_schema import INSTANT, LOAD_SCHEMA, MONEY, RATIO
+from warehouse.stats_schema import INSTANT, LOAD_SCHEMA, MONEY
 
-# StatRow attribute -> load column, in one pass over the rows.
-_ROW_FIELDS: tuple[tuple[str, str], ...] = (
-    ("ads_client_id", "ads_client_id"),
-    ("ad_type", "ad_type"),
-    ("campaign_id", "campaign_id"),
-    ("campaign_name", "campaign_name"),
-    ("ad_group_id", "ad_group_id"),
-    ("ad_group_name", "ad_group_name"),
-    ("ad_id", "ad_id"),
-    ("ad_name", "ad_name"),
-    ("offer_id", "offer_id"),
-    ("day", "day"),
-    ("views", "views"),
-    ("clicks", "clicks"),
-    ("interest", "interest"),
-    ("cost", "cost"),
-    ("attributed_count", "attributed_count"),
-    ("attributed_value", "attributed_value"),
-    ("ctr", "api_ctr"),
-    ("effective_cpc", "api_cpc"),
-    ("rate_of_return", "api_roas"),
-)
-_ROUNDED_COLUMNS = {"api_ctr": RATIO, "api_cpc": MONEY, "api_roas": MONEY}
+# STATS_SCHEMA column -> load column, where the names differ (Allegro's ratios kept for checks).
+_RENAMED = {"ctr": "api_ctr", "effective_cpc": "api_cpc", "rate_of_return": "api_roas"}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def stats_table_to_facts(
+    customer_id: str,
+    table: pa.Table,
+    *,
+    currency: str,
+    run_id: str | None,
+    fetched_at: datetime,
+) -> pa.Table:
+    """One customer's ``STATS_SCHEMA`` table (as the client fetches it) as a ``LOAD_SCHEMA`` table.
+
+    Adds the customer, currency, run and fetch time; renames Allegro's ratios to ``api_*``.
+    """
+    check_currency(currency)
+    check_aware(fetched_at)
+    stats = _as_stats(table)
+    count = stats.num_rows
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        "customer_id": _constant(customer_id, pa.string(), count),
+        "currency": _constant(currency, pa.string(), count),
+        "fetched_at": _constant(fetched_at, INSTANT, count),
+        "run_id": _constant(run_id, pa.string(), count),
+    }
+    for name in STATS_SCHEMA.names:
+        columns[_RENAMED.get(name, name)] = stats.column(name)
+    return pa.Table.from_arrays([columns[name] for name in LOAD_SCHEMA.names], schema=LOAD_SCHEMA)
 
 
 def stat_rows_to_arrow(
@@ -54,27 +64,17 @@ def stat_rows_to_arrow(
 
     Money with more decimal places than the column holds raises ``ValueError`` (never rounded).
     """
-    check_currency(currency)
-    check_aware(fetched_at)
-    count = len(rows)
+    table = stat_rows_to_table(rows)
+    return stats_table_to_facts(
+        customer_id, table, currency=currency, run_id=run_id, fetched_at=fetched_at
+    )
+
+
+def stat_rows_to_table(rows: Sequence[StatRow]) -> pa.Table:
+    """``StatRow`` objects as a ``STATS_SCHEMA`` table (the client's own shape)."""
     values = _transpose(rows)
-    arrays: dict[str, pa.Array] = {
-        "customer_id": _constant(customer_id, pa.string(), count),
-        "currency": _constant(currency, pa.string(), count),
-        "fetched_at": _constant(fetched_at, INSTANT, count),
-        "run_id": _constant(run_id, pa.string(), count),
-    }
-    for field in LOAD_SCHEMA:
-        if field.name in arrays:
-            continue
-        column = values[field.name]
-        if field.name in _ROUNDED_COLUMNS:
-            arrays[field.name] = _rounded_decimals(field.name, column, _ROUNDED_COLUMNS[field.name])
-        elif pa.types.is_decimal(field.type):
-            arrays[field.name] = _exact_money(field.name, column, rows)
-        else:
-            arrays[field.name] = pa.array(column, type=field.type)
-    return pa.Table.from_arrays([arrays[f.name] for f in LOAD_SCHEMA], schema=LOAD_SCHEMA)
+    arrays = [_column(field, values[field.name], rows) for field in STATS_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=STATS_SCHEMA)
 
 
 def check_currency(currency: str) -> None:
@@ -83,13 +83,32 @@ def check_currency(currency: str) -> None:
         raise ValueError(f"currency {currency!r} is not a three-letter ISO code such as 'PLN'")
 
 
+def _as_stats(table: pa.Table) -> pa.Table:
+    """``table``'s ``STATS_SCHEMA`` columns, in order and types; ``ValueError`` if it lacks one."""
+    missing = [name for name in STATS_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise ValueError(
+            f"the statistics table lacks columns {', '.join(missing)}; build it with "
+            "AllegroAdsClient.fetch_statistics_table() or stat_rows_to_table()"
+        )
+    selected = table.select(STATS_SCHEMA.names)
+    return selected if selected.schema == STATS_SCHEMA else selected.cast(STATS_SCHEMA)
+
+
 def _transpose(rows: Sequence[StatRow]) -> dict[str, Sequence[Any]]:
-    """Load column name -> that column's Python values, in one C-level pass over the rows."""
-    names = [column for _, column in _ROW_FIELDS]
+    """Column name -> that column's Python values, in one C-level pass over the rows."""
+    names = STATS_SCHEMA.names
     if not rows:
         return {name: () for name in names}
-    getter = attrgetter(*(attr for attr, _ in _ROW_FIELDS))
-    return dict(zip(names, zip(*map(getter, rows), strict=True), strict=True))
+    return dict(zip(names, zip(*map(attrgetter(*names), rows), strict=True), strict=True))
+
+
+def _column(field: pa.Field, values: Sequence[Any], rows: Sequence[StatRow]) -> pa.Array:
+    if field.name in ROUNDED_COLUMNS:
+        return _rounded_decimals(field.name, values, field.type)
+    if pa.types.is_decimal(field.type):
+        return _exact_money(field.name, values, rows)
+    return pa.array(values, type=field.type)
 
 
 def _constant(value: object, type_: pa.DataType, count: int) -> pa.Array:
@@ -117,11 +136,10 @@ def _rounded_decimals(name: str, column: Sequence[Decimal], type_: pa.Decimal128
         return pa.array(column, type=type_)
     except pa.ArrowInvalid:
         wide = pa.array(column)  # inferred precision and scale hold every value exactly
-    rounded = pc.round(wide, ndigits=type_.scale, round_mode="half_towards_infinity")
     try:
-        return rounded.cast(type_)
+        return round_half_away(wide, type_)
     except pa.ArrowInvalid as exc:
-        largest = pc.max(pc.abs(rounded)).as_py()
+        largest = pc.max(pc.abs(wide)).as_py()
         raise ValueError(
             f"{name} reaches {largest}, more than DECIMAL({type_.precision},{type_.scale}) holds; "
             "check the API's answer for a broken ratio"

@@ -215,7 +215,7 @@ def _conform(table: pa.Table, *, run_id: str | None, fetched_at: datetime) -> pa
     missing = [name for name in LOAD_SCHEMA.names if name not in table.column_names]
     if missing:
         raise ValueError(
-            f"the table lacks columns {', '.join(missing)}; build it with stat_rows_to_arrow()"
+            f"the table lacks columns {', '.join(missing)}; build it with stats_table_to_facts()"
         )
     count = table.num_rows
     stamped = {
@@ -228,7 +228,7 @@ def _conform(table: pa.Table, *, run_id: str | None, fetched_at: datetime) -> pa
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise ValueError(
             f"the table's columns do not convert to the warehouse types ({first_line(exc)}); "
-            "build it with stat_rows_to_arrow()"
+            "build it with stats_table_to_facts()"
         ) from exc
 
 

@@ -1,4 +1,4 @@
-"""stat_rows_to_arrow: the client's flat rows as the Arrow table a load takes."""
+"""stats_table_to_facts / stat_rows_to_arrow: the client's statistics as the table a load takes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pytest
 
 from allegro_resource.models import AdType
-from warehouse.stats_frames import stat_rows_to_arrow
+from allegro_resource.stats_parse import STATS_SCHEMA
+from warehouse.stats_frames import stat_rows_to_arrow, stat_rows_to_table, stats_table_to_facts
 from warehouse.stats_schema import LOAD_SCHEMA
 
 if TYPE_CHECKING:
@@ -69,3 +71,29 @@ def test_a_naive_fetched_at_or_a_bad_currency_is_refused(factory: StatFactory) -
         )
     with pytest.raises(ValueError, match="three-letter ISO code"):
         stat_rows_to_arrow("c", [factory.row()], currency="zł", run_id=None, fetched_at=FETCHED)
+
+
+def test_a_fetched_table_becomes_the_load_table_with_api_ratios_renamed(
+    factory: StatFactory,
+) -> None:
+    rows = [factory.row(), factory.row(ad_id="g", ad_type=AdType.GRAPHIC_AD, cost="0.05")]
+    stats = stat_rows_to_table(rows)
+    chunked = pa.concat_tables([stats.slice(0, 1), stats.slice(1)])  # as fetched, one per window
+
+    table = stats_table_to_facts("cust-1", chunked, currency="PLN", run_id="r", fetched_at=FETCHED)
+
+    assert stats.schema == STATS_SCHEMA and table.schema == LOAD_SCHEMA
+    assert table["api_ctr"].equals(stats["ctr"]) and table["api_roas"].equals(
+        stats["rate_of_return"]
+    )
+    assert table.equals(
+        stat_rows_to_arrow("cust-1", rows, currency="PLN", run_id="r", fetched_at=FETCHED)
+    )
+    assert set(table["customer_id"].to_pylist()) == {"cust-1"}
+
+
+def test_a_table_without_the_statistics_columns_is_refused(factory: StatFactory) -> None:
+    table = stat_rows_to_table([factory.row()]).drop_columns(["ctr"])
+
+    with pytest.raises(ValueError, match="lacks columns ctr"):
+        stats_table_to_facts("c", table, currency="PLN", run_id=None, fetched_at=FETCHED)
