@@ -149,8 +149,11 @@ def compute_figures(
     # each revision of the simulator redraws that share (so a re-fetch sees new figures).
     age = today.toordinal() - day
     recent = age < revision_days
-    redraw = lanes(splitmix64(cell ^ mix(revision, 0x2E7151011)))[0]
-    partial = np.floor(final_count * _matured_share(age, revision_days) * (0.85 + 0.15 * redraw))
+    redraw = lanes(splitmix64(cell ^ mix(revision, 0x2E7151011)))
+    # Stochastic rounding (redraw[1]) keeps small counts moving between revisions too:
+    # most ads sell 0-2 items a day, and a plain floor would hide every revision there.
+    expected = final_count * _matured_share(age, revision_days) * (0.85 + 0.15 * redraw[0])
+    partial = np.minimum(final_count, np.floor(expected + redraw[1]))
     count = np.where(recent, partial, final_count).astype(np.int64)
     value = (count * unit_price).astype(np.int64)
 
