@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -19,6 +20,7 @@ from allegro_ads.control import Control, oauth_client, open_control
 from allegro_ads.settings import Settings
 from allegro_resource.oauth import OAuthClient
 from authorize_app.consent import ConsentFlow
+from authorize_app.portal.app import PortalApp
 from authorize_app.web import SecurityHeaders, origin_of, render, security_headers
 
 log = logging.getLogger("authorize_app")
@@ -93,8 +95,9 @@ def create_app(settings: Settings | None = None) -> Callable[..., Iterable[bytes
     control = open_control(settings)
     app = AuthorizeApp(control)
     static = Path(__file__).parent / "static"
+    routed = DispatcherMiddleware(app, {"/portal": PortalApp(control)})
     # Outermost, so static files get the security headers too.
     return SecurityHeaders(
-        SharedDataMiddleware(app, {"/static": str(static)}, cache=False),
+        SharedDataMiddleware(routed, {"/static": str(static)}, cache=False),
         form_targets=app.form_targets,
     )

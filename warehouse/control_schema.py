@@ -1,4 +1,5 @@
-"""Tables of the control store (customers, users, links, encrypted tokens, API-call log).
+"""Tables of the control store (customers, users, links, encrypted tokens, API-call log, portal
+sessions and failed sign-ins).
 
 SQLAlchemy Core only. Every timestamp is timezone-aware UTC (``UTCDateTime``), on SQLite too.
 """
@@ -198,4 +199,37 @@ api_calls = Table(
     Index("ix_api_calls_customer_ts", "customer_id", "ts"),
     Index("ix_api_calls_ts", "ts"),
     Index("ix_api_calls_run_id", "run_id"),
+)
+
+# Failed portal sign-ins, for throttling (per email and client address) across processes.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("email", String(320), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("ts", UTCDateTime(), nullable=False),
+    Index("ix_login_failures_email_ip_ts", "email", "ip", "ts"),
+    Index("ix_login_failures_ts", "ts"),
+)
+
+# Signed-in portal sessions: the signed cookie names one; signing out ends it server-side.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "user_id",
+        String(32),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _created(),
+    Column("ended_at", UTCDateTime()),
 )

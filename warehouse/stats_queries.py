@@ -25,7 +25,6 @@ from warehouse.stats_schema import (
 )
 
 _IDS = "SELECT DISTINCT UNNEST(CAST($customer_ids AS VARCHAR[]))"
-_IN_SCOPE = f"customer_id IN ({_IDS}) AND day BETWEEN $start AND $end"
 _IN_RANGE = "day BETWEEN $start AND $end"
 _METRICS = ", ".join(f"t.{name}" for name in METRIC_COLUMNS)
 _KEY = "customer_id, ad_type, ad_id, day"
@@ -45,7 +44,7 @@ SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.currency,
        t.interest, t.attributed_count, t.attributed_value, {ratios["roas"]} AS roas
 FROM (
     SELECT customer_id, campaign_id, currency, {summed_metrics_sql()}
-    FROM ad_daily_stats WHERE {_IN_SCOPE}
+    FROM ad_daily_stats WHERE {_in_scope(wh)}
     GROUP BY customer_id, campaign_id, currency
 ) AS t
 LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id
@@ -59,7 +58,7 @@ def daily_totals(
     """Per customer and day with data: summed metrics and ratios (``customer_daily_stats``)."""
     sql = f"""
 SELECT customer_id, day, currency, {", ".join(METRIC_COLUMNS)}, {", ".join(RATIOS)}
-FROM customer_daily_stats WHERE {_IN_SCOPE}
+FROM customer_daily_stats WHERE {_in_scope(wh)}
 ORDER BY customer_id, day"""  # noqa: S608 - constants only
     return _frame(wh, sql, _scope(customer_ids, start, end))
 
@@ -75,6 +74,8 @@ def customer_summary(
         f"CAST(COALESCE(s.{name}, 0) AS {metric_sql_type(name)}) AS {name}"
         for name in METRIC_COLUMNS
     )
+    rolled_up = ", ".join(f"SUM(c.{name}) AS {name}" for name in METRIC_COLUMNS)
+    # Campaigns first, then customers: cheaper than COUNT(DISTINCT campaign_id) over the facts.
     sql = f"""
 SELECT t.customer_id, t.currency, t.campaigns, {_METRICS}, {ratios_sql(wh.dialect, "t")},
        t.latest_day
@@ -83,14 +84,17 @@ FROM (
            {sums}, l.latest_day
     FROM ({_IDS} AS customer_id) AS ids
     LEFT JOIN (
-        SELECT customer_id, MAX(currency) AS currency,
-               COUNT(DISTINCT campaign_id) AS campaigns, {summed_metrics_sql()}
-        FROM ad_daily_stats WHERE {_IN_SCOPE}
-        GROUP BY customer_id
+        SELECT c.customer_id, MAX(c.currency) AS currency, COUNT(*) AS campaigns, {rolled_up}
+        FROM (
+            SELECT customer_id, campaign_id, MAX(currency) AS currency, {summed_metrics_sql()}
+            FROM ad_daily_stats WHERE {_in_scope(wh)}
+            GROUP BY customer_id, campaign_id
+        ) AS c
+        GROUP BY c.customer_id
     ) AS s ON s.customer_id = ids.customer_id
     LEFT JOIN (
         SELECT customer_id, MAX(day) AS latest_day FROM load_log
-        WHERE customer_id IN ({_IDS}) GROUP BY customer_id
+        WHERE {_customer_in(wh)} GROUP BY customer_id
     ) AS l ON l.customer_id = ids.customer_id
 ) AS t
 ORDER BY t.customer_id"""  # noqa: S608 - constants only
@@ -101,7 +105,7 @@ def latest_loaded_day(wh: Warehouse, customer_ids: Sequence[str]) -> dict[str, d
     """Each customer's latest day in ``load_log`` (``None`` if nothing was ever loaded)."""
     sql = f"""
 SELECT customer_id, MAX(day) AS latest_day FROM load_log
-WHERE customer_id IN ({_IDS}) GROUP BY customer_id"""  # noqa: S608 - constants only
+WHERE {_customer_in(wh)} GROUP BY customer_id"""  # noqa: S608 - constants only
     table = wh.read(sql, {"customer_ids": _ids(customer_ids)})
     found = dict(
         zip(
@@ -122,7 +126,7 @@ def loaded_customers(wh: Warehouse) -> list[str]:
 def campaign_daily(wh: Warehouse, customer_ids: Sequence[str], start: date, end: date) -> pa.Table:
     """``campaign_daily_stats`` rows of ``start..end`` as Arrow (decimals exact), in key order."""
     sql = f"""
-SELECT * FROM campaign_daily_stats WHERE {_IN_SCOPE}
+SELECT * FROM campaign_daily_stats WHERE {_in_scope(wh)}
 ORDER BY customer_id, day, campaign_id"""  # noqa: S608 - constants only
     return wh.read(sql, _scope(customer_ids, start, end))
 
@@ -188,6 +192,24 @@ WHERE customer_id = $customer_id AND day BETWEEN $start AND $end
 ORDER BY day, ad_type, ad_id"""  # noqa: S608 - constants only
     table = wh.read(sql, {"customer_id": customer_id, "start": start, "end": end})
     return table.cast(FACT_SCHEMA)
+
+
+def _customer_in(wh: Warehouse) -> str:
+    """``customer_id`` is one of ``$customer_ids``, as a plain filter rather than a subquery.
+
+    A filter on a grouping column is pushed below the views' GROUP BY and into the scan (DuckDB
+    then skips row groups by their customer_id min/max; PostgreSQL probes its (customer_id, day)
+    index once per id). ``IN (SELECT UNNEST(...))`` became a join above the view's aggregation
+    instead: every customer's days were summed, then most thrown away.
+    """
+    if wh.dialect == "postgresql":
+        return "customer_id = ANY(CAST($customer_ids AS VARCHAR[]))"
+    return "list_contains(CAST($customer_ids AS VARCHAR[]), customer_id)"
+
+
+def _in_scope(wh: Warehouse) -> str:
+    """Rows of ``$start..$end`` of the customers in ``$customer_ids``."""
+    return f"day BETWEEN $start AND $end AND {_customer_in(wh)}"
 
 
 def _scope(customer_ids: Sequence[str], start: date, end: date) -> dict[str, object]:

@@ -1,0 +1,107 @@
+"""What a portal handler gets: the request, the session, the signed-in user and their scope,
+plus helpers to build URLs, render pages and redirect."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.routing import MapAdapter
+from werkzeug.utils import redirect as werkzeug_redirect
+from werkzeug.wrappers import Request, Response
+
+from allegro_ads.control import Control
+from authorize_app.portal.scope import Scope
+from authorize_app.portal.sessions import Session, SessionCodec
+from authorize_app.web import render as render_template
+from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.users import User
+
+
+class WarehouseHandle:
+    """The reporting warehouse, opened on first use and shared by every request."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._warehouse: Warehouse | None = None
+
+    def get(self) -> Warehouse:
+        with self._lock:
+            if self._warehouse is None:
+                self._warehouse = open_warehouse(self.url)
+            return self._warehouse
+
+    def close(self) -> None:
+        with self._lock:
+            if self._warehouse is not None:
+                self._warehouse.close()
+                self._warehouse = None
+
+
+@dataclass
+class Services:
+    """Long-lived pieces every request shares."""
+
+    control: Control
+    codec: SessionCodec
+    warehouse: WarehouseHandle
+
+
+@dataclass
+class Ctx:
+    """One request as a handler sees it."""
+
+    services: Services
+    request: Request
+    adapter: MapAdapter
+    session: Session
+    session_from_cookie: bool = False
+    user: User | None = None
+    new_session: Session | None = field(default=None)
+    _scope: Scope | None = field(default=None, repr=False)
+
+    @property
+    def control(self) -> Control:
+        return self.services.control
+
+    @property
+    def scope(self) -> Scope:
+        """The signed-in user's scope (routes that need one are never reached anonymously)."""
+        if self._scope is None:
+            if self.user is None:
+                raise RuntimeError("scope asked for on a public route")
+            self._scope = Scope(self.control.engine, self.user)
+        return self._scope
+
+    @property
+    def csrf_token(self) -> str:
+        return (self.new_session or self.session).csrf_token
+
+    @property
+    def secure(self) -> bool:
+        """Cookies are Secure when served, or published, over HTTPS."""
+        public = self.control.settings.public_url.lower()
+        return self.request.scheme == "https" or public.startswith("https://")
+
+    def url(self, endpoint: str, query: Any = None, **values: Any) -> str:
+        """The path of a portal route (with the mount point), optionally with a query string."""
+        return self.adapter.build(endpoint, {**values, **(query or {})})
+
+    def redirect(self, endpoint: str, **values: Any) -> Response:
+        """303 See Other to a portal route (after a form POST)."""
+        return werkzeug_redirect(self.url(endpoint, **values), code=303)
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        """A portal page; every value is escaped by the template engine."""
+        return render_template(
+            f"portal/{template}",
+            status=status,
+            agency=self.control.settings.agency_name,
+            user=self.user,
+            is_admin=self.user is not None and self.user.is_admin,
+            csrf_token=self.csrf_token,
+            url=self.url,
+            **context,
+        )

@@ -1,0 +1,156 @@
+"""The live report: a short recent window pulled from Allegro through the same client and
+token manager as the pipeline. Every call lands in the API log; a customer that fails becomes
+an error row and never hides the others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from allegro_ads.control import Control, oauth_client, token_manager
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
+from allegro_resource.errors import AllegroError, ApiError, NeedsReauthorization
+from allegro_resource.models import StatRow, stat_rows_from_table
+from authorize_app.portal.report_filters import ReportFilters
+from authorize_app.portal.report_model import (
+    CampaignRow,
+    DayPoint,
+    ErrorRow,
+    Report,
+    ratio,
+    sort_rows,
+)
+from warehouse.api_call_log import ControlStoreCallLog
+from warehouse.customers import Customer
+
+LIVE_MAX_ATTEMPTS = 3  # someone is waiting for the page: retry less than the pipeline does
+LIVE_MAX_RETRY_SECONDS = 15.0
+NOT_CONNECTED_FIX = "Send the customer an authorisation link from the Connections board."
+
+
+def live_report(control: Control, filters: ReportFilters, run_id: str) -> Report:
+    """Pull ``filters``' customers from Allegro now; failures become error rows."""
+    report = Report("live", filters.start, filters.end, filters.customers)
+    jobs, report.errors = _jobs(filters.customers)
+    results = _pull(control, jobs, filters.start, filters.end, run_id) if jobs else []
+    by_id = {customer.id: customer for customer in filters.customers}
+    rows: list[CampaignRow] = []
+    stat_rows: list[StatRow] = []
+    for result in results:
+        customer = by_id[result.customer_id]
+        if result.error is not None:
+            report.errors.append(_error_row(customer, result.error))
+            continue
+        fetched = stat_rows_from_table(result.table)
+        rows.extend(_campaign_rows(customer, fetched))
+        stat_rows.extend(fetched)
+    report.rows = sort_rows(rows, filters.sort)
+    report.days = _days(stat_rows)
+    report.errors.sort(key=lambda e: e.customer_name.casefold())
+    report.pulled_at = datetime.now(UTC)
+    return report
+
+
+def _jobs(customers: Iterable[Customer]) -> tuple[list[StatsJob], list[ErrorRow]]:
+    jobs, errors = [], []
+    for customer in customers:
+        if not customer.active:
+            errors.append(
+                ErrorRow(customer.id, customer.name, "deactivated; not pulled", "Nothing to do.")
+            )
+        elif not customer.ads_client_id:
+            errors.append(
+                ErrorRow(customer.id, customer.name, "not connected to Allegro", NOT_CONNECTED_FIX)
+            )
+        else:
+            jobs.append(StatsJob(customer.id, customer.ads_client_id))
+    return jobs, errors
+
+
+def _pull(
+    control: Control, jobs: Sequence[StatsJob], start: date, end: date, run_id: str
+) -> list[StatsResult]:
+    settings = control.settings
+    with (
+        ControlStoreCallLog(control.engine) as call_log,
+        closing(oauth_client(settings, call_log)) as oauth,
+        AllegroAdsClient(
+            settings.api_url,
+            token_manager(control, oauth),
+            call_log,
+            timeout=settings.http_timeout_seconds,
+            max_attempts=min(settings.max_attempts, LIVE_MAX_ATTEMPTS),
+            max_retry_seconds=min(settings.max_retry_seconds, LIVE_MAX_RETRY_SECONDS),
+            max_range_days=settings.max_range_days,
+            history_days=settings.history_days,
+            concurrency=settings.fetch_concurrency,
+            run_id=run_id,
+        ) as client,
+    ):
+        return client.fetch_statistics_many(jobs, start, end)
+
+
+def _error_row(customer: Customer, error: AllegroError) -> ErrorRow:
+    if isinstance(error, NeedsReauthorization):
+        fix = "The customer must authorise again: send a new link from the Connections board."
+    elif isinstance(error, ApiError) and error.trace_id:
+        fix = f"Try again later; if it persists, report Trace-Id {error.trace_id} to Allegro."
+    else:
+        fix = "Try again in a few minutes; the API log shows every attempt."
+    return ErrorRow(customer.id, customer.name, str(error), fix)
+
+
+@dataclass
+class _Sums:
+    """One campaign's metrics summed over its ads and days."""
+
+    name: str
+    views: int = 0
+    clicks: int = 0
+    cost: Decimal = Decimal(0)
+    attributed_count: int = 0
+    attributed_value: Decimal = Decimal(0)
+
+    def add(self, row: StatRow) -> None:
+        self.name = row.campaign_name
+        self.views += row.views
+        self.clicks += row.clicks
+        self.cost += row.cost
+        self.attributed_count += row.attributed_count
+        self.attributed_value += row.attributed_value
+
+
+def _campaign_rows(customer: Customer, stats: Iterable[StatRow]) -> list[CampaignRow]:
+    sums: dict[str, _Sums] = {}
+    for row in stats:
+        sums.setdefault(row.campaign_id, _Sums(row.campaign_name)).add(row)
+    return [_row(customer, campaign_id, found) for campaign_id, found in sums.items()]
+
+
+def _row(customer: Customer, campaign_id: str, sums: _Sums) -> CampaignRow:
+    return CampaignRow(
+        customer_id=customer.id,
+        customer_name=customer.name,
+        campaign_id=campaign_id,
+        campaign_name=sums.name,
+        currency=customer.currency,
+        views=sums.views,
+        clicks=sums.clicks,
+        cost=sums.cost,
+        attributed_count=sums.attributed_count,
+        attributed_value=sums.attributed_value,
+        ctr=ratio(sums.clicks, sums.views, 4),
+        cpc=ratio(sums.cost, sums.clicks, 2),
+        roas=ratio(sums.attributed_value, sums.cost, 2),
+    )
+
+
+def _days(stats: Iterable[StatRow]) -> list[DayPoint]:
+    sums: dict[date, tuple[Decimal, int, Decimal]] = {}
+    for row in stats:
+        cost, clicks, value = sums.get(row.day, (Decimal(0), 0, Decimal(0)))
+        sums[row.day] = (cost + row.cost, clicks + row.clicks, value + row.attributed_value)
+    return [DayPoint(day, *values) for day, values in sorted(sums.items())]

@@ -1,0 +1,99 @@
+"""The report's filters from the query string: dates, customers (through the scope: an id
+outside it is a 404), and a whitelisted sort. Stored and live mode differ only in the range
+rules; the export reads exactly the same filters as the page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from allegro_resource.errors import DateRangeError
+from allegro_resource.windows import reporting_today, validate_range
+from authorize_app.portal.context import Ctx
+from authorize_app.portal.forms import bad_request, date_param, id_list
+from authorize_app.portal.report_model import DEFAULT_SORT, SORT_CHOICES
+from warehouse.customers import Customer
+
+STORED_DEFAULT_DAYS = 30
+STORED_MAX_DAYS = 3 * 366
+LIVE_DEFAULT_DAYS = 7
+LIVE_MAX_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilters:
+    start: date
+    end: date
+    customers: list[Customer]
+    requested: list[str]  # as asked for; empty means every customer in scope
+    sort: str
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def customer_ids(self) -> list[str]:
+        return [customer.id for customer in self.customers]
+
+    def query(self, **changes: Any) -> dict[str, Any]:
+        """These filters as query parameters, with ``changes`` applied."""
+        values: dict[str, Any] = {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "customer": self.requested,
+            "sort": self.sort,
+        }
+        return values | changes
+
+
+def yesterday() -> date:
+    """The latest day Allegro reports on (Europe/Warsaw)."""
+    return reporting_today() - timedelta(days=1)
+
+
+def report_filters(ctx: Ctx, *, live: bool) -> ReportFilters:
+    """The filters of a report request; 400 for malformed values, 404 for foreign customers."""
+    args = ctx.request.args
+    end = date_param(args, "to", "To", yesterday())
+    default_days = LIVE_DEFAULT_DAYS if live else STORED_DEFAULT_DAYS
+    start = date_param(args, "from", "From", end - timedelta(days=default_days - 1))
+    sort = args.get("sort", "") or DEFAULT_SORT
+    if sort not in SORT_CHOICES:
+        raise bad_request(
+            "Sort must be one of: "
+            + ", ".join(sorted(k for k in SORT_CHOICES if k[0] != "-"))
+            + " (prefix with - for descending)."
+        )
+    requested = id_list(args, "customer")
+    customers = ctx.scope.select(requested)
+    filters = ReportFilters(start, end, customers, requested, sort)
+    if not live:
+        _check_stored_range(filters)
+    return filters
+
+
+def _check_stored_range(filters: ReportFilters) -> None:
+    if filters.start > filters.end:
+        raise bad_request(f"From ({filters.start}) is after To ({filters.end}); swap the dates.")
+    if filters.days > STORED_MAX_DAYS:
+        raise bad_request(
+            f"The range covers {filters.days} days; choose at most {STORED_MAX_DAYS} days."
+        )
+
+
+def live_range_problem(filters: ReportFilters, history_days: int) -> str | None:
+    """Why Allegro (or the live mode's own limit) would refuse the range; None if it is fine."""
+    try:
+        validate_range(
+            filters.start, filters.end, today=reporting_today(), history_days=history_days
+        )
+    except DateRangeError as exc:
+        return str(exc)
+    if filters.days > LIVE_MAX_DAYS:
+        return (
+            f"the range covers {filters.days} days, but a live pull covers at most "
+            f"{LIVE_MAX_DAYS}; shorten it, or use the stored report for longer ranges"
+        )
+    return None

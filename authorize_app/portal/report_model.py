@@ -1,0 +1,143 @@
+"""What a report shows, in stored and live mode alike: campaign rows, error rows, totals per
+currency and a daily trend. Money stays ``Decimal``; ratios round half up like the warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from warehouse.customers import Customer
+
+DEFAULT_SORT = "-cost"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRow:
+    customer_id: str
+    customer_name: str
+    campaign_id: str
+    campaign_name: str
+    currency: str
+    views: int
+    clicks: int
+    cost: Decimal
+    attributed_count: int
+    attributed_value: Decimal
+    ctr: Decimal | None
+    cpc: Decimal | None
+    roas: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRow:
+    """A customer the report could not cover, why, and what to do."""
+
+    customer_id: str
+    customer_name: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    currency: str
+    views: int
+    clicks: int
+    cost: Decimal
+    attributed_count: int
+    attributed_value: Decimal
+
+    @property
+    def ctr(self) -> Decimal | None:
+        return ratio(self.clicks, self.views, 4)
+
+    @property
+    def cpc(self) -> Decimal | None:
+        return ratio(self.cost, self.clicks, 2)
+
+    @property
+    def roas(self) -> Decimal | None:
+        return ratio(self.attributed_value, self.cost, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class DayPoint:
+    day: date
+    cost: Decimal
+    clicks: int
+    attributed_value: Decimal
+
+    @property
+    def roas(self) -> Decimal | None:
+        return ratio(self.attributed_value, self.cost, 2)
+
+
+@dataclass
+class Report:
+    mode: str  # "stored" or "live"
+    start: date
+    end: date
+    customers: list[Customer]
+    rows: list[CampaignRow] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+    days: list[DayPoint] = field(default_factory=list)
+    freshness: dict[str, date | None] = field(default_factory=dict)
+    pulled_at: datetime | None = None
+
+    @property
+    def totals(self) -> list[Totals]:
+        return totals_of(self.rows)
+
+
+def ratio(numerator: Decimal | int, denominator: Decimal | int, places: int) -> Decimal | None:
+    """numerator / denominator rounded half up to ``places``; None when dividing by zero."""
+    if not denominator:
+        return None
+    quantum = Decimal(1).scaleb(-places)
+    return (Decimal(numerator) / Decimal(denominator)).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def totals_of(rows: Iterable[CampaignRow]) -> list[Totals]:
+    """Sums per currency (amounts in different currencies are never added up)."""
+    sums: dict[str, list[Any]] = {}
+    for row in rows:
+        acc = sums.setdefault(row.currency, [0, 0, Decimal(0), 0, Decimal(0)])
+        acc[0] += row.views
+        acc[1] += row.clicks
+        acc[2] += row.cost
+        acc[3] += row.attributed_count
+        acc[4] += row.attributed_value
+    return [Totals(currency, *values) for currency, values in sorted(sums.items())]
+
+
+def _text_key(value: str) -> str:
+    return value.casefold()
+
+
+# The only sort keys the report accepts (``sort=key`` ascending, ``sort=-key`` descending).
+SORT_KEYS: dict[str, Callable[[CampaignRow], Any]] = {
+    "customer": lambda r: _text_key(r.customer_name),
+    "campaign": lambda r: _text_key(r.campaign_name),
+    "views": lambda r: r.views,
+    "clicks": lambda r: r.clicks,
+    "ctr": lambda r: r.ctr,
+    "cost": lambda r: r.cost,
+    "cpc": lambda r: r.cpc,
+    "sales": lambda r: r.attributed_count,
+    "sales_value": lambda r: r.attributed_value,
+    "roas": lambda r: r.roas,
+}
+SORT_CHOICES = frozenset({*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)})
+
+
+def sort_rows(rows: Sequence[CampaignRow], sort: str) -> list[CampaignRow]:
+    """Rows by a whitelisted key (``-key``: descending); rows without a value go last."""
+    key = SORT_KEYS[sort.removeprefix("-")]
+    base = sorted(rows, key=lambda r: (_text_key(r.customer_name), r.campaign_id))
+    present = [r for r in base if key(r) is not None]
+    missing = [r for r in base if key(r) is None]
+    present.sort(key=key, reverse=sort.startswith("-"))  # stable: ties keep the base order
+    return present + missing

@@ -1,0 +1,120 @@
+"""The report pages: stored (warehouse) and live (Allegro now), with totals, a sortable
+campaign table, the daily trend chart, data freshness and export links."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from authorize_app.charts import small_multiples_svg
+from authorize_app.portal.context import Ctx
+from authorize_app.portal.formatting import HELPERS
+from authorize_app.portal.live_report import live_report
+from authorize_app.portal.report_filters import (
+    LIVE_MAX_DAYS,
+    ReportFilters,
+    live_range_problem,
+    report_filters,
+)
+from authorize_app.portal.report_model import Report
+from authorize_app.portal.stored_report import stored_report
+
+TEXT_SORTS = ("customer", "campaign")
+COLUMNS = (
+    ("customer", "Customer"),
+    ("campaign", "Campaign"),
+    ("views", "Views"),
+    ("clicks", "Clicks"),
+    ("ctr", "CTR"),
+    ("cost", "Cost"),
+    ("cpc", "CPC"),
+    ("sales", "Sales"),
+    ("sales_value", "Sales value"),
+    ("roas", "ROAS"),
+)
+
+
+def reports(ctx: Ctx) -> Response:
+    """GET /reports?from=&to=&customer=…&sort=: the stored report."""
+    filters = report_filters(ctx, live=False)
+    report = stored_report(ctx.services.warehouse.get(), filters)
+    return _render(ctx, "reports", report, filters)
+
+
+def reports_live(ctx: Ctx) -> Response:
+    """GET /reports/live?…: pulled from Allegro now; a refused range says why, pulls nothing."""
+    filters = report_filters(ctx, live=True)
+    problem = live_range_problem(filters, ctx.control.settings.history_days)
+    if problem is not None:
+        empty = Report("live", filters.start, filters.end, filters.customers)
+        return _render(ctx, "reports_live", empty, filters, problem=problem, status=400)
+    assert ctx.user is not None
+    report = live_report(ctx.control, filters, run_id=f"portal-live:{ctx.user.id}")
+    return _render(ctx, "reports_live", report, filters)
+
+
+def _render(
+    ctx: Ctx,
+    endpoint: str,
+    report: Report,
+    filters: ReportFilters,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    export = "export_live" if report.mode == "live" else "export"
+    return ctx.render(
+        "report.html",
+        status=status,
+        active="reports",
+        report=report,
+        filters=filters,
+        problem=problem,
+        chart=trend_chart(report),
+        columns=COLUMNS,
+        sort_url=_sort_url(ctx, endpoint, filters),
+        export_url=lambda fmt: ctx.url(export, query=filters.query(format=fmt)),
+        stored_url=ctx.url("reports", query=filters.query()),
+        live_url=ctx.url("reports_live", query={"customer": filters.requested}),
+        choices=ctx.scope.customers,
+        chosen=set(filters.requested),
+        live_max_days=LIVE_MAX_DAYS,
+        **HELPERS,
+    )
+
+
+def _sort_url(ctx: Ctx, endpoint: str, filters: ReportFilters) -> Callable[[str], str]:
+    """A header's link: flips the direction of the current key, else its natural direction."""
+
+    def url(key: str) -> str:
+        if filters.sort == key:
+            wanted = f"-{key}"
+        elif filters.sort == f"-{key}":
+            wanted = key
+        else:
+            wanted = key if key in TEXT_SORTS else f"-{key}"
+        return ctx.url(endpoint, query=filters.query(sort=wanted))
+
+    return url
+
+
+def trend_chart(report: Report) -> Markup:
+    """Cost, clicks and ROAS per day, one panel each (their scales differ by orders); a day
+    of the range without data is a gap, not a zero."""
+    currencies = sorted({customer.currency for customer in report.customers})
+    money = currencies[0] if len(currencies) == 1 else ""
+    points = {point.day: point for point in report.days}
+    days = [report.start + timedelta(days=i) for i in range((report.end - report.start).days + 1)]
+    series: dict[str, list[tuple[date, float | None]]] = {"Cost": [], "Clicks": [], "ROAS": []}
+    for day in days:
+        point = points.get(day)
+        roas = None if point is None or point.roas is None else float(point.roas)
+        series["Cost"].append((day, None if point is None else float(point.cost)))
+        series["Clicks"].append((day, None if point is None else float(point.clicks)))
+        series["ROAS"].append((day, roas))
+    title = f"Daily trend {report.start} to {report.end}"
+    svg = small_multiples_svg(title, series, y_labels={"Cost": money})
+    return Markup(svg)  # noqa: S704 - charts.py escapes every piece of text it emits

@@ -1,0 +1,98 @@
+"""Every portal route in one table: path, methods, who may use it, and its handler.
+
+``Access.PUBLIC`` needs no session; ``USER`` any signed-in account (data limited by its
+scope); ``ADMIN`` admins only (viewers get 403). ``api=True`` answers 401 instead of
+redirecting to the login page (downloads are not pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Response
+
+from authorize_app.portal import api_log_pages, auth, connections_pages, exports, reports_pages
+from authorize_app.portal import customers_pages as customers
+from authorize_app.portal import viewers_pages as viewers
+from authorize_app.portal.context import Ctx
+
+Handler = Callable[..., Response]
+
+
+class Access(Enum):
+    PUBLIC = "public"
+    USER = "user"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    path: str
+    method: str
+    endpoint: str
+    access: Access
+    handler: Handler
+    api: bool = False
+
+
+def home(ctx: Ctx) -> Response:
+    """GET /: the reports are where most visits go."""
+    return redirect(ctx.url("reports"), code=303)
+
+
+USER, ADMIN, PUBLIC = Access.USER, Access.ADMIN, Access.PUBLIC
+
+ROUTES: tuple[Route, ...] = (
+    Route("/", "GET", "home", USER, home),
+    Route("/login", "GET", "login_form", PUBLIC, auth.login_form),
+    Route("/login", "POST", "login", PUBLIC, auth.login),
+    Route("/logout", "POST", "logout", USER, auth.logout),
+    Route("/customers", "GET", "customers_list", USER, customers.customers_list),
+    Route("/customers", "POST", "customer_create", ADMIN, customers.customer_create),
+    Route("/customers/<customer_id>", "GET", "customer_detail", USER, customers.customer_detail),
+    Route(
+        "/customers/<customer_id>/deactivate",
+        "POST",
+        "customer_deactivate",
+        ADMIN,
+        customers.customer_deactivate,
+    ),
+    Route(
+        "/customers/<customer_id>/portfolio",
+        "POST",
+        "customer_portfolio",
+        ADMIN,
+        customers.customer_portfolio,
+    ),
+    Route("/customers/<customer_id>/links", "POST", "link_create", ADMIN, customers.link_create),
+    Route("/links/<link_id>/revoke", "POST", "link_revoke", ADMIN, customers.link_revoke),
+    Route("/portfolios", "POST", "portfolio_create", ADMIN, customers.portfolio_create),
+    Route("/viewers", "GET", "viewers_list", ADMIN, viewers.viewers_list),
+    Route("/viewers", "POST", "viewer_create", ADMIN, viewers.viewer_create),
+    Route(
+        "/viewers/<user_id>/deactivate",
+        "POST",
+        "viewer_deactivate",
+        ADMIN,
+        viewers.viewer_deactivate,
+    ),
+    Route("/viewers/<user_id>/grant", "POST", "viewer_grant", ADMIN, viewers.viewer_grant),
+    Route("/viewers/<user_id>/revoke", "POST", "viewer_revoke", ADMIN, viewers.viewer_revoke),
+    Route("/connections", "GET", "connections", USER, connections_pages.connections),
+    Route("/api-log", "GET", "api_log", USER, api_log_pages.api_log),
+    Route("/reports", "GET", "reports", USER, reports_pages.reports),
+    Route("/reports/live", "GET", "reports_live", USER, reports_pages.reports_live),
+    Route("/reports/export", "GET", "export", USER, exports.export_stored, api=True),
+    Route("/reports/live/export", "GET", "export_live", USER, exports.export_live, api=True),
+)
+
+BY_ENDPOINT = {route.endpoint: route for route in ROUTES}
+
+URL_MAP = Map(
+    [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in ROUTES],
+    strict_slashes=False,
+)

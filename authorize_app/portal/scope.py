@@ -1,0 +1,74 @@
+"""What one signed-in user may see: the single place where customer scope is decided.
+
+Admins see every customer; viewers only the customers of the portfolios granted to them.
+Handlers reach customers only through a ``Scope``; an id outside it is a 404, never data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+
+from sqlalchemy import Engine
+from werkzeug.exceptions import Forbidden, NotFound
+
+from warehouse.customers import Customer, visible_to
+from warehouse.users import User
+
+NOT_VISIBLE = "There is no such customer among yours. Pick one from the Customers page."
+ADMINS_ONLY = "This page is for admins. Ask an admin if you need something changed."
+
+
+class Scope:
+    """The customers visible to ``user``, read once per request."""
+
+    def __init__(self, engine: Engine, user: User) -> None:
+        self.engine = engine
+        self.user = user
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_admin
+
+    @cached_property
+    def customers(self) -> list[Customer]:
+        """Every visible customer (active or not), by name."""
+        return visible_to(self.engine, self.user)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Customer]:
+        return {customer.id: customer for customer in self.customers}
+
+    def customer_ids(self) -> list[str]:
+        return list(self._by_id)
+
+    def contains(self, customer_id: str | None) -> bool:
+        return customer_id is not None and customer_id in self._by_id
+
+    def require(self, customer_id: str) -> Customer:
+        """The visible customer with this id; a 404 for any other id."""
+        found = self._by_id.get(customer_id)
+        if found is None:
+            raise NotFound(NOT_VISIBLE)
+        return found
+
+    def select(self, requested: Sequence[str]) -> list[Customer]:
+        """The requested customers (all visible ones when none are named); 404 for any other."""
+        if not requested:
+            return list(self.customers)
+        return [self.require(customer_id) for customer_id in _unique(requested)]
+
+    def only_visible(self, customer_ids: Iterable[str | None]) -> list[str]:
+        """The ids among ``customer_ids`` this user may see (for filtering listings)."""
+        return [cid for cid in customer_ids if cid is not None and cid in self._by_id]
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden(ADMINS_ONLY)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)

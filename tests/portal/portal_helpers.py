@@ -1,0 +1,164 @@
+"""Helpers of the portal tests: the running stack (simulator as Allegro, control store,
+warehouse, web app), staff accounts, signing in over HTTP, and data with hostile names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import requests
+from onboarding_helpers import consent_over_http
+
+from allegro_ads.control import Control, issue_link
+from allegro_ads.settings import Settings
+from allegro_resource.models import AdType, StatRow
+from allegro_resource.simulator.server import RunningSimulator
+from allegro_resource.windows import reporting_today
+from warehouse import customers
+from warehouse.customers import Customer
+from warehouse.stats_frames import stat_rows_to_arrow
+from warehouse.stats_loader import Warehouse
+
+PASSWORD = "correct horse battery"
+HOSTILE_CUSTOMER = "<script>alert('pwn')</script> Sklep & Co"
+HOSTILE_CAMPAIGN = '<img src=x onerror="alert(1)"> Promo'
+INJECTION = "' OR 1=1 --"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+HTTP_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str = PASSWORD
+
+
+@dataclass
+class PortalStack:
+    """Everything the portal tests drive; built once per session by the ``portal`` fixture."""
+
+    url: str  # the web app's root, e.g. http://127.0.0.1:PORT
+    simulator: RunningSimulator
+    control: Control
+    settings: Settings
+    warehouse: Warehouse
+    admin: Account
+    viewer: Account  # granted the North portfolio only
+    lonely_viewer: Account  # granted nothing
+    north: list[Customer]
+    south: list[Customer]
+    orphan: Customer  # in no portfolio: admins only
+    start: date
+    end: date
+    foreign_campaigns: list[str] = field(default_factory=list)
+    spare_sellers: list[int] = field(default_factory=list)
+
+    def portal(self, path: str = "") -> str:
+        return f"{self.url}/portal{path}"
+
+    def foreign_markers(self) -> list[str]:
+        """Strings that only the South portfolio's (and the orphan's) data contains."""
+        others = [*self.south, self.orphan]
+        markers = [c.id for c in others] + [c.name for c in others]
+        markers += [c.allegro_login for c in others if c.allegro_login]
+        markers += [c.ads_client_id for c in others if c.ads_client_id]
+        return markers + self.foreign_campaigns
+
+    def next_seller(self) -> int:
+        """A simulated seller no customer is bound to yet."""
+        return self.spare_sellers.pop(0)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = CSRF_FIELD.search(html)
+    assert found, "no csrf_token on the page"
+    return found.group(1)
+
+
+def sign_in(stack: PortalStack, account: Account) -> requests.Session:
+    """A browser-like session signed in as ``account`` (login form GET, then POST)."""
+    http = requests.Session()
+    form = http.get(stack.portal("/login"), timeout=HTTP_TIMEOUT)
+    assert form.status_code == 200, form.text
+    fields = {"email": account.email, "password": account.password}
+    done = post(http, stack.portal("/login"), fields | {"csrf_token": csrf_of(form.text)})
+    assert done.status_code == 303, done.text
+    return http
+
+
+def page_csrf(http: requests.Session, url: str) -> str:
+    """The CSRF token of this session, read from a page that has a form."""
+    page = http.get(url, timeout=HTTP_TIMEOUT)
+    assert page.status_code == 200, page.text
+    return csrf_of(page.text)
+
+
+def post(http: requests.Session, url: str, data: dict[str, Any] | None = None) -> requests.Response:
+    return http.post(url, data=data or {}, allow_redirects=False, timeout=HTTP_TIMEOUT)
+
+
+def connect(
+    control: Control, simulator: RunningSimulator, customer: Customer, seller: int
+) -> Customer:
+    """The customer consents over HTTP (link, Allegro's page, callback) as the simulator's
+    ``seller``-th seller."""
+    login = str(simulator.users()[seller]["login"])
+    with requests.Session() as http:
+        done = consent_over_http(http, issue_link(control, customer.id).url, login)
+    assert done.status_code == 200, done.text
+    connected = customers.get_customer(control.engine, customer.id)
+    assert connected is not None and connected.ads_client_id
+    return connected
+
+
+def yesterday() -> date:
+    return reporting_today() - timedelta(days=1)
+
+
+def hostile_rows(day: date, prefix: str, count: int = 3) -> list[StatRow]:
+    """A few ad-days whose campaign names are HTML, script, SQL and a spreadsheet formula."""
+    names = [HOSTILE_CAMPAIGN, INJECTION, '=HYPERLINK("http://evil")']
+    rows = []
+    for index in range(count):
+        views, clicks = 1000 + index, 20 + index
+        cost, value = Decimal("10.00") + index, Decimal("55.50")
+        rows.append(
+            StatRow(
+                ads_client_id="client-hostile",
+                ad_type=AdType.SPONSORED_OFFER,
+                campaign_id=f"{prefix}-camp-{index}",
+                campaign_name=names[index % len(names)],
+                ad_group_id=f"{prefix}-group-{index}",
+                ad_group_name="Group",
+                ad_id=f"{prefix}-ad-{index}",
+                ad_name="Ad",
+                offer_id=None,
+                day=day,
+                views=views,
+                clicks=clicks,
+                interest=clicks // 2,
+                cost=cost,
+                ctr=(Decimal(clicks) / views).quantize(Decimal("0.0001")),
+                attributed_count=1,
+                attributed_value=value,
+                effective_cpc=(cost / clicks).quantize(Decimal("0.01")),
+                rate_of_return=(value / cost).quantize(Decimal("0.01")),
+            )
+        )
+    return rows
+
+
+def load_rows(wh: Warehouse, customer_id: str, day: date, rows: list[StatRow]) -> None:
+    """Replace one customer's day in the warehouse with ``rows``."""
+    now = datetime.now(UTC)
+    table = stat_rows_to_arrow(customer_id, rows, currency="PLN", run_id="test", fetched_at=now)
+    wh.load_slice(customer_id, day, day, table, run_id="test", fetched_at=now)
+
+
+def text_of(html: str) -> str:
+    """The page's words without markup."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())

@@ -1,0 +1,210 @@
+"""Access over HTTP for every route and both roles (and nobody signed in): a viewer never
+receives another portfolio's data, whether asking for lists, direct ids, exports or live
+pulls; admin-only routes refuse viewers; anonymous visitors go to the login page (exports: 401).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pyarrow.parquet as pq
+import pytest
+import requests
+from portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, sign_in
+
+from authorize_app.portal.routes import ROUTES, URL_MAP, Access
+from warehouse import auth_links, customers, users
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request: ``{own}``/``{foreign}`` become a North/South customer id, ``{link}`` a link
+    of the South customer, ``{viewer}`` the North viewer's id."""
+
+    method: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def url(self, stack: PortalStack) -> str:
+        link = auth_links.list_links(stack.control.engine, stack.south[0].id)[0]
+        viewer = users.find_user(stack.control.engine, stack.viewer.email)
+        filled = self.path.format(
+            own=stack.north[0].id, foreign=stack.south[0].id, link=link.id, viewer=viewer.id
+        )
+        return stack.portal(filled)
+
+    def route(self) -> tuple[str, Access, bool]:
+        """(endpoint, access, api) of the route this request reaches."""
+        path = self.path.split("?")[0].format(own="c", foreign="c", link="l", viewer="u")
+        endpoint, _ = URL_MAP.bind("portal.test").match(path, method=self.method)
+        found = next(r for r in ROUTES if r.endpoint == endpoint)
+        return found.endpoint, found.access, found.api
+
+    @property
+    def foreign(self) -> bool:
+        return "{foreign}" in self.path or "{link}" in self.path
+
+
+CASES = [
+    Case("GET", "/"),
+    Case("GET", "/login"),
+    Case("POST", "/login"),
+    Case("POST", "/logout"),
+    Case("GET", "/customers"),
+    Case("POST", "/customers"),
+    Case("GET", "/customers/{own}"),
+    Case("GET", "/customers/{foreign}"),
+    Case("POST", "/customers/{foreign}/deactivate"),
+    Case("POST", "/customers/{foreign}/portfolio"),
+    Case("POST", "/customers/{foreign}/links"),
+    Case("POST", "/links/{link}/revoke"),
+    Case("POST", "/portfolios"),
+    Case("GET", "/viewers"),
+    Case("POST", "/viewers"),
+    Case("POST", "/viewers/{viewer}/deactivate"),
+    Case("POST", "/viewers/{viewer}/grant"),
+    Case("POST", "/viewers/{viewer}/revoke"),
+    Case("GET", "/connections"),
+    Case("GET", "/api-log"),
+    Case("GET", "/api-log?customer={own}"),
+    Case("GET", "/api-log?customer={foreign}"),
+    Case("GET", "/reports"),
+    Case("GET", "/reports?customer={own}"),
+    Case("GET", "/reports?customer={foreign}"),
+    Case("GET", "/reports?customer={own}&customer={foreign}"),
+    Case("GET", "/reports/live?customer={own}"),
+    Case("GET", "/reports/live?customer={foreign}"),
+    Case("GET", "/reports/live?customer={own}&customer={foreign}"),
+    Case("GET", "/reports/export?format=csv"),
+    Case("GET", "/reports/export?format=parquet"),
+    Case("GET", "/reports/export?format=csv&customer={foreign}"),
+    Case("GET", "/reports/export?format=parquet&customer={own}&customer={foreign}"),
+    Case("GET", "/reports/live/export?format=csv&customer={own}"),
+    Case("GET", "/reports/live/export?format=csv&customer={foreign}"),
+    Case("GET", "/reports/live/export?format=parquet"),
+]
+
+
+def send(
+    http: requests.Session, stack: PortalStack, case: Case, csrf: str = ""
+) -> requests.Response:
+    data = {"csrf_token": csrf, "name": "x", "portfolio": "", "email": "x@agency.test"}
+    return http.request(
+        case.method,
+        case.url(stack),
+        data=data if case.method == "POST" else None,
+        allow_redirects=False,
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+def body_text(response: requests.Response) -> str:
+    """What the client received, Parquet exports included, as text to search."""
+    if response.headers.get("Content-Type", "").startswith("application/vnd.apache.parquet"):
+        table = pq.read_table(io.BytesIO(response.content))
+        return str(table.to_pylist())
+    return response.text
+
+
+def test_the_table_covers_every_route() -> None:
+    assert {case.route()[0] for case in CASES} == {route.endpoint for route in ROUTES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_anonymous_visitors_are_sent_to_the_login_page_or_get_401(
+    portal: PortalStack, anon_http: requests.Session, case: Case
+) -> None:
+    _, access, api = case.route()
+    response = send(anon_http, portal, case)
+    if case.method == "POST":
+        assert response.status_code == 403  # no session, no CSRF token: refused first
+    elif access is Access.PUBLIC:
+        assert response.status_code == 200
+    elif api:
+        assert response.status_code == 401
+        assert "Sign in" in response.text
+    else:
+        assert response.status_code == 303  # its body only echoes the URL asked for
+        assert response.headers["Location"].startswith("/portal/login")
+        return
+    for marker in [*portal.foreign_markers(), *(c.id for c in portal.north)]:
+        assert marker not in body_text(response)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_viewer_never_receives_another_portfolios_data(
+    portal: PortalStack, viewer_http: requests.Session, case: Case
+) -> None:
+    endpoint, access, _ = case.route()
+    http = sign_in(portal, portal.viewer) if endpoint == "logout" else viewer_http
+    csrf = page_csrf(http, portal.portal("/customers"))
+    response = send(http, portal, case, csrf)
+
+    if access is Access.ADMIN:
+        assert response.status_code == 403
+    elif case.foreign:
+        assert response.status_code == 404
+    elif endpoint in ("home", "logout", "login_form"):
+        assert response.status_code == 303
+    elif endpoint == "login":
+        assert response.status_code == 400  # the form here has no password
+    else:
+        assert response.status_code == 200, response.text
+    text = body_text(response)
+    for marker in portal.foreign_markers():
+        assert marker not in text, f"{case} leaked {marker!r}"
+
+
+def test_refused_viewer_actions_changed_nothing(portal: PortalStack) -> None:
+    beta = customers.get_customer(portal.control.engine, portal.south[0].id)
+    assert beta is not None and beta.active and beta.portfolio_name == "South"
+    viewer = users.find_user(portal.control.engine, portal.viewer.email)
+    assert viewer.active and viewer.role == "viewer"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports",
+        "/reports/export?format=csv",
+        "/reports/live",
+        "/connections",
+        "/api-log",
+        "/customers",
+    ],
+)
+def test_a_viewer_without_portfolios_sees_no_customer_at_all(
+    portal: PortalStack, path: str
+) -> None:
+    with sign_in(portal, portal.lonely_viewer) as http:
+        response = http.get(portal.portal(path), timeout=HTTP_TIMEOUT)
+    assert response.status_code == 200
+    for marker in [*portal.foreign_markers(), *(c.id for c in portal.north)]:
+        assert marker not in response.text
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.method == "GET"], ids=str)
+def test_an_admin_reaches_every_page_and_every_customer(
+    portal: PortalStack, admin_http: requests.Session, case: Case
+) -> None:
+    endpoint, _, _ = case.route()
+    response = send(admin_http, portal, case)
+    assert response.status_code == (303 if endpoint in ("home", "login_form") else 200), (
+        response.text
+    )
+
+
+def test_a_viewers_pull_of_a_foreign_customer_calls_allegro_for_nobody(
+    portal: PortalStack, viewer_http: requests.Session
+) -> None:
+    before = portal.simulator.stats()["requests"]
+    foreign = portal.south[0].id
+    for path in (
+        f"/reports/live?customer={foreign}",
+        f"/reports/live/export?format=csv&customer={foreign}",
+    ):
+        assert viewer_http.get(portal.portal(path), timeout=HTTP_TIMEOUT).status_code == 404
+    assert portal.simulator.stats()["requests"] == before
