@@ -13,7 +13,6 @@ from pipelines.resources import build_resources
 from pipelines.schedules import build_daily_schedule
 from pipelines.sensors import build_new_customer_sensor
 
-
 # Single-run backfills are the point of this design; Dagster still labels the parameter beta.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
