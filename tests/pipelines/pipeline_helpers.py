@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 import requests
 
@@ -32,7 +33,9 @@ from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.windows import REPORTING_TZ, reporting_today
 from pipelines.definitions import build_definitions
 from pipelines.partitions import range_tags
-from warehouse import customers, stats_queries
+from warehouse import customers as customer_store
+from warehouse import stats_queries
+from warehouse.control_db import NotFound
 from warehouse.stats_loader import Warehouse, open_warehouse
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -91,18 +94,15 @@ class Agency:
         """Create the customer (unless it exists) and connect it through the consent flow."""
         with open_control(self.settings) as control:
             try:
-                customer = customers.find_customer(control.engine, name or login)
-            except Exception:
-                customer = customers.create_customer(control.engine, name or login)
+                customer = customer_store.find_customer(control.engine, name or login)
+            except NotFound:
+                customer = customer_store.create_customer(control.engine, name or login)
             consent(self.settings, customer.id, login)
-            found = customers.get_customer(control.engine, customer.id)
+            found = customer_store.get_customer(control.engine, customer.id)
         assert found is not None and found.ads_client_id, f"{login} did not connect"
         connected = Connected(found.id, found.name, login, found.ads_client_id)
         self.customers = [c for c in self.customers if c.customer_id != found.id] + [connected]
         return connected
-
-    def by_login(self, login: str) -> Connected:
-        return next(c for c in self.customers if c.login == login)
 
     # --- runs ------------------------------------------------------------------
 
@@ -116,10 +116,10 @@ class Agency:
         end: date,
         *,
         only: Sequence[str] = (),
-        raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
-        """One run of ``ad_stats_job`` over [start, end] (range tags: a single-run backfill)."""
-        return self.execute(range_tags(start, end), only=only, raise_on_error=raise_on_error)
+        """One run of ``ad_stats_job`` over [start, end] (range tags: a single-run backfill),
+        limited to the customers in ``only`` when given (the config a repair run uses)."""
+        return self.execute(range_tags(start, end), only=only)
 
     def execute(
         self,
@@ -127,7 +127,6 @@ class Agency:
         *,
         run_config: Mapping[str, Any] | None = None,
         only: Sequence[str] = (),
-        raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """Execute the job with the given run tags (e.g. a RunRequest's) on the instance."""
         config = dict(run_config or {})
@@ -138,7 +137,6 @@ class Agency:
             instance=self.instance,
             tags=dict(tags),
             run_config=config,
-            raise_on_error=raise_on_error,
         )
 
     # --- the data ---------------------------------------------------------------
@@ -150,17 +148,20 @@ class Agency:
 
     def stored(self, customer: Connected, start: date, end: date) -> dict[RowKey, RowValues]:
         """The warehouse's rows of the customer in [start, end], keyed like ``truth``."""
-        with self.warehouse() as wh:
-            table = stats_queries.table_rows(wh, customer.customer_id, start, end)
-        return keyed_rows(table.to_pylist(), _COMPARED)
+        return self._stored(customer, start, end, _COMPARED)
 
     def stored_with_lineage(
         self, customer: Connected, start: date, end: date
     ) -> dict[RowKey, RowValues]:
-        """Like ``stored`` but with each row's run_id and fetched_at: what a load stamps."""
+        """Like ``stored``, plus each row's ``run_id`` and ``fetched_at`` (what a load stamps)."""
+        return self._stored(customer, start, end, (*_COMPARED, "run_id", "fetched_at"))
+
+    def _stored(
+        self, customer: Connected, start: date, end: date, columns: Sequence[str]
+    ) -> dict[RowKey, RowValues]:
         with self.warehouse() as wh:
             table = stats_queries.table_rows(wh, customer.customer_id, start, end)
-        return keyed_rows(table.to_pylist(), (*_COMPARED, "run_id", "fetched_at"))
+        return keyed_columns(table, columns)
 
     def row_count(self) -> int:
         with self.warehouse() as wh:
@@ -172,12 +173,14 @@ class Agency:
         return truth_rows(document, customer.ads_client_id, self.settings.currency)
 
 
-def keyed_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[RowKey, Any]:
-    keyed: dict[RowKey, Any] = {}
-    for row in rows:
-        key = (row["ad_type"], row["ad_id"], row["day"])
-        assert key not in keyed, f"duplicate warehouse key {key}"
-        keyed[key] = tuple(row[name] for name in columns)
+def keyed_columns(table: pa.Table, columns: Sequence[str]) -> dict[RowKey, RowValues]:
+    """``table``'s rows as {(ad_type, ad_id, day): values of ``columns``}; a repeated key fails."""
+    key = zip(
+        *(table.column(name).to_pylist() for name in ("ad_type", "ad_id", "day")), strict=True
+    )
+    values = zip(*(table.column(name).to_pylist() for name in columns), strict=True)
+    keyed = dict(zip(key, values, strict=True))
+    assert len(keyed) == table.num_rows, "the warehouse holds a key twice"
     return keyed
 
 

@@ -16,9 +16,7 @@ from pipelines.resources import build_resources
 SCHEDULED_DAY = date(2026, 3, 30)
 
 
-def test_the_daily_schedule_requests_one_run_over_the_last_14_days_with_a_stable_run_key() -> (
-    None
-):
+def test_the_daily_schedule_requests_one_run_over_the_last_14_days_with_a_stable_run_key() -> None:
     schedule = build_definitions().get_schedule_def("daily_ad_stats")
     yesterday = SCHEDULED_DAY - timedelta(days=1)
 

@@ -17,7 +17,8 @@ from pipelines.partitions import lookback_range
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
-BACKFILL_DAYS = 60
+BACKFILL_DAYS = 60  # two API windows (31 days at most each) per customer
+RERUN_DAYS = 30  # longer than the lookback, so some days must stay untouched
 LOOKBACK_DAYS = 14  # the settings' default, which the schedule uses
 
 
@@ -38,7 +39,7 @@ def test_a_backfill_run_leaves_the_warehouse_equal_to_the_simulators_truth(
 def test_running_the_same_range_again_changes_nothing_and_adds_no_duplicates(
     agency: Agency,
 ) -> None:
-    start, end = days_back(BACKFILL_DAYS)
+    start, end = days_back(RERUN_DAYS)
     agency.run(start, end)
     rows_before = agency.row_count()
     before = {c.customer_id: agency.stored(c, start, end) for c in agency.customers}
@@ -53,11 +54,13 @@ def test_running_the_same_range_again_changes_nothing_and_adds_no_duplicates(
 def test_the_daily_schedule_run_repairs_revised_days_and_leaves_older_days_untouched(
     agency: Agency,
 ) -> None:
-    start, end = days_back(BACKFILL_DAYS)
+    start, end = days_back(RERUN_DAYS)
     agency.run(start, end)
     first_revisable, _ = lookback_range(LOOKBACK_DAYS)
     older_end = first_revisable - timedelta(days=1)
-    older = {c.customer_id: agency.stored_with_lineage(c, start, older_end) for c in agency.customers}
+    older = {
+        c.customer_id: agency.stored_with_lineage(c, start, older_end) for c in agency.customers
+    }
     agency.simulator.revise()
     assert any(
         agency.stored(c, first_revisable, end) != agency.truth(c, first_revisable, end)

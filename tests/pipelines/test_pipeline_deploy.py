@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 from dagster._core.instance.config import PoolGranularity
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator

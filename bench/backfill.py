@@ -1,0 +1,329 @@
+"""Benchmark: one Dagster backfill run over every customer's history, end to end.
+
+In a temporary data folder: starts the simulator (in a child process by default, so its memory
+and CPU are not counted as the pipeline's), creates ``--customers`` customers and connects each
+through the real consent service functions (link, ``begin_consent``, the seller approving on
+the simulator's page, ``finish_consent``), switches on ``--latency-ms`` per API call, then
+launches ONE run of ``ad_stats_job`` on a Dagster instance in a temporary ``DAGSTER_HOME`` (SQLite
+storage, or PostgreSQL with ``--dagster-pg-url``) with range tags over the whole range (the
+single-run backfill path). Measures the run's wall
+time and CPU time, the process's peak RSS, rows, API calls (from the run's metadata) and rows
+per second.
+
+Then the load step alone: the largest customer's rows read back from the warehouse (facts
+joined with the dimension names, i.e. the table a load receives) are loaded with
+``Warehouse.load_slice`` into a fresh DuckDB warehouse, and inserted with a bare
+``INSERT INTO t SELECT * FROM arrow_table`` into a keyless table of the same columns in another
+fresh file; both timings include connecting and closing (DuckDB checkpoints on close).
+
+The last line on stdout is JSON. Run: ``.venv/bin/python bench/backfill.py [--customers 20
+--days 730 --latency-ms 30]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import duckdb
+import pyarrow as pa
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from allegro_ads.control import (
+    begin_consent,
+    finish_consent,
+    issue_link,
+    oauth_client,
+    open_control,
+)
+from allegro_ads.link_signing import token_from_url
+from allegro_ads.settings import Settings, load_settings
+from allegro_resource.simulator.browser import answer_consent_page
+from allegro_resource.simulator.server import start_simulator
+from allegro_resource.simulator.state import SimulatorConfig
+from warehouse import customers
+from warehouse.control_db import upgrade
+from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.stats_schema import LOAD_COLUMNS, LOAD_SCHEMA
+
+SEED = 42
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The benchmark's options."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20, help="customers to connect")
+    parser.add_argument("--days", type=int, default=730, help="days, ending yesterday")
+    parser.add_argument("--latency-ms", type=int, default=30, help="simulated latency per call")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="customers fetched at once (settings' default)",
+    )
+    parser.add_argument(
+        "--simulator",
+        choices=("process", "thread"),
+        default="process",
+        help="serve the simulator from a child process (default) or a thread of this one",
+    )
+    parser.add_argument(
+        "--dagster-pg-url",
+        help="keep Dagster's storage in this (empty) PostgreSQL database, as deploy/dagster.yaml "
+        "does, instead of SQLite files in the temporary DAGSTER_HOME",
+    )
+    parser.add_argument("--dir", type=Path, help="where to make the temporary folder")
+    return parser.parse_args(argv)
+
+
+# --- the simulator -------------------------------------------------------------------
+
+
+@dataclass
+class Simulator:
+    """A started simulator, driven over HTTP only (so both modes behave the same)."""
+
+    base_url: str
+    stop: Any
+
+    def _sim(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{self.base_url}/_sim/{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self, **faults: Any) -> None:
+        self._sim("POST", "faults", json=faults)
+
+    def sellers(self, count: int) -> list[dict[str, Any]]:
+        users: list[dict[str, Any]] = self._sim("GET", "users")
+        return users[:count]
+
+    def today(self) -> date:
+        return date.fromisoformat(self._sim("GET", "clock")["today"])
+
+
+def _serve_in_child(options: dict[str, Any], conn: Connection) -> None:
+    running = start_simulator(SimulatorConfig(**options))
+    conn.send(running.base_url)
+    conn.recv()  # any message: stop
+    running.stop()
+
+
+def start(mode: str, options: dict[str, Any]) -> Simulator:
+    if mode == "thread":
+        running = start_simulator(SimulatorConfig(**options))
+        return Simulator(running.base_url, running.stop)
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_in_child, args=(options, theirs), daemon=True)
+    child.start()
+    base_url = ours.recv()
+
+    def stop() -> None:
+        ours.send("stop")
+        child.join(timeout=10)
+
+    return Simulator(base_url, stop)
+
+
+# --- the agency ------------------------------------------------------------------------
+
+
+def connect_customers(settings: Settings, sellers: list[dict[str, Any]]) -> None:
+    """Create a customer per seller and connect it through the consent service functions."""
+    oauth = oauth_client(settings)
+    with open_control(settings) as control, requests.Session() as browser:
+        for seller in sellers:
+            customer = customers.create_customer(
+                control.engine, f"{seller['name']} [{seller['login']}]"
+            )
+            link = issue_link(control, customer.id, created_by="bench")
+            allegro_url = begin_consent(control, oauth, token_from_url(link.url))
+            page = browser.get(allegro_url, timeout=30)
+            page.raise_for_status()
+            answer = answer_consent_page(
+                browser, page, seller["login"], "approve", follow_redirects=False
+            )
+            query = parse_qs(urlsplit(answer.headers.get("Location", "")).query)
+            if answer.status_code not in (302, 303) or "code" not in query:
+                raise RuntimeError(f"consent of {seller['login']} answered {answer.status_code}")
+            finish_consent(control, oauth, state=query["state"][0], code=query["code"][0])
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def run_backfill(start_day: date, end: date) -> dict[str, Any]:
+    """ONE run of ad_stats_job over [start_day, end] on the instance in DAGSTER_HOME."""
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.partitions import range_tags
+
+    job = build_definitions().get_job_def("ad_stats_job")
+    with dg.DagsterInstance.get() as instance:
+        began, cpu_began = time.perf_counter(), time.process_time()
+        result = job.execute_in_process(
+            instance=instance,
+            tags=range_tags(start_day, end),
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        runs = len(instance.get_runs())
+    materializations = result.asset_materializations_for_node("ad_daily_stats")
+    if not result.success or not materializations:
+        raise RuntimeError("the backfill run failed")
+    metadata = {k: v.value for k, v in materializations[-1].metadata.items()}
+    return {"seconds": seconds, "cpu_seconds": cpu, "runs": runs, "metadata": metadata}
+
+
+# --- the load step alone ----------------------------------------------------------------------
+
+_LOAD_TABLE_SQL = """
+SELECT f.*, c.name AS campaign_name, g.name AS ad_group_name, a.name AS ad_name
+FROM ad_daily_stats AS f
+JOIN campaigns AS c ON c.customer_id = f.customer_id AND c.campaign_id = f.campaign_id
+JOIN ad_groups AS g ON g.customer_id = f.customer_id AND g.ad_group_id = f.ad_group_id
+JOIN ads AS a ON a.customer_id = f.customer_id AND a.ad_type = f.ad_type AND a.ad_id = f.ad_id
+WHERE f.customer_id = $customer_id
+ORDER BY f.day, f.ad_type, f.ad_id"""
+
+
+def largest_customer_table(wh: Warehouse) -> tuple[str, pa.Table]:
+    """The customer with most rows, and their rows as the table a load receives."""
+    counts = wh.read(
+        "SELECT customer_id, COUNT(*) AS n FROM ad_daily_stats GROUP BY customer_id "
+        "ORDER BY n DESC, customer_id LIMIT 1"
+    )
+    customer_id = str(counts.column("customer_id")[0].as_py())
+    table = wh.read(_LOAD_TABLE_SQL, {"customer_id": customer_id})
+    return customer_id, table.select(LOAD_SCHEMA.names).cast(LOAD_SCHEMA)
+
+
+def time_load_slice(path: Path, customer_id: str, table: pa.Table) -> tuple[float, float]:
+    """Seconds of a first ``load_slice`` into a fresh warehouse, then of reloading it."""
+    days = table.column("day")
+    start_day, end = days[0].as_py(), days[len(days) - 1].as_py()
+    timings = []
+    with open_warehouse(f"duckdb:///{path}") as wh:
+        for _ in range(2):
+            began = time.perf_counter()
+            wh.load_slice(
+                customer_id, start_day, end, table, run_id="bench", fetched_at=datetime.now(UTC)
+            )
+            timings.append(time.perf_counter() - began)
+    return timings[0], timings[1]
+
+
+def time_raw_insert(path: Path, arrow_table: pa.Table) -> float:
+    """Seconds of connect + ``INSERT INTO t SELECT * FROM arrow_table`` + close, keyless ``t``."""
+    columns = ", ".join(f"{c.name} {c.sql_type}" for c in LOAD_COLUMNS)
+    with duckdb.connect(str(path)) as setup:
+        setup.execute(f"CREATE TABLE t ({columns})")
+    began = time.perf_counter()
+    con = duckdb.connect(str(path))
+    con.register("arrow_table", arrow_table)
+    con.execute("INSERT INTO t SELECT * FROM arrow_table")
+    con.close()
+    return time.perf_counter() - began
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    data_dir = folder / "data"
+    home = folder / "dagster_home"
+    home.mkdir()
+    instance_yaml = "telemetry:\n  enabled: false\n"
+    if args.dagster_pg_url:
+        os.environ["BENCH_DAGSTER_PG_URL"] = args.dagster_pg_url
+        instance_yaml += (
+            "storage:\n  postgres:\n    postgres_url:\n      env: BENCH_DAGSTER_PG_URL\n"
+        )
+    (home / "dagster.yaml").write_text(instance_yaml)
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["ALLEGRO_ADS_DATA_DIR"] = str(data_dir)
+    if args.concurrency:
+        os.environ["ALLEGRO_ADS_FETCH_CONCURRENCY"] = str(args.concurrency)
+
+    options = {"seed": SEED, "users": max(args.customers, 10)}
+    options["redirect_uris"] = (load_settings().redirect_uri,)
+    sim = start(args.simulator, options)
+    try:
+        os.environ["ALLEGRO_ADS_API_URL"] = os.environ["ALLEGRO_ADS_AUTH_URL"] = sim.base_url
+        settings = load_settings()
+        upgrade(settings.resolved_control_url)
+        began = time.perf_counter()
+        connect_customers(settings, sim.sellers(args.customers))
+        say(f"connected {args.customers} customers in {time.perf_counter() - began:.1f}s")
+        sim.faults(latency_ms=args.latency_ms)
+        end = sim.today() - timedelta(days=1)
+        start_day = end - timedelta(days=args.days - 1)
+        say(f"one run over {start_day}..{end} ({args.days} days)")
+        backfill = run_backfill(start_day, end)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    finally:
+        sim.stop()
+
+    meta = backfill["metadata"]
+    say(
+        f"run: {backfill['seconds']:.1f}s, {meta['rows']} rows, {meta['api_calls']} API calls, "
+        f"{meta['retries']} retries, {meta['customers_failed']} customer(s) failed"
+    )
+    with open_warehouse(settings.resolved_warehouse_url) as wh:
+        customer_id, table = largest_customer_table(wh)
+    load_seconds, reload_seconds = time_load_slice(folder / "load.duckdb", customer_id, table)
+    raw_seconds = time_raw_insert(folder / "raw.duckdb", table)
+    say(
+        f"load step, {table.num_rows} rows of one customer: load_slice {load_seconds:.2f}s "
+        f"(reload {reload_seconds:.2f}s), raw insert {raw_seconds:.2f}s"
+    )
+    rows = int(meta["rows"])
+    seconds = backfill["seconds"]
+    return {
+        "runs": backfill["runs"],
+        "customers": args.customers,
+        "days": args.days,
+        "api_calls": int(meta["api_calls"]),
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds) if seconds else None,
+        "peak_rss_mb": round(peak_rss_mb, 1),
+        "load_slice_seconds": round(load_seconds, 3),
+        "raw_insert_seconds": round(raw_seconds, 3),
+        "load_vs_raw_ratio": round(load_seconds / raw_seconds, 2) if raw_seconds else None,
+        # This process's CPU during the run (the simulator's is not counted): on a shared
+        # machine, wall seconds vary with the load, this much less.
+        "run_cpu_seconds": round(backfill["cpu_seconds"], 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(dir=args.dir, ignore_cleanup_errors=True) as folder:
+        figures = run(args, Path(folder))
+    print(json.dumps(figures), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
