@@ -62,8 +62,11 @@ class Conflict(ControlStoreError):
 def make_engine(url: str, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> Engine:
     """An engine for the control store at ``url`` (SQLite file or PostgreSQL)."""
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; psycopg2 is what we ship.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)

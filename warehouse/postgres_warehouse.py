@@ -45,6 +45,9 @@ _CUSTOMER_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_NAMESPACE}, hashtext($cus
 _CREATE_INCOMING = (
     f"CREATE TEMPORARY TABLE {INCOMING} ("
     + ", ".join(f"{c.name} {c.sql_type}" for c in LOAD_COLUMNS)
+    # The key lets a reload's anti-joins use an index instead of comparing every old row with
+    # every new one (quadratic: a 12k-row reload took 21 s without it, under 1 s with it).
+    + ", PRIMARY KEY (customer_id, ad_type, ad_id, day)"
     + ") ON COMMIT DROP"
 )
 _COPY_INCOMING = (

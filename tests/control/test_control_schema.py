@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
 
 from warehouse import control_db, customers
 from warehouse.control_db import (
@@ -116,3 +117,14 @@ def test_naive_timestamps_are_refused(engine: Engine) -> None:
                 expires_at=datetime(2025, 1, 2),
             )
         )
+
+
+def test_control_store_accepts_a_plain_postgresql_url(postgres_url: str) -> None:
+    """The README documents postgresql://…; SQLAlchemy 2.1 would pick psycopg 3 for it."""
+    plain = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    upgrade(plain)
+    engine = make_engine(plain)
+    try:
+        check_schema_current(engine)
+    finally:
+        engine.dispose()
