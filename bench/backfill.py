@@ -174,7 +174,7 @@ def run_backfill(start_day: date, end: date) -> dict[str, Any]:
     from pipelines.definitions import build_definitions
     from pipelines.partitions import range_tags
 
-    job = build_definitions().get_job_def("ad_stats_job")
+    job = build_definitions().resolve_job_def("ad_stats_job")
     with dg.DagsterInstance.get() as instance:
         began, cpu_began = time.perf_counter(), time.process_time()
         result = job.execute_in_process(

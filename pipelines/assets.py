@@ -71,7 +71,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
                 client = allegro.ads_client(
                     token_manager(ctl, allegro.oauth()),
                     FanOutCallLog(db_log, counter),
-                    run_id=context.run_id,
+                    run_id=context.run.run_id,
                 )
                 done = 0
 
@@ -91,7 +91,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
                         start,
                         end,
                         counter=counter,
-                        run_id=context.run_id,
+                        run_id=context.run.run_id,
                         concurrency=allegro.concurrency,
                         on_progress=progress,
                     )

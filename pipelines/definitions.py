@@ -25,7 +25,6 @@ def build_definitions() -> dg.Definitions:
     stats_job = dg.define_asset_job(
         "ad_stats_job",
         selection=dg.AssetSelection.assets(ASSET_NAME),
-        partitions_def=partitions,
         description="Fetch and load ad statistics for a date range (one run per range).",
     )
     return dg.Definitions(

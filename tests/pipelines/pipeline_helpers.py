@@ -132,7 +132,7 @@ class Agency:
         config = dict(run_config or {})
         if only:
             config = {"ops": {ASSET: {"config": {"customers": list(only)}}}}
-        job = self.definitions().get_job_def(JOB)
+        job = self.definitions().resolve_job_def(JOB)
         return job.execute_in_process(
             instance=self.instance,
             tags=dict(tags),

@@ -17,7 +17,7 @@ SCHEDULED_DAY = date(2026, 3, 30)
 
 
 def test_the_daily_schedule_requests_one_run_over_the_last_14_days_with_a_stable_run_key() -> None:
-    schedule = build_definitions().get_schedule_def("daily_ad_stats")
+    schedule = build_definitions().resolve_schedule_def("daily_ad_stats")
     yesterday = SCHEDULED_DAY - timedelta(days=1)
 
     ticks = [
@@ -43,7 +43,7 @@ def test_the_sensor_requests_a_history_run_only_for_a_connected_customer_never_l
     loaded = empty_agency.connect(loaded_user["login"], loaded_user["name"])
     new = empty_agency.connect(new_user["login"], new_user["name"])
     assert empty_agency.run(*days_back(2), only=[loaded.customer_id]).success
-    sensor = build_definitions().get_sensor_def("new_customer_history")
+    sensor = build_definitions().resolve_sensor_def("new_customer_history")
     context = dg.build_sensor_context(
         instance=empty_agency.instance, resources=build_resources(empty_agency.settings)
     )

@@ -67,7 +67,7 @@ def test_the_daily_schedule_run_repairs_revised_days_and_leaves_older_days_untou
         for c in agency.customers
     ), "the revision should change some recent day"
 
-    schedule = agency.definitions().get_schedule_def("daily_ad_stats")
+    schedule = agency.definitions().resolve_schedule_def("daily_ad_stats")
     context = dg.build_schedule_context(
         instance=agency.instance, scheduled_execution_time=warsaw_morning(reporting_today())
     )
