@@ -6,21 +6,14 @@ Package-specific fixtures live in the conftest.py of each test folder.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
-from sqlalchemy.engine import make_url
+from postgres_databases import temporary_database
 
 from allegro_resource.simulator.server import RunningSimulator, start_simulator
 from allegro_resource.simulator.state import SimulatorConfig
-
-# CI has PostgreSQL at this address too: tests that need it fail loudly instead of skipping.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "ALLEGRO_ADS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -59,30 +52,8 @@ def simulator_factory() -> Iterator[object]:
         running.stop()
 
 
-def _admin_connection() -> psycopg2.extensions.connection:
-    url = make_url(POSTGRES_ADMIN_URL)
-    conn = psycopg2.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-    )
-    conn.autocommit = True
-    return conn
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"aam_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database() as url:
+        yield url

@@ -3,14 +3,13 @@ and Fernet keys. Helpers that drive the simulator live in ``control_helpers.py``
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from cryptography.fernet import Fernet
+from postgres_databases import execute, temporary_database
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -18,25 +17,12 @@ from warehouse import customers
 from warehouse.control_db import make_engine, upgrade
 from warehouse.token_store import TokenStore
 
-# The same server as the root conftest's ``postgres_url`` (CI has it too; tests never skip).
-POSTGRES_ADMIN_URL = os.environ.get(
-    "ALLEGRO_ADS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
-
 
 @pytest.fixture(scope="session")
 def control_pg_database() -> Iterator[str]:
     """One PostgreSQL database for this session's control-store tests (see ``control_url``)."""
-    name = f"aam_ctl_{uuid.uuid4().hex[:12]}"
-    admin = _connect(POSTGRES_ADMIN_URL)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database("aam_ctl") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -51,32 +37,10 @@ def control_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         return
     database: str = request.getfixturevalue("control_pg_database")
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    _execute(database, f'CREATE SCHEMA "{schema}"')
+    execute(database, f'CREATE SCHEMA "{schema}"')
     url = make_url(database).update_query_dict({"options": f"-csearch_path={schema}"})
     yield url.render_as_string(hide_password=False)
-    _execute(database, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def _connect(url: str) -> psycopg2.extensions.connection:
-    parsed = make_url(url)
-    conn = psycopg2.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname=parsed.database,
-    )
-    conn.autocommit = True
-    return conn
-
-
-def _execute(url: str, sql: str) -> None:
-    conn = _connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
+    execute(database, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 import pytest
 from pipeline_helpers import Agency
-from sqlalchemy.engine import make_url
+from postgres_databases import temporary_database
 
 from allegro_ads.settings import load_settings
 from allegro_resource.simulator.server import RunningSimulator
@@ -29,44 +27,17 @@ from warehouse.control_db import upgrade
 
 SEED = 42
 CUSTOMERS = 3
-# The same server as the root conftest's ``postgres_url``.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "ALLEGRO_ADS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
-
 # Dagster's SQLite storage commits every event (a 60-day run writes ~150): on tmpfs when there.
 FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 SimulatorFactory = Callable[..., RunningSimulator]
 
 
-def _admin() -> psycopg2.extensions.connection:
-    url = make_url(POSTGRES_ADMIN_URL)
-    conn = psycopg2.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-    )
-    conn.autocommit = True
-    return conn
-
-
 @pytest.fixture
 def dagster_pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for Dagster's own storage, dropped afterwards."""
-    name = f"aam_dagster_{uuid.uuid4().hex[:12]}"
-    admin = _admin()
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(POSTGRES_ADMIN_URL).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database("aam_dagster") as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg2
 import pyarrow as pa
 import pytest
-from sqlalchemy.engine import make_url
+from postgres_databases import execute
 
 from allegro_resource.models import AdType, StatRow
 from warehouse.stats_frames import stat_rows_to_arrow
@@ -179,16 +178,4 @@ def _execute_raw(url: str, sql: str) -> None:
         finally:
             con.close()
         return
-    parsed = make_url(url)
-    conn = psycopg2.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname=parsed.database,
-    )
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
+    execute(url, sql)
