@@ -16,7 +16,8 @@ import pyarrow as pa
 Dialect = Literal["duckdb", "postgresql"]
 
 # Bump when the DDL below changes, and teach ensure_schema() how to move old files forward.
-SCHEMA_VERSION = 1
+# 2: PostgreSQL's (customer_id, day) index covers the report columns; ndistinct statistics.
+SCHEMA_VERSION = 2
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 4)
@@ -264,13 +265,25 @@ FROM (
     ]
 
 
+# What the portal's reports read besides the key: with these in the index, PostgreSQL answers
+# "these customers, these days" by an index-only scan. The bare (customer_id, day) index of
+# version 1 was not even chosen (50 of 200 customers x 90 days ran as a 2-4 s sequential scan
+# of 7.6M rows); the covering one takes 0.2-0.6 s, for about 18% slower first loads.
+REPORT_INDEX_INCLUDES = ("campaign_id", "currency", *METRIC_COLUMNS)
+
+
 def _indexes_ddl(dialect: Dialect) -> list[str]:
     if dialect == "duckdb":
-        return []  # DuckDB prunes day ranges with zone maps; an extra index only slows loads
+        return []  # DuckDB prunes row groups by min/max; an index only slows loads (ART)
     return [
-        "CREATE INDEX IF NOT EXISTS ad_daily_stats_customer_day"
-        " ON ad_daily_stats (customer_id, day)",
+        "DROP INDEX IF EXISTS ad_daily_stats_customer_day",  # version 1, replaced below
+        "CREATE INDEX IF NOT EXISTS ad_daily_stats_customer_day_report"
+        f" ON ad_daily_stats (customer_id, day) INCLUDE ({', '.join(REPORT_INDEX_INCLUDES)})",
         "CREATE INDEX IF NOT EXISTS ad_daily_stats_day ON ad_daily_stats (day)",
+        # Without it the planner multiplies per-column estimates, expects ~200k campaign groups
+        # where there are ~300, and sorts (spilling to disk) instead of hashing.
+        "CREATE STATISTICS IF NOT EXISTS ad_daily_stats_groups (ndistinct)"
+        " ON customer_id, campaign_id, currency, day FROM ad_daily_stats",
     ]
 
 

@@ -1,0 +1,247 @@
+"""Benchmark: latency of the portal's stored report page over the 10M+ row bench warehouse.
+
+Uses the bench warehouse of ``bench/portal_data.py`` (building it if missing), a fresh control
+store in a temp folder holding the report's customers (ids as in the warehouse) and an admin,
+serves the real WSGI app (``authorize_app.app.create_app``) with waitress on a free loopback
+port, signs in through the login form (CSRF token included), then fires ``--requests`` GETs of
+``/portal/reports`` for ``--customers`` customers over the last ``--days`` days of data from
+``--concurrency`` threads (one ``requests.Session`` each, with the signed-in cookies). Prints
+p50/p95/p99/max and errors; the last line on stdout is JSON.
+
+Run: ``.venv/bin/python bench/portal.py [--requests 200 --concurrency 4]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from portal_data import DEFAULT_DIR, BenchWarehouse, ensure_bench_warehouse, portal_customer_ids
+from sqlalchemy import update
+
+from allegro_ads.settings import load_settings
+from allegro_resource.simulator.entities import make_users
+from authorize_app.app import create_app
+from authorize_app.server import start_in_thread
+from warehouse import customers, users
+from warehouse.control_db import make_engine, upgrade
+from warehouse.control_schema import customers as customers_table
+
+ADMIN_EMAIL = "bench-admin@example.com"
+ADMIN_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway store in a temp folder
+REQUEST_TIMEOUT = 120.0
+Jar = requests.cookies.RequestsCookieJar
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed request: milliseconds and what went wrong (empty if it was a 200)."""
+
+    ms: float
+    error: str = ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="timed report requests")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument("--customers", type=int, default=50, help="customers per report")
+    parser.add_argument("--days", type=int, default=90, help="days per report")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="bench warehouse folder")
+    args = parser.parse_args()
+
+    built = ensure_bench_warehouse(args.dir)
+    ids = portal_customer_ids(built, args.customers)
+    end = built.last_day
+    start = end - timedelta(days=args.days - 1)
+    print(
+        f"warehouse {built.path}: {built.rows:,} rows; report: {len(ids)} customers, "
+        f"{start}..{end}, {args.requests} requests from {args.concurrency} threads",
+        file=sys.stderr,
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-portal-") as folder,
+        portal(Path(folder), built, ids) as base_url,
+    ):
+        cookies = sign_in(base_url)
+        url = report_url(base_url, ids, start, end)
+        check_report(url, cookies)
+        for _ in range(args.warmup):
+            fetch(requests.Session(), url, cookies)
+        began = time.perf_counter()
+        samples = fire(url, cookies, args.requests, args.concurrency)
+        wall = time.perf_counter() - began
+
+    latencies = sorted(sample.ms for sample in samples)
+    errors = [sample.error for sample in samples if sample.error]
+    result = {
+        "rows_in_warehouse": built.rows,
+        "requests": len(samples),
+        "concurrency": args.concurrency,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "errors": len(errors),
+    }
+    print(
+        f"p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms  "
+        f"max {latencies[-1]:.1f} ms  errors {len(errors)}  "
+        f"throughput {len(samples) / wall:.1f} req/s"
+    )
+    for error in sorted(set(errors))[:5]:
+        print(f"error: {error}", file=sys.stderr)
+    print(json.dumps(result))
+
+
+@contextmanager
+def portal(folder: Path, built: BenchWarehouse, ids: Sequence[str]) -> Iterator[str]:
+    """The real app over a fresh control store in ``folder`` and the bench warehouse."""
+    control_url = f"sqlite:///{folder / 'control.db'}"
+    environment = {
+        "ALLEGRO_ADS_DATA_DIR": str(folder),
+        "ALLEGRO_ADS_CONTROL_URL": control_url,
+        "ALLEGRO_ADS_WAREHOUSE_URL": built.url,
+    }
+    os.environ.update(environment)
+    upgrade(control_url)
+    seed_control_store(control_url, built, ids)
+    app = create_app(load_settings())
+    server = start_in_thread(app)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def seed_control_store(control_url: str, built: BenchWarehouse, ids: Sequence[str]) -> None:
+    """The report's customers, with the warehouse's ids and ads clients, and one admin."""
+    sellers, _agency = make_users(built.seed, len(built.customer_ids))
+    client_of = dict(zip(built.customer_ids, built.ads_client_ids, strict=True))
+    index_of = {customer_id: i for i, customer_id in enumerate(built.customer_ids)}
+    engine = make_engine(control_url)
+    try:
+        for customer_id in ids:
+            seller = sellers[index_of[customer_id]]
+            created = customers.create_customer(engine, f"{seller.name} ({customer_id})")
+            with engine.begin() as conn:  # create_customer draws a random id; use the bench's
+                conn.execute(
+                    update(customers_table)
+                    .where(customers_table.c.id == created.id)
+                    .values(id=customer_id, allegro_login=seller.login)
+                )
+            customers.set_ads_client_id(engine, customer_id, client_of[customer_id])
+        users.create_user(engine, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
+    finally:
+        engine.dispose()
+
+
+class _CsrfField(HTMLParser):
+    """Finds ``<input name="csrf_token" value=…>`` in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "input" and found.get("name") == "csrf_token":
+            self.token = found.get("value")
+
+
+def sign_in(base_url: str) -> Jar:
+    """Sign in as the admin through the login form; the session's cookies."""
+    session = requests.Session()
+    page = session.get(f"{base_url}/portal/login", timeout=REQUEST_TIMEOUT)
+    page.raise_for_status()
+    parser = _CsrfField()
+    parser.feed(page.text)
+    if not parser.token:
+        raise SystemExit("the login page has no csrf_token input; is the portal finished?")
+    answer = session.post(
+        f"{base_url}/portal/login",
+        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": parser.token},
+        allow_redirects=False,
+        timeout=REQUEST_TIMEOUT,
+    )
+    if answer.status_code not in (302, 303) or "login" in answer.headers.get("Location", ""):
+        raise SystemExit(f"sign-in failed: HTTP {answer.status_code} {answer.text[:300]}")
+    return session.cookies
+
+
+def report_url(base_url: str, ids: Sequence[str], start: date, end: date) -> str:
+    """The stored report's URL for ``ids`` over ``start..end``."""
+    query = [("from", start.isoformat()), ("to", end.isoformat())]
+    query += [("customer", customer_id) for customer_id in ids]
+    return f"{base_url}/portal/reports?{urlencode(query)}"
+
+
+def check_report(url: str, cookies: Jar) -> None:
+    """Stop early unless the report answers 200 with data for every customer asked."""
+    session = requests.Session()
+    session.cookies.update(cookies)
+    answer = session.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
+    if answer.status_code != 200:
+        raise SystemExit(f"the report answered HTTP {answer.status_code}: {answer.text[:300]}")
+    if "trend-chart" not in answer.text:
+        print("warning: the report page has no trend chart", file=sys.stderr)
+    elif ">no data<" in answer.text:
+        print("warning: the report's chart says no data; check the ids and days", file=sys.stderr)
+    print(f"report page: {len(answer.content):,} bytes", file=sys.stderr)
+
+
+def fetch(session: requests.Session, url: str, cookies: Jar) -> Sample:
+    """One timed GET; anything but a 200 is an error."""
+    session.cookies.update(cookies)
+    began = time.perf_counter()
+    try:
+        answer = session.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
+        answer.content  # noqa: B018 - the whole body is part of the latency
+    except requests.RequestException as exc:
+        return Sample((time.perf_counter() - began) * 1000, f"{type(exc).__name__}: {exc}")
+    ms = (time.perf_counter() - began) * 1000
+    return Sample(ms, "" if answer.status_code == 200 else f"HTTP {answer.status_code}")
+
+
+def fire(url: str, cookies: Jar, count: int, concurrency: int) -> list[Sample]:
+    """``count`` timed GETs of ``url`` from ``concurrency`` threads, a session per thread."""
+    local = threading.local()
+
+    def one(_: int) -> Sample:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        return fetch(session, url, cookies)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), math.ceil(pct / 100 * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+if __name__ == "__main__":
+    main()
