@@ -6,10 +6,13 @@ one implementation of "log in as a seller, approve, exchange the code".
 
 from __future__ import annotations
 
+import multiprocessing
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
+from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +22,8 @@ from allegro_resource.calllog import CallLogSink
 from allegro_resource.models import TokenSet
 from allegro_resource.oauth import OAuthClient, new_pkce
 from allegro_resource.simulator.browser import answer_consent_page
+from allegro_resource.simulator.server import start_simulator
+from allegro_resource.simulator.state import SimulatorConfig
 from allegro_resource.static_tokens import StaticTokenProvider
 
 SIM_CLIENT_ID = "allegro-ads-demo"
@@ -113,3 +118,57 @@ def sim_get(base_url: str, path: str) -> Any:
     response = requests.get(f"{base_url.rstrip('/')}{path}", timeout=10)
     response.raise_for_status()
     return response.json()
+
+
+# --- a simulator for benchmarks: in this process or a child one ------------------
+
+
+@dataclass
+class BenchSimulator:
+    """A started simulator, driven over HTTP only (so both modes behave the same)."""
+
+    base_url: str
+    stop: Any
+
+    def _sim(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{self.base_url}/_sim/{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self, **faults: Any) -> None:
+        """Switch faults on (``/_sim/faults``)."""
+        self._sim("POST", "faults", json=faults)
+
+    def sellers(self, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` sellers."""
+        users: list[dict[str, Any]] = self._sim("GET", "users")
+        return users[:count]
+
+    def today(self) -> date:
+        """The simulator's today, so both sides agree on yesterday."""
+        return date.fromisoformat(self._sim("GET", "clock")["today"])
+
+
+def _serve_in_child(options: dict[str, Any], conn: Connection) -> None:
+    running = start_simulator(SimulatorConfig(**options))
+    conn.send(running.base_url)
+    conn.recv()  # any message: stop
+    running.stop()
+
+
+def start_bench_simulator(mode: str, options: dict[str, Any]) -> BenchSimulator:
+    """A simulator in a thread of this process (``thread``) or in a child process."""
+    if mode == "thread":
+        running = start_simulator(SimulatorConfig(**options))
+        return BenchSimulator(running.base_url, running.stop)
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_in_child, args=(options, theirs), daemon=True)
+    child.start()
+    base_url = ours.recv()
+
+    def stop() -> None:
+        ours.send("stop")
+        child.join(timeout=10)
+
+    return BenchSimulator(base_url, stop)

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +39,9 @@ import pyarrow as pa
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _sim_session import start_bench_simulator
 
 from allegro_ads.control import (
     begin_consent,
@@ -53,8 +53,6 @@ from allegro_ads.control import (
 from allegro_ads.link_signing import token_from_url
 from allegro_ads.settings import Settings, load_settings
 from allegro_resource.simulator.browser import answer_consent_page
-from allegro_resource.simulator.server import start_simulator
-from allegro_resource.simulator.state import SimulatorConfig
 from warehouse import customers
 from warehouse.control_db import upgrade
 from warehouse.stats_loader import Warehouse, open_warehouse
@@ -91,53 +89,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # --- the simulator -------------------------------------------------------------------
-
-
-@dataclass
-class Simulator:
-    """A started simulator, driven over HTTP only (so both modes behave the same)."""
-
-    base_url: str
-    stop: Any
-
-    def _sim(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(method, f"{self.base_url}/_sim/{path}", timeout=30, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    def faults(self, **faults: Any) -> None:
-        self._sim("POST", "faults", json=faults)
-
-    def sellers(self, count: int) -> list[dict[str, Any]]:
-        users: list[dict[str, Any]] = self._sim("GET", "users")
-        return users[:count]
-
-    def today(self) -> date:
-        return date.fromisoformat(self._sim("GET", "clock")["today"])
-
-
-def _serve_in_child(options: dict[str, Any], conn: Connection) -> None:
-    running = start_simulator(SimulatorConfig(**options))
-    conn.send(running.base_url)
-    conn.recv()  # any message: stop
-    running.stop()
-
-
-def start(mode: str, options: dict[str, Any]) -> Simulator:
-    if mode == "thread":
-        running = start_simulator(SimulatorConfig(**options))
-        return Simulator(running.base_url, running.stop)
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(target=_serve_in_child, args=(options, theirs), daemon=True)
-    child.start()
-    base_url = ours.recv()
-
-    def stop() -> None:
-        ours.send("stop")
-        child.join(timeout=10)
-
-    return Simulator(base_url, stop)
 
 
 # --- the agency ------------------------------------------------------------------------
@@ -267,7 +218,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
     options = {"seed": SEED, "users": max(args.customers, 10)}
     options["redirect_uris"] = (load_settings().redirect_uri,)
-    sim = start(args.simulator, options)
+    sim = start_bench_simulator(args.simulator, options)
     try:
         os.environ["ALLEGRO_ADS_API_URL"] = os.environ["ALLEGRO_ADS_AUTH_URL"] = sim.base_url
         settings = load_settings()

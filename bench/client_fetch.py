@@ -13,26 +13,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import sys
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import requests
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sim_session import consented_provider, sim_get
+from _sim_session import BenchSimulator, consented_provider, start_bench_simulator
 
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
-from allegro_resource.simulator.server import start_simulator
-from allegro_resource.simulator.state import SimulatorConfig
 from allegro_resource.token_provider import TokenProvider
 from allegro_resource.windows import DEFAULT_MAX_RANGE_DAYS
 
@@ -66,51 +60,9 @@ def _config_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _serve_in_child(options: dict[str, Any], conn: Connection) -> None:
-    running = start_simulator(SimulatorConfig(**options))
-    conn.send(running.base_url)
-    conn.recv()  # any message: stop
-    running.stop()
-
-
-@dataclass
-class Simulator:
-    """A started simulator, driven over HTTP only (so both modes behave the same)."""
-
-    base_url: str
-    stop: Any
-
-    def faults(self, **faults: Any) -> None:
-        """Switch faults on (``/_sim/faults``)."""
-        requests.post(f"{self.base_url}/_sim/faults", json=faults, timeout=10).raise_for_status()
-
-    def sellers(self, count: int) -> list[dict[str, Any]]:
-        """The first ``count`` sellers."""
-        users: list[dict[str, Any]] = sim_get(self.base_url, "/_sim/users")
-        return users[:count]
-
-    def today(self) -> date:
-        """The simulator's today, so both sides agree on yesterday."""
-        return date.fromisoformat(sim_get(self.base_url, "/_sim/clock")["today"])
-
-
-def start(args: argparse.Namespace) -> Simulator:
+def start(args: argparse.Namespace) -> BenchSimulator:
     """Start the simulator the way ``--simulator`` asks."""
-    options = _config_options(args)
-    if args.simulator == "thread":
-        running = start_simulator(SimulatorConfig(**options))
-        return Simulator(running.base_url, running.stop)
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(target=_serve_in_child, args=(options, theirs), daemon=True)
-    child.start()
-    base_url = ours.recv()
-
-    def stop() -> None:
-        ours.send("stop")
-        child.join(timeout=10)
-
-    return Simulator(base_url, stop)
+    return start_bench_simulator(args.simulator, _config_options(args))
 
 
 # --- the run ------------------------------------------------------------------------
