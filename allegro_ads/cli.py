@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "portfolios",
     "keys",
     "export",
+    "doctor",
 ]
 
 

@@ -1,0 +1,76 @@
+"""Fixtures of the doctor tests: fresh stores named by the ALLEGRO_ADS_* URL variables, the
+simulator as Allegro, and customers connected through the real consent service functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from allegro_ads.control import (
+    begin_consent,
+    finish_consent,
+    issue_link,
+    oauth_client,
+    open_control,
+)
+from allegro_ads.link_signing import token_from_url
+from allegro_ads.settings import load_settings
+from allegro_resource.simulator.browser import answer_consent_page
+from allegro_resource.simulator.server import RunningSimulator
+from warehouse import customers
+from warehouse.control_db import upgrade
+from warehouse.stats_loader import open_warehouse
+
+Connect = Callable[[str], str]
+
+
+@pytest.fixture(params=["files", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_stores(
+    request: pytest.FixtureRequest, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """An upgraded control store and a created warehouse: SQLite + DuckDB, or one PostgreSQL."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        control_url = warehouse_url = url
+    else:
+        control_url = f"sqlite:///{isolated_settings / 'control.db'}"
+        warehouse_url = f"duckdb:///{isolated_settings / 'warehouse.duckdb'}"
+    monkeypatch.setenv("ALLEGRO_ADS_CONTROL_URL", control_url)
+    monkeypatch.setenv("ALLEGRO_ADS_WAREHOUSE_URL", warehouse_url)
+    upgrade(control_url)
+    open_warehouse(warehouse_url).close()
+    return control_url, warehouse_url
+
+
+@pytest.fixture
+def allegro(simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> RunningSimulator:
+    """The simulator, configured as Allegro's auth and API bases."""
+    monkeypatch.setenv("ALLEGRO_ADS_AUTH_URL", simulator.base_url)
+    monkeypatch.setenv("ALLEGRO_ADS_API_URL", simulator.base_url)
+    return simulator
+
+
+@pytest.fixture
+def connect(fresh_stores: tuple[str, str], allegro: RunningSimulator) -> Connect:
+    """Create a customer for a simulated seller and connect it through the consent flow."""
+
+    def connect_login(login: str) -> str:
+        settings = load_settings()
+        with open_control(settings) as control:
+            customer = customers.create_customer(control.engine, login)
+            link = issue_link(control, customer.id, created_by="test")
+            oauth = oauth_client(settings)
+            allegro_url = begin_consent(control, oauth, token_from_url(link.url))
+            with requests.Session() as browser:
+                page = browser.get(allegro_url, timeout=30)
+                page.raise_for_status()
+                answer = answer_consent_page(browser, page, login, follow_redirects=False)
+            query = parse_qs(urlsplit(answer.headers["Location"]).query)
+            finish_consent(control, oauth, state=query["state"][0], code=query["code"][0])
+        return customer.id
+
+    return connect_login
