@@ -18,6 +18,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.add_argument(
+        "--trusted-proxy",
+        metavar="ADDRESS",
+        help="address of the reverse proxy whose X-Forwarded-For/-Proto to believe "
+        "(login throttling counts per client address)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -30,5 +36,12 @@ def run(args: argparse.Namespace) -> int:
         pass
     app = create_app()
     print(f"serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    proxy: dict[str, Any] = {}
+    if args.trusted_proxy:
+        proxy = {
+            "trusted_proxy": args.trusted_proxy,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+            "clear_untrusted_proxy_headers": True,
+        }
+    serve(app, host=args.host, port=args.port, threads=args.threads, **proxy)
     return 0
