@@ -2,13 +2,19 @@
 
 DuckDB lets one process write a file, and a read-only open fails while another process
 writes. So every writer takes an inter-process file lock (``<file>.lock``) and holds the
-write connection only for one load; readers open a short read-only connection per query and
-retry briefly while a load runs.
+write connection only for one load. A ``DuckDBWarehouse`` opens one read-only connection on its
+first read (retrying briefly while a load runs) and reuses it for every later read until
+``close()``: opening one costs ~35 ms and starts with cold caches, so a portal request opens its
+own warehouse, runs its queries on one connection and closes it. While that connection is open
+no other process can write, so keep such objects short-lived. A writer in this process closes
+the process's read connections to the same file first (they reopen on their next read).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +42,11 @@ from warehouse.stats_schema import (
 
 _LOCK_CONFLICTS = ("Could not set lock", "different configuration")
 
+# Every DuckDBWarehouse of this process, by file: a writer closes their read connections first
+# (DuckDB refuses a read-write open of a file this process has open read-only).
+_READERS: dict[Path, weakref.WeakSet[DuckDBWarehouse]] = {}
+_READERS_LOCK = threading.Lock()
+
 
 class DuckDBWarehouse(Warehouse):
     """The warehouse in the DuckDB file ``path``; safe to share between processes."""
@@ -58,12 +69,20 @@ class DuckDBWarehouse(Warehouse):
         self.retry_delay = retry_delay
         self.lock_timeout = lock_timeout
         self._lock = filelock.FileLock(self.lock_path, timeout=lock_timeout)
+        self._reader: duckdb.DuckDBPyConnection | None = None
+        self._reader_lock = threading.RLock()  # one query at a time on the shared connection
+        with _READERS_LOCK:
+            _READERS.setdefault(path.resolve(), weakref.WeakSet()).add(self)
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({str(self.path)!r})"
 
     def close(self) -> None:
-        """Nothing to release: every read and load opens and closes its own connection."""
+        """Close the read connection, if one is open (the next read opens another)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                reader.close()
 
     def ensure_schema(self) -> None:
         """Create the schema if the file is new or older than this code (under the write lock)."""
@@ -85,7 +104,8 @@ class DuckDBWarehouse(Warehouse):
                 raise
 
     def read(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
-        """Run one query on a short read-only connection, retrying while a writer holds the file."""
+        """Run one query on this object's read-only connection (opened on first use, retrying
+        while a writer holds the file)."""
         bound = bind(sql, params)
         with self._read_connection() as con:
             relation = con.sql(sql, params=bound or None)
@@ -122,15 +142,21 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def _read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect(read_only=True, attempts=self.read_attempts)
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            yield con
-        finally:
-            con.close()
+        """The shared read-only connection, held exclusively for one query."""
+        with self._reader_lock:
+            if self._reader is None:
+                con = self._connect(read_only=True, attempts=self.read_attempts)
+                try:
+                    con.execute("SET TimeZone = 'UTC'")
+                except BaseException:
+                    con.close()
+                    raise
+                self._reader = con
+            yield self._reader
 
     @contextmanager
     def _write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        _close_readers(self.path)  # never wait for the lock while holding a reader: deadlock
         try:
             self._lock.acquire()
         except filelock.Timeout as exc:
@@ -140,6 +166,7 @@ class DuckDBWarehouse(Warehouse):
                 "(the lock frees itself when that process exits)"
             ) from exc
         try:
+            _close_readers(self.path)
             con = self._connect(read_only=False, attempts=self.write_attempts)
             try:
                 con.execute("SET TimeZone = 'UTC'")
@@ -166,12 +193,21 @@ class DuckDBWarehouse(Warehouse):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _close_readers(path: Path) -> None:
+    """Close this process's read connections to ``path`` (each waits for its running query)."""
+    with _READERS_LOCK:
+        readers = list(_READERS.get(path.resolve(), ()))
+    for reader in readers:
+        reader.close()
+
+
 def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    # fetchall, not fetchone: the connection may serve more queries, so finish every result.
     exists = con.execute(
         "SELECT COUNT(*) FROM information_schema.tables "
         "WHERE table_name = 'warehouse_meta' AND table_schema = current_schema()"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists or not exists[0][0]:
         return None
-    row = con.execute(SELECT_SCHEMA_VERSION).fetchone()
-    return int(row[0]) if row else None
+    rows = con.execute(SELECT_SCHEMA_VERSION).fetchall()
+    return int(rows[0][0]) if rows else None

@@ -20,7 +20,15 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.stats_schema import AD_TYPES, FACT_COLUMNS, FACT_KEY, LOAD_SCHEMA, Dialect
+from warehouse.stats_schema import (
+    AD_TYPES,
+    FACT_COLUMNS,
+    FACT_KEY,
+    LOAD_SCHEMA,
+    SUMMARY_TABLE,
+    Dialect,
+    summary_insert_sql,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +324,11 @@ DELETE_VANISHED = (
 UPSERT_FACTS = f"{INSERT_FACTS}\nON CONFLICT ({', '.join(FACT_KEY)}) DO UPDATE SET " + ", ".join(
     f"{name} = EXCLUDED.{name}" for name in _NON_KEY
 )
+# The slice's campaign-day totals, recomputed from its facts once they are replaced (same
+# transaction, so readers of the summary never see it out of step with the facts).
+_SLICE = "customer_id = $customer_id AND day BETWEEN $start AND $end"
+DELETE_SUMMARY = f"DELETE FROM {SUMMARY_TABLE} WHERE {_SLICE}"  # noqa: S608 - constants only
+INSERT_SUMMARY = summary_insert_sql(_SLICE)
 # Within one load a campaign's rows carry one name; MAX only makes the choice deterministic.
 UPSERT_DIMENSIONS = (
     _upsert_dimension(
@@ -352,7 +365,7 @@ def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
     """The body of every load's transaction, the same on each backend."""
     before = int(run(COUNT_SLICE)[0][0])
     facts = (INSERT_FACTS,) if before == 0 else (DELETE_VANISHED, UPSERT_FACTS)
-    for statement in (*facts, *UPSERT_DIMENSIONS, UPSERT_LOAD_LOG):
+    for statement in (*facts, DELETE_SUMMARY, INSERT_SUMMARY, *UPSERT_DIMENSIONS, UPSERT_LOAD_LOG):
         run(statement)
     after = int(run(COUNT_SLICE)[0][0])
     if after != load.table.num_rows:  # DuckDB's upsert folds a repeated key into one row

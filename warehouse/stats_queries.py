@@ -18,9 +18,12 @@ from warehouse.stats_schema import (
     FACT_SCHEMA,
     METRIC_COLUMNS,
     RATIOS,
+    SUMMARY_GROUP,
+    SUMMARY_TABLE,
     metric_sql_type,
     ratio_columns_sql,
     ratios_sql,
+    summary_sums_sql,
     summed_metrics_sql,
 )
 
@@ -37,6 +40,14 @@ def campaign_report(
     wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
 ) -> pd.DataFrame:
     """Per customer and campaign over ``start..end``: metrics, CTR, CPC, ROAS; top spend first."""
+    frame: pd.DataFrame = campaign_report_table(wh, customer_ids, start, end).to_pandas()
+    return frame
+
+
+def campaign_report_table(
+    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
+) -> pa.Table:
+    """``campaign_report`` as Arrow (no pandas round trip; decimals exact)."""
     ratios = ratio_columns_sql(wh.dialect, "t")
     sql = f"""
 SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.currency,
@@ -44,12 +55,12 @@ SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.currency,
        t.interest, t.attributed_count, t.attributed_value, {ratios["roas"]} AS roas
 FROM (
     SELECT customer_id, campaign_id, currency, {summed_metrics_sql()}
-    FROM ad_daily_stats WHERE {_in_scope(wh)}
+    FROM {SUMMARY_TABLE} WHERE {_in_scope(wh)}
     GROUP BY customer_id, campaign_id, currency
 ) AS t
 LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id
 ORDER BY t.customer_id, t.cost DESC, t.campaign_id"""  # noqa: S608 - constants only
-    return _frame(wh, sql, _scope(customer_ids, start, end))
+    return wh.read(sql, _scope(customer_ids, start, end))
 
 
 def daily_totals(
@@ -61,6 +72,19 @@ SELECT customer_id, day, currency, {", ".join(METRIC_COLUMNS)}, {", ".join(RATIO
 FROM customer_daily_stats WHERE {_in_scope(wh)}
 ORDER BY customer_id, day"""  # noqa: S608 - constants only
     return _frame(wh, sql, _scope(customer_ids, start, end))
+
+
+def daily_trend(wh: Warehouse, customer_ids: Sequence[str], start: date, end: date) -> pa.Table:
+    """Per day with data, the customers' cost, clicks and attributed value summed together
+    (the report's trend chart; what summing ``daily_totals`` per day gives), in day order."""
+    money = metric_sql_type("cost")
+    sql = f"""
+SELECT day, CAST(SUM(cost) AS {money}) AS cost, CAST(SUM(clicks) AS BIGINT) AS clicks,
+       CAST(SUM(attributed_value) AS {money}) AS attributed_value
+FROM {SUMMARY_TABLE} WHERE {_in_scope(wh)}
+GROUP BY day
+ORDER BY day"""  # noqa: S608 - constants only
+    return wh.read(sql, _scope(customer_ids, start, end))
 
 
 def customer_summary(
@@ -75,7 +99,7 @@ def customer_summary(
         for name in METRIC_COLUMNS
     )
     rolled_up = ", ".join(f"SUM(c.{name}) AS {name}" for name in METRIC_COLUMNS)
-    # Campaigns first, then customers: cheaper than COUNT(DISTINCT campaign_id) over the facts.
+    # Campaigns first, then customers: cheaper than COUNT(DISTINCT campaign_id) over the summary.
     sql = f"""
 SELECT t.customer_id, t.currency, t.campaigns, {_METRICS}, {ratios_sql(wh.dialect, "t")},
        t.latest_day
@@ -87,7 +111,7 @@ FROM (
         SELECT c.customer_id, MAX(c.currency) AS currency, COUNT(*) AS campaigns, {rolled_up}
         FROM (
             SELECT customer_id, campaign_id, MAX(currency) AS currency, {summed_metrics_sql()}
-            FROM ad_daily_stats WHERE {_in_scope(wh)}
+            FROM {SUMMARY_TABLE} WHERE {_in_scope(wh)}
             GROUP BY customer_id, campaign_id
         ) AS c
         GROUP BY c.customer_id
@@ -181,6 +205,39 @@ FROM (
 ) AS r
 WHERE {differs}
 ORDER BY r.customer_id, r.ad_type, r.ad_id, r.day"""  # noqa: S608 - constants only
+    return _frame(wh, sql, {"start": start, "end": end})
+
+
+def summary_mismatches(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Campaign-days of ``start..end`` where ``campaign_day_totals`` disagrees with the facts
+    summed (a row missing on either side, or any metric different); empty when healthy.
+
+    Columns: the key and currency, then ``summary_<metric>`` and ``facts_<metric>`` for each base
+    metric (NULL on the side that lacks the row).
+    """
+    on = " AND ".join(f"s.{name} = f.{name}" for name in SUMMARY_GROUP)
+    keys = ", ".join(f"COALESCE(s.{name}, f.{name}) AS {name}" for name in SUMMARY_GROUP)
+    sides = ", ".join(
+        f"s.{name} AS summary_{name}, f.{name} AS facts_{name}" for name in METRIC_COLUMNS
+    )
+    differs = " OR ".join(
+        [
+            "s.customer_id IS NULL",
+            "f.customer_id IS NULL",
+            *(f"s.{name} <> f.{name}" for name in METRIC_COLUMNS),
+        ]
+    )
+    group = ", ".join(SUMMARY_GROUP)
+    sql = f"""
+SELECT {keys}, {sides}
+FROM (SELECT * FROM {SUMMARY_TABLE} WHERE {_IN_RANGE}) AS s
+FULL OUTER JOIN (
+    SELECT {group}, {summary_sums_sql()}
+    FROM ad_daily_stats WHERE {_IN_RANGE}
+    GROUP BY {group}
+) AS f ON {on}
+WHERE {differs}
+ORDER BY 1, 2, 3, 4"""  # noqa: S608 - constants only
     return _frame(wh, sql, {"start": start, "end": end})
 
 

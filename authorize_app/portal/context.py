@@ -4,6 +4,8 @@ plus helpers to build URLs, render pages and redirect."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,18 +22,30 @@ from warehouse.users import User
 
 
 class WarehouseHandle:
-    """The reporting warehouse, opened on first use and shared by every request."""
+    """The reporting warehouse, for one request at a time: ``with handle.open() as wh: …``.
+
+    DuckDB: a warehouse object per ``open()``; it reads on one connection and closes it at the
+    end of the block (an open connection keeps other processes' loads out, so none outlives a
+    request). PostgreSQL: one pooled object, opened on first use and shared by every request.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._per_use = url.split(":", 1)[0].lower() == "duckdb"
         self._lock = threading.Lock()
         self._warehouse: Warehouse | None = None
 
-    def get(self) -> Warehouse:
+    @contextmanager
+    def open(self) -> Iterator[Warehouse]:
+        if self._per_use:
+            with open_warehouse(self.url) as warehouse:
+                yield warehouse
+            return
         with self._lock:
             if self._warehouse is None:
                 self._warehouse = open_warehouse(self.url)
-            return self._warehouse
+            shared = self._warehouse
+        yield shared
 
     def close(self) -> None:
         with self._lock:

@@ -50,7 +50,8 @@ def export_stored(ctx: Ctx) -> Response:
     """GET /reports/export?format=csv|parquet&<the report's filters>."""
     fmt = choice(ctx.request.args, "format", "Format", FORMATS)
     filters = report_filters(ctx, live=False)
-    report = stored_report(ctx.services.warehouse.get(), filters)
+    with ctx.services.warehouse.open() as warehouse:
+        report = stored_report(warehouse, filters)
     return download(report, fmt)
 
 

@@ -17,7 +17,8 @@ def latest_days(ctx: Ctx, customer_ids: Sequence[str]) -> dict[str, date | None]
     if not customer_ids:
         return {}
     try:
-        return latest_loaded_day(ctx.services.warehouse.get(), list(customer_ids))
+        with ctx.services.warehouse.open() as warehouse:
+            return latest_loaded_day(warehouse, list(customer_ids))
     except Exception as exc:  # the page still shows; the day reads "unavailable"
         log.warning("latest loaded days unavailable: %s: %s", type(exc).__name__, exc)
         return None

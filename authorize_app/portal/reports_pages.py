@@ -40,7 +40,8 @@ COLUMNS = (
 def reports(ctx: Ctx) -> Response:
     """GET /reports?from=&to=&customer=…&sort=: the stored report."""
     filters = report_filters(ctx, live=False)
-    report = stored_report(ctx.services.warehouse.get(), filters)
+    with ctx.services.warehouse.open() as warehouse:
+        report = stored_report(warehouse, filters)
     return _render(ctx, "reports", report, filters)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from authorize_app.portal.report_filters import ReportFilters
 from authorize_app.portal.report_model import CampaignRow, DayPoint, Report, sort_rows
 from warehouse.stats_loader import Warehouse
-from warehouse.stats_queries import campaign_report, daily_totals, latest_loaded_day
+from warehouse.stats_queries import campaign_report_table, daily_trend, latest_loaded_day
 
 
 def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
@@ -21,11 +21,11 @@ def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
     if not ids:
         return report
     names = {customer.id: customer.name for customer in filters.customers}
-    campaigns = campaign_report(wh, ids, filters.start, filters.end)
-    rows = [_campaign_row(record, names) for record in campaigns.to_dict("records")]
+    campaigns = campaign_report_table(wh, ids, filters.start, filters.end)
+    rows = [_campaign_row(record, names) for record in campaigns.to_pylist()]
     report.rows = sort_rows(rows, filters.sort)
-    daily = daily_totals(wh, ids, filters.start, filters.end)
-    report.days = _days(daily.to_dict("records"))
+    trend = daily_trend(wh, ids, filters.start, filters.end)
+    report.days = [_day(record) for record in trend.to_pylist()]
     report.freshness = latest_loaded_day(wh, ids)
     return report
 
@@ -50,15 +50,14 @@ def _campaign_row(record: Mapping[Any, Any], names: Mapping[str, str]) -> Campai
     )
 
 
-def _days(records: list[dict[Any, Any]]) -> list[DayPoint]:
-    """Per-customer days summed into one point per day."""
-    sums: dict[Any, list[Any]] = {}
-    for record in records:
-        acc = sums.setdefault(record["day"], [Decimal(0), 0, Decimal(0)])
-        acc[0] += _money(record["cost"])
-        acc[1] += int(record["clicks"])
-        acc[2] += _money(record["attributed_value"])
-    return [DayPoint(day, *values) for day, values in sorted(sums.items())]
+def _day(record: Mapping[str, Any]) -> DayPoint:
+    """A day of the trend: the customers' sums, added up in SQL."""
+    return DayPoint(
+        record["day"],
+        _money(record["cost"]),
+        int(record["clicks"]),
+        _money(record["attributed_value"]),
+    )
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +165,16 @@ def duckdb_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def raw_sql(warehouse: Warehouse, warehouse_url: str) -> Callable[[str], None]:
-    """Run one writing statement behind the warehouse's back (to plant bad data)."""
-    return partial(_execute_raw, warehouse_url)
+    """Run one writing statement behind the warehouse's back (to plant bad data).
+
+    The warehouse's own connection is closed first: a DuckDB file open read-only in this
+    process refuses a read-write open (the next read reopens it)."""
+
+    def run(sql: str) -> None:
+        warehouse.close()
+        _execute_raw(warehouse_url, sql)
+
+    return run
 
 
 def _execute_raw(url: str, sql: str) -> None:

@@ -10,7 +10,15 @@ import pytest
 from warehouse.stats_loader import Warehouse, duckdb_path, open_warehouse
 from warehouse.stats_schema import SCHEMA_VERSION, SchemaVersionError
 
-TABLES = {"ad_daily_stats", "campaigns", "ad_groups", "ads", "load_log", "warehouse_meta"}
+TABLES = {
+    "ad_daily_stats",
+    "campaign_day_totals",
+    "campaigns",
+    "ad_groups",
+    "ads",
+    "load_log",
+    "warehouse_meta",
+}
 VIEWS = {"campaign_daily_stats", "customer_daily_stats"}
 
 
