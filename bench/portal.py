@@ -2,10 +2,11 @@
 
 Uses the bench warehouse of ``bench/portal_data.py`` (building it if missing), a fresh control
 store in a temp folder holding the report's customers (ids as in the warehouse) and an admin,
-serves the real WSGI app (``authorize_app.app.create_app``) with waitress on a free loopback
-port, signs in through the login form (CSRF token included), then fires ``--requests`` GETs of
-``/portal/reports`` for ``--customers`` customers over the last ``--days`` days of data from
-``--concurrency`` threads (one ``requests.Session`` each, with the signed-in cookies). Prints
+serves the real WSGI app (``authorize_app.app.create_app``) with waitress, in a child process,
+on a free loopback port, signs in through the login form (CSRF token included), then fires
+``--requests`` GETs of ``/portal/reports`` for ``--customers`` customers over the last
+``--days`` days of data from ``--concurrency`` threads (one ``requests.Session`` each, with the
+signed-in cookies). Prints
 p50/p95/p99/max and errors; the last line on stdout is JSON.
 
 Run: ``.venv/bin/python bench/portal.py [--requests 200 --concurrency 4]``.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html.parser import HTMLParser
+from multiprocessing.connection import Connection
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -114,7 +117,11 @@ def main() -> None:
 
 @contextmanager
 def portal(folder: Path, built: BenchWarehouse, ids: Sequence[str]) -> Iterator[str]:
-    """The real app over a fresh control store in ``folder`` and the bench warehouse."""
+    """The real app over a fresh control store in ``folder`` and the bench warehouse.
+
+    The server runs in a child process, as in production: the bench's own HTTP client threads
+    must not compete with the server for this process's interpreter lock.
+    """
     control_url = f"sqlite:///{folder / 'control.db'}"
     environment = {
         "ALLEGRO_ADS_DATA_DIR": str(folder),
@@ -124,12 +131,22 @@ def portal(folder: Path, built: BenchWarehouse, ids: Sequence[str]) -> Iterator[
     os.environ.update(environment)
     upgrade(control_url)
     seed_control_store(control_url, built, ids)
-    app = create_app(load_settings())
-    server = start_in_thread(app)
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_in_child, args=(theirs,), daemon=True)
+    child.start()
     try:
-        yield server.url
+        yield ours.recv()
     finally:
-        server.stop()
+        ours.send("stop")
+        child.join(timeout=10)
+
+
+def _serve_in_child(conn: Connection) -> None:
+    server = start_in_thread(create_app(load_settings()))
+    conn.send(server.url)
+    conn.recv()  # any message: stop
+    server.stop()
 
 
 def seed_control_store(control_url: str, built: BenchWarehouse, ids: Sequence[str]) -> None:

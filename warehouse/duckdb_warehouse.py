@@ -40,6 +40,7 @@ from warehouse.stats_schema import (
     schema_statements,
 )
 
+READ_THREADS = 1
 _LOCK_CONFLICTS = ("Could not set lock", "different configuration")
 
 # Every DuckDBWarehouse of this process, by file: a writer closes their read connections first
@@ -148,6 +149,9 @@ class DuckDBWarehouse(Warehouse):
                 con = self._connect(read_only=True, attempts=self.read_attempts)
                 try:
                     con.execute("SET TimeZone = 'UTC'")
+                    # Report queries are small; under concurrent page loads, intra-query
+                    # threads only fight each other for the machine's cores.
+                    con.execute(f"SET threads = {READ_THREADS}")
                 except BaseException:
                     con.close()
                     raise
