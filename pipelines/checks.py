@@ -20,6 +20,7 @@ NON_NEGATIVE = "no_negative_metrics"
 RATIOS_AGREE = "ratios_agree_with_api"
 ALL_LOADED = "every_connected_customer_loaded"
 FRESH = "fresh_through_yesterday"
+SUMMARY_AGREES = "summary_agrees_with_facts"
 
 CHECK_DESCRIPTIONS = {
     UNIQUE_KEYS: "No two rows share (customer_id, ad_type, ad_id, day).",
@@ -27,6 +28,7 @@ CHECK_DESCRIPTIONS = {
     RATIOS_AGREE: "CTR, CPC and ROAS recomputed from base metrics agree with Allegro's own.",
     ALL_LOADED: "Every connected customer was loaded for every day of the run.",
     FRESH: "Every connected customer's latest loaded day is yesterday.",
+    SUMMARY_AGREES: "campaign_day_totals (behind the reports) equals the facts summed per day.",
 }
 
 
@@ -48,6 +50,7 @@ def evaluate(
         _ratios(warehouse, report),
         _all_loaded(report),
         _fresh(warehouse, customer_ids, yesterday),
+        _summary(warehouse, report),
     ]
 
 
@@ -74,6 +77,21 @@ def _ratios(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResult:
         passed=len(mismatches) == 0,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rows_disagreeing": len(mismatches)},
+    )
+
+
+def _summary(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResult:
+    mismatches = stats_queries.summary_mismatches(warehouse, report.start, report.end)
+    return dg.AssetCheckResult(
+        check_name=SUMMARY_AGREES,
+        passed=len(mismatches) == 0,
+        description=(
+            "reports read campaign_day_totals; it agrees with ad_daily_stats"
+            if len(mismatches) == 0
+            else "campaign_day_totals disagrees with ad_daily_stats: re-run these days to "
+            "rebuild it (each load replaces both in one transaction)"
+        ),
+        metadata={"campaign_days_disagreeing": len(mismatches)},
     )
 
 

@@ -1,0 +1,35 @@
+"""The checks a run evaluates look at what analysts and the portal actually read."""
+
+from __future__ import annotations
+
+import duckdb
+from pipeline_helpers import Agency, check_results, days_back
+
+from allegro_ads.stats_sync import SyncReport
+from pipelines import checks
+from warehouse.stats_loader import duckdb_path
+
+DAYS = 5
+
+
+def test_summary_check_fails_when_the_reports_table_drifts_from_the_facts(
+    empty_agency: Agency,
+) -> None:
+    seller = empty_agency.simulator.users()[0]
+    empty_agency.connect(seller["login"], seller["name"])
+    start, end = days_back(DAYS)
+    result = empty_agency.run(start, end)
+    assert check_results(result)[checks.SUMMARY_AGREES].passed
+
+    # Plant drift behind the loader's back, as a bug or a manual edit would.
+    con = duckdb.connect(str(duckdb_path(empty_agency.settings.resolved_warehouse_url)))
+    try:
+        con.execute("UPDATE campaign_day_totals SET clicks = clicks + 1 WHERE day = ?", [end])
+    finally:
+        con.close()
+
+    with empty_agency.warehouse() as wh:
+        evaluated = checks.evaluate(wh, SyncReport(start, end, None), [], end)
+    summary = next(c for c in evaluated if c.check_name == checks.SUMMARY_AGREES)
+    assert not summary.passed
+    assert summary.metadata["campaign_days_disagreeing"].value > 0
