@@ -28,6 +28,7 @@ class ReportFilters:
     customers: list[Customer]
     requested: list[str]  # as asked for; empty means every customer in scope
     sort: str
+    page: int = 1  # of the campaign table; links and exports start from the whole report
 
     @property
     def days(self) -> int:
@@ -66,12 +67,20 @@ def report_filters(ctx: Ctx, *, live: bool) -> ReportFilters:
             + ", ".join(sorted(k for k in SORT_CHOICES if k[0] != "-"))
             + " (prefix with - for descending)."
         )
+    page = _page_param(args.get("page", "1"))
     requested = id_list(args, "customer")
     customers = ctx.scope.select(requested)
-    filters = ReportFilters(start, end, customers, requested, sort)
+    filters = ReportFilters(start, end, customers, requested, sort, page)
     if not live:
         _check_stored_range(filters)
     return filters
+
+
+def _page_param(text: str) -> int:
+    """A campaign-table page number, 1 to 10,000."""
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise bad_request("Page must be a whole number from 1 to 10000.")
+    return int(text)
 
 
 def _check_stored_range(filters: ReportFilters) -> None:

@@ -23,6 +23,9 @@ from authorize_app.portal.report_model import Report
 from authorize_app.portal.stored_report import stored_report
 
 TEXT_SORTS = ("customer", "campaign")
+# Campaign rows per page: a 50-customer report has hundreds, and rendering them all made the
+# page the slowest part of a report (exports always carry every row).
+PAGE_SIZE = 100
 COLUMNS = (
     ("customer", "Customer"),
     ("campaign", "Campaign"),
@@ -67,6 +70,9 @@ def _render(
     status: int = 200,
 ) -> Response:
     export = "export_live" if report.mode == "live" else "export"
+    pages = max(1, -(-len(report.rows) // PAGE_SIZE))
+    page = min(filters.page, pages)
+    first = (page - 1) * PAGE_SIZE
     return ctx.render(
         "report.html",
         status=status,
@@ -76,6 +82,14 @@ def _render(
         problem=problem,
         chart=trend_chart(report),
         columns=COLUMNS,
+        page_rows=report.rows[first : first + PAGE_SIZE],
+        pager={
+            "first": first + 1,
+            "last": min(first + PAGE_SIZE, len(report.rows)),
+            "total": len(report.rows),
+            "prev": ctx.url(endpoint, query=filters.query(page=page - 1)) if page > 1 else None,
+            "next": ctx.url(endpoint, query=filters.query(page=page + 1)) if page < pages else None,
+        },
         sort_url=_sort_url(ctx, endpoint, filters),
         export_url=lambda fmt: ctx.url(export, query=filters.query(format=fmt)),
         stored_url=ctx.url("reports", query=filters.query()),

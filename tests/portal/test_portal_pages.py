@@ -415,3 +415,37 @@ def test_a_live_pull_matches_the_stored_figures_and_lands_in_the_api_log(
     assert [r["customer_id"] for r in rows if r["error"]] == [hostile.id]
     log = get(admin_http, portal, f"/api-log?customer={alpha.id}").text
     assert f"/ads/clients/{alpha.ads_client_id}/statistics" in log
+
+
+def test_the_campaign_table_pages_while_the_export_keeps_every_row(
+    portal: PortalStack, admin_http: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from authorize_app.portal import reports_pages
+
+    monkeypatch.setattr(reports_pages, "PAGE_SIZE", 2)
+    path = report_path(portal, portal.north[0].id, sort="campaign")
+    exported = admin_http.get(
+        portal.portal("/reports/export?format=parquet&" + path), timeout=HTTP_TIMEOUT
+    )
+    every = pq.read_table(io.BytesIO(exported.content)).column("campaign_id").to_pylist()
+    assert len(every) > 2
+
+    shown: list[str] = []
+    url: str | None = "/reports?" + path
+    while url:
+        page = get(admin_http, portal, url)
+        rows = row_attr(table_html(page, "campaigns"), "campaign-id")
+        assert 1 <= len(rows) <= 2
+        shown += rows
+        found = re.search(r'href="/portal(/reports\?[^"]+)" id="page-next"', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert shown == every
+
+
+def test_a_page_number_that_is_not_a_number_is_a_400(
+    portal: PortalStack, admin_http: requests.Session
+) -> None:
+    answer = admin_http.get(
+        portal.portal("/reports?page=x&" + report_path(portal)), timeout=HTTP_TIMEOUT
+    )
+    assert answer.status_code == 400 and "Page must be" in answer.text
