@@ -206,12 +206,10 @@ def _close_readers(path: Path) -> None:
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    # fetchall, not fetchone: the connection may serve more queries, so finish every result.
-    exists = con.execute(
-        "SELECT COUNT(*) FROM information_schema.tables "
-        "WHERE table_name = 'warehouse_meta' AND table_schema = current_schema()"
-    ).fetchall()
-    if not exists or not exists[0][0]:
-        return None
-    rows = con.execute(SELECT_SCHEMA_VERSION).fetchall()
+    # One query, not an information_schema lookup first: every short-lived reader (a portal
+    # page) runs this. fetchall, not fetchone: the connection may serve more queries.
+    try:
+        rows = con.execute(SELECT_SCHEMA_VERSION).fetchall()
+    except duckdb.CatalogException:
+        return None  # a new, empty file: no warehouse_meta table yet
     return int(rows[0][0]) if rows else None
