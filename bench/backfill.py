@@ -32,7 +32,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -44,15 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _sim_session import start_bench_simulator
 
 from allegro_ads.control import (
-    begin_consent,
-    finish_consent,
-    issue_link,
     oauth_client,
     open_control,
 )
-from allegro_ads.link_signing import token_from_url
 from allegro_ads.settings import Settings, load_settings
-from allegro_resource.simulator.browser import answer_consent_page
+from allegro_ads.simulated_consent import consent_as_seller
 from warehouse import customers
 from warehouse.control_db import upgrade
 from warehouse.stats_loader import Warehouse, open_warehouse
@@ -102,17 +97,7 @@ def connect_customers(settings: Settings, sellers: list[dict[str, Any]]) -> None
             customer = customers.create_customer(
                 control.engine, f"{seller['name']} [{seller['login']}]"
             )
-            link = issue_link(control, customer.id, created_by="bench")
-            allegro_url = begin_consent(control, oauth, token_from_url(link.url))
-            page = browser.get(allegro_url, timeout=30)
-            page.raise_for_status()
-            answer = answer_consent_page(
-                browser, page, seller["login"], "approve", follow_redirects=False
-            )
-            query = parse_qs(urlsplit(answer.headers.get("Location", "")).query)
-            if answer.status_code not in (302, 303) or "code" not in query:
-                raise RuntimeError(f"consent of {seller['login']} answered {answer.status_code}")
-            finish_consent(control, oauth, state=query["state"][0], code=query["code"][0])
+            consent_as_seller(control, customer.id, seller["login"], oauth=oauth, browser=browser)
 
 
 # --- the run -------------------------------------------------------------------------------

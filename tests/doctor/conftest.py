@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from allegro_ads.control import (
-    begin_consent,
-    finish_consent,
-    issue_link,
-    oauth_client,
     open_control,
 )
-from allegro_ads.link_signing import token_from_url
 from allegro_ads.settings import load_settings
-from allegro_resource.simulator.browser import answer_consent_page
+from allegro_ads.simulated_consent import consent_as_seller
 from allegro_resource.simulator.server import RunningSimulator
 from warehouse import customers
 from warehouse.control_db import upgrade
@@ -62,15 +55,7 @@ def connect(fresh_stores: tuple[str, str], allegro: RunningSimulator) -> Connect
         settings = load_settings()
         with open_control(settings) as control:
             customer = customers.create_customer(control.engine, login)
-            link = issue_link(control, customer.id, created_by="test")
-            oauth = oauth_client(settings)
-            allegro_url = begin_consent(control, oauth, token_from_url(link.url))
-            with requests.Session() as browser:
-                page = browser.get(allegro_url, timeout=30)
-                page.raise_for_status()
-                answer = answer_consent_page(browser, page, login, follow_redirects=False)
-            query = parse_qs(urlsplit(answer.headers["Location"]).query)
-            finish_consent(control, oauth, state=query["state"][0], code=query["code"][0])
+            consent_as_seller(control, customer.id, login)
         return customer.id
 
     return connect_login

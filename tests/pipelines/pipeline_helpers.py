@@ -12,23 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pyarrow as pa
 import pytest
-import requests
 
 from allegro_ads.control import (
-    begin_consent,
-    finish_consent,
-    issue_link,
-    oauth_client,
     open_control,
 )
-from allegro_ads.link_signing import token_from_url
 from allegro_ads.settings import Settings
-from allegro_resource.simulator.browser import answer_consent_page
+from allegro_ads.simulated_consent import consent_as_seller
 from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.windows import REPORTING_TZ, reporting_today
 from pipelines.definitions import build_definitions
@@ -213,21 +206,9 @@ def truth_rows(
 
 
 def consent(settings: Settings, customer_id: str, login: str) -> None:
-    """The whole consent through the service functions the web app calls: a new link,
-    ``begin_consent``, the seller approving on Allegro's page, ``finish_consent``."""
+    """The whole consent through the service functions the web app calls."""
     with open_control(settings) as control:
-        link = issue_link(control, customer_id, created_by="test")
-        oauth = oauth_client(settings)
-        allegro_url = begin_consent(control, oauth, token_from_url(link.url))
-        with requests.Session() as browser:
-            page = browser.get(allegro_url, timeout=30)
-            page.raise_for_status()
-            answer = answer_consent_page(browser, page, login, "approve", follow_redirects=False)
-        assert answer.status_code in (302, 303), f"consent page answered {answer.status_code}"
-        location = answer.headers["Location"]
-        assert location.startswith(settings.redirect_uri), location
-        query = parse_qs(urlsplit(location).query)
-        finish_consent(control, oauth, state=query["state"][0], code=query["code"][0])
+        consent_as_seller(control, customer_id, login)
 
 
 def yesterday() -> date:
