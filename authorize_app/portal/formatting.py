@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
+
+from authorize_app.portal.report_model import CampaignRow
 
 DASH = "\u2013"  # en dash
 
@@ -28,3 +31,39 @@ def ratio(value: Decimal | None) -> str:
 
 
 HELPERS = {"count": count, "money": money, "percent": percent, "ratio": ratio}
+
+
+class CampaignCells(NamedTuple):
+    """A campaign row as the table shows it: ids for the data attributes, formatted figures."""
+
+    customer_id: str
+    campaign_id: str
+    customer_name: str
+    campaign_name: str
+    views: str
+    clicks: str
+    ctr: str
+    cost: str
+    cpc: str
+    attributed_count: str
+    attributed_value: str
+    roas: str
+
+
+def campaign_cells(row: CampaignRow) -> CampaignCells:
+    """``row`` formatted once in Python (a page of them rendered through template helpers
+    was a noticeable share of a report request)."""
+    return CampaignCells(
+        row.customer_id,
+        row.campaign_id,
+        row.customer_name,
+        row.campaign_name,
+        count(row.views),
+        count(row.clicks),
+        percent(row.ctr),
+        f"{money(row.cost)} {row.currency}",
+        money(row.cpc),
+        count(row.attributed_count),
+        money(row.attributed_value),
+        ratio(row.roas),
+    )

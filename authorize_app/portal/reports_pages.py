@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from authorize_app.charts import small_multiples_svg
 from authorize_app.portal.context import Ctx
-from authorize_app.portal.formatting import HELPERS
+from authorize_app.portal.formatting import HELPERS, campaign_cells
 from authorize_app.portal.live_report import live_report
 from authorize_app.portal.report_filters import (
     LIVE_MAX_DAYS,
@@ -70,6 +72,7 @@ def _render(
     status: int = 200,
 ) -> Response:
     export = "export_live" if report.mode == "live" else "export"
+    link = _report_links(ctx, filters)
     pages = max(1, -(-len(report.rows) // PAGE_SIZE))
     page = min(filters.page, pages)
     first = (page - 1) * PAGE_SIZE
@@ -82,17 +85,17 @@ def _render(
         problem=problem,
         chart=trend_chart(report),
         columns=COLUMNS,
-        page_rows=report.rows[first : first + PAGE_SIZE],
+        page_rows=[campaign_cells(row) for row in report.rows[first : first + PAGE_SIZE]],
         pager={
             "first": first + 1,
             "last": min(first + PAGE_SIZE, len(report.rows)),
             "total": len(report.rows),
-            "prev": ctx.url(endpoint, query=filters.query(page=page - 1)) if page > 1 else None,
-            "next": ctx.url(endpoint, query=filters.query(page=page + 1)) if page < pages else None,
+            "prev": link(endpoint, page=page - 1) if page > 1 else None,
+            "next": link(endpoint, page=page + 1) if page < pages else None,
         },
-        sort_url=_sort_url(ctx, endpoint, filters),
-        export_url=lambda fmt: ctx.url(export, query=filters.query(format=fmt)),
-        stored_url=ctx.url("reports", query=filters.query()),
+        sort_url=_sort_url(link, endpoint, filters),
+        export_url=lambda fmt: link(export, format=fmt),
+        stored_url=link("reports"),
         live_url=ctx.url("reports_live", query={"customer": filters.requested}),
         choices=ctx.scope.customers,
         chosen=set(filters.requested),
@@ -101,7 +104,30 @@ def _render(
     )
 
 
-def _sort_url(ctx: Ctx, endpoint: str, filters: ReportFilters) -> Callable[[str], str]:
+ReportLink = Callable[..., str]
+
+
+def _report_links(ctx: Ctx, filters: ReportFilters) -> ReportLink:
+    """``link(endpoint, **changes)``: a report URL with these filters and ``changes``.
+
+    A page carries about twenty such links; the customer list, their long common part, is
+    encoded once instead of once per link.
+    """
+    customers = urlencode([("customer", customer_id) for customer_id in filters.requested])
+    paths: dict[str, str] = {}
+
+    def link(endpoint: str, **changes: Any) -> str:
+        if endpoint not in paths:
+            paths[endpoint] = ctx.url(endpoint)
+        query = {k: v for k, v in filters.query(**changes).items() if k != "customer"}
+        return "&".join(
+            part for part in (f"{paths[endpoint]}?{urlencode(query)}", customers) if part
+        )
+
+    return link
+
+
+def _sort_url(link: ReportLink, endpoint: str, filters: ReportFilters) -> Callable[[str], str]:
     """A header's link: flips the direction of the current key, else its natural direction."""
 
     def url(key: str) -> str:
@@ -111,7 +137,7 @@ def _sort_url(ctx: Ctx, endpoint: str, filters: ReportFilters) -> Callable[[str]
             wanted = key
         else:
             wanted = key if key in TEXT_SORTS else f"-{key}"
-        return ctx.url(endpoint, query=filters.query(sort=wanted))
+        return link(endpoint, sort=wanted)
 
     return url
 
