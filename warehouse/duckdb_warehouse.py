@@ -2,12 +2,13 @@
 
 DuckDB lets one process write a file, and a read-only open fails while another process
 writes. So every writer takes an inter-process file lock (``<file>.lock``) and holds the
-write connection only for one load. A ``DuckDBWarehouse`` opens one read-only connection on its
-first read (retrying briefly while a load runs) and reuses it for every later read until
-``close()``: opening one costs ~35 ms and starts with cold caches, so a portal request opens its
-own warehouse, runs its queries on one connection and closes it. While that connection is open
-no other process can write, so keep such objects short-lived. A writer in this process closes
-the process's read connections to the same file first (they reopen on their next read).
+write connection only for one load. Readers borrow a cursor of the process's shared read-only
+database of the file (``duckdb_readers``: opening the file costs tens of milliseconds and
+starts with cold caches), or, while a writer holds the lock, open their own connection,
+retrying briefly until the load is done. A ``DuckDBWarehouse`` keeps what it got for every
+later read until ``close()``; while it is open no other process can write, so keep such
+objects short-lived (a portal request opens one and closes it). A writer in this process
+closes the process's readers of the same file first (they reopen on their next read).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import duckdb
 import filelock
 import pyarrow as pa
 
+from warehouse.duckdb_readers import SharedReadDatabase, shared_database
 from warehouse.stats_loader import (
     INCOMING,
     RunStatement,
@@ -71,6 +73,8 @@ class DuckDBWarehouse(Warehouse):
         self.lock_timeout = lock_timeout
         self._lock = filelock.FileLock(self.lock_path, timeout=lock_timeout)
         self._reader: duckdb.DuckDBPyConnection | None = None
+        self._shared: SharedReadDatabase = shared_database(path, self.lock_path)
+        self._borrowed = False  # whether _reader is a cursor of the shared database
         self._reader_lock = threading.RLock()  # one query at a time on the shared connection
         with _READERS_LOCK:
             _READERS.setdefault(path.resolve(), weakref.WeakSet()).add(self)
@@ -83,7 +87,10 @@ class DuckDBWarehouse(Warehouse):
         with self._reader_lock:
             if self._reader is not None:
                 reader, self._reader = self._reader, None
-                reader.close()
+                if self._borrowed:
+                    self._shared.give_back(reader)
+                else:
+                    reader.close()
 
     def ensure_schema(self) -> None:
         """Create the schema if the file is new or older than this code (under the write lock)."""
@@ -143,20 +150,26 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def _read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The shared read-only connection, held exclusively for one query."""
+        """This object's read connection (a borrowed cursor or its own), one query at a time."""
         with self._reader_lock:
             if self._reader is None:
-                con = self._connect(read_only=True, attempts=self.read_attempts)
-                try:
-                    con.execute("SET TimeZone = 'UTC'")
-                    # Report queries are small; under concurrent page loads, intra-query
-                    # threads only fight each other for the machine's cores.
-                    con.execute(f"SET threads = {READ_THREADS}")
-                except BaseException:
-                    con.close()
-                    raise
-                self._reader = con
+                cursor = self._shared.lend(self._open_reader)
+                self._borrowed = cursor is not None
+                self._reader = cursor if cursor is not None else self._open_reader()
             yield self._reader
+
+    def _open_reader(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection of its own (retrying while a writer holds the file)."""
+        con = self._connect(read_only=True, attempts=self.read_attempts)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            # Report queries are small; under concurrent page loads, intra-query threads
+            # only fight each other for the machine's cores.
+            con.execute(f"SET threads = {READ_THREADS}")
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     @contextmanager
     def _write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -171,6 +184,7 @@ class DuckDBWarehouse(Warehouse):
             ) from exc
         try:
             _close_readers(self.path)
+            self._shared.close_if_unused()
             con = self._connect(read_only=False, attempts=self.write_attempts)
             try:
                 con.execute("SET TimeZone = 'UTC'")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import duckdb
 from pipeline_helpers import Agency, check_results, days_back
 
 from allegro_ads.stats_sync import SyncReport
 from pipelines import checks
+from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_loader import duckdb_path
 
 DAYS = 5
@@ -22,11 +22,9 @@ def test_summary_check_fails_when_the_reports_table_drifts_from_the_facts(
     assert check_results(result)[checks.SUMMARY_AGREES].passed
 
     # Plant drift behind the loader's back, as a bug or a manual edit would.
-    con = duckdb.connect(str(duckdb_path(empty_agency.settings.resolved_warehouse_url)))
-    try:
+    path = duckdb_path(empty_agency.settings.resolved_warehouse_url)
+    with DuckDBWarehouse(path)._write_connection() as con:  # the lock, readers closed first
         con.execute("UPDATE campaign_day_totals SET clicks = clicks + 1 WHERE day = ?", [end])
-    finally:
-        con.close()
 
     with empty_agency.warehouse() as wh:
         evaluated = checks.evaluate(wh, SyncReport(start, end, None), [], end)

@@ -13,12 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pytest
 from postgres_databases import execute
 
 from allegro_resource.models import AdType, StatRow
+from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_frames import stat_rows_to_arrow
 from warehouse.stats_loader import Warehouse, duckdb_path, open_warehouse
 
@@ -179,10 +179,7 @@ def raw_sql(warehouse: Warehouse, warehouse_url: str) -> Callable[[str], None]:
 
 def _execute_raw(url: str, sql: str) -> None:
     if url.startswith("duckdb:"):
-        con = duckdb.connect(str(duckdb_path(url)))
-        try:
-            con.execute(sql)
-        finally:
-            con.close()
+        with DuckDBWarehouse(duckdb_path(url))._write_connection() as con:
+            con.execute(sql)  # under the write lock, this process's readers closed first
         return
     execute(url, sql)
