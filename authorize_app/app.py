@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import BadHost, HTTPException, NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.routing import Map, Rule
@@ -21,7 +21,7 @@ from allegro_ads.settings import Settings
 from allegro_resource.oauth import OAuthClient
 from authorize_app.consent import ConsentFlow
 from authorize_app.portal.app import PortalApp
-from authorize_app.web import SecurityHeaders, origin_of, render, security_headers
+from authorize_app.web import SecurityHeaders, bad_host, origin_of, render, security_headers
 
 log = logging.getLogger("authorize_app")
 
@@ -37,6 +37,7 @@ ROUTES = Map(
         Rule("/healthz", endpoint="health", methods=["GET"]),
     ],
     strict_slashes=False,
+    merge_slashes=False,  # its redirect named the Host header's server: //x is a 404 instead
 )
 
 
@@ -55,7 +56,10 @@ class AuthorizeApp:
         return security_headers(response, form_targets=self.form_targets)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = ROUTES.bind_to_environ(request.environ)
+        try:
+            adapter = ROUTES.bind_to_environ(request.environ)
+        except BadHost:
+            return bad_host()
         try:
             # Read the body now (at most MAX_BODY_BYTES, else 413): handlers that never look at
             # it would otherwise accept any size.

@@ -163,7 +163,8 @@ class ConsentFlow:
     def callback(self, request: Request) -> Response:
         state = request.args.get("state", "")
         cookie = request.cookies.get(STATE_COOKIE, "")
-        if not state or not cookie or not hmac.compare_digest(state, cookie):
+        # Bytes: compare_digest refuses str with non-ASCII characters (a forged state was a 500).
+        if not state or not cookie or not hmac.compare_digest(state.encode(), cookie.encode()):
             return self._problem(STATE_PROBLEM, "callback state missing or not this browser's")
         if request.args.get("error"):
             return self._denied(state, request.args.get("error", ""))
@@ -201,7 +202,8 @@ class ConsentFlow:
             )
         except StateUnusable:
             return self._problem(STATE_PROBLEM, "denial with an unknown or used state")
-        return self._problem(DENIED, f"customer {consumed.customer_id} declined ({error})")
+        # repr: the text is the caller's; a line break in it must not start a forged log line.
+        return self._problem(DENIED, f"customer {consumed.customer_id} declined ({error[:200]!r})")
 
     def _link_problem(self, exc: LinkUnusable) -> Response:
         problem = LINK_PROBLEMS.get(exc.state, LINK_INVALID) if exc.state else LINK_INVALID

@@ -68,6 +68,12 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
+def bad_host() -> Response:
+    """400 for a Host header no server can have (e.g. a label over 63 characters): werkzeug
+    cannot route it, and it used to escape as a 500."""
+    return Response("The Host header is not a valid server name.\n", 400, mimetype="text/plain")
+
+
 def origin_of(url: str) -> str:
     """scheme://host[:port] of a URL, for CSP allow-lists."""
     parts = urlsplit(url)

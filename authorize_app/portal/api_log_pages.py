@@ -82,7 +82,7 @@ def _filters(ctx: Ctx) -> LogFilters:
 
 
 def _is_status_code(value: str) -> bool:
-    return len(value) == 3 and value.isdigit() and 100 <= int(value) <= 599
+    return len(value) == 3 and value.isascii() and value.isdigit() and 100 <= int(value) <= 599
 
 
 def _query(ctx: Ctx, filters: LogFilters) -> Select[Any]:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.exceptions import BadHost, Forbidden, HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
@@ -21,7 +21,7 @@ from authorize_app.portal.context import Ctx, Services, WarehouseHandle
 from authorize_app.portal.routes import BY_ENDPOINT, URL_MAP, Access, Route
 from authorize_app.portal.scope import ADMINS_ONLY
 from authorize_app.portal.sessions import Session, SessionCodec, session_is_live
-from authorize_app.web import StartResponse, security_headers
+from authorize_app.web import StartResponse, bad_host, security_headers
 from warehouse import users
 from warehouse.control_db import Conflict, NotFound
 from warehouse.stats_loader import WarehouseBusyError
@@ -70,7 +70,10 @@ class PortalApp:
 
     def respond(self, request: Request) -> Response:
         """The response to one request, session cookie included."""
-        ctx = self._context(request)
+        try:
+            ctx = self._context(request)
+        except BadHost:
+            return bad_host()
         try:
             response = self._dispatch(ctx)
         except RequestRedirect as exc:

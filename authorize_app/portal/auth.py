@@ -1,6 +1,7 @@
 """Signing in and out, and login throttling kept in the control store (so it holds across
 processes and workers): 5 failures per email and address within 15 minutes lock that pair
-out until the oldest of them is 15 minutes old."""
+out until the oldest of them is 15 minutes old; 20 failures from one address, whatever the
+emails, lock that address out the same way (one password tried against many accounts)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from warehouse.control_schema import login_failures
 log = logging.getLogger("authorize_app.portal.auth")
 
 MAX_FAILURES = 5
+MAX_ADDRESS_FAILURES = 20
 WINDOW = timedelta(minutes=15)
 KEEP_FAILURES = timedelta(days=1)
 MAX_PASSWORD_CHARS = 1024
@@ -40,19 +42,29 @@ def throttle_key(email: str, ip: str | None) -> tuple[str, str]:
 
 def locked_until(engine: Engine, email: str, ip: str, now: datetime) -> datetime | None:
     """When this email+address may try again, or None if it may try now."""
+    pair = _unlocks_at(engine, now, MAX_FAILURES, email=email, ip=ip)
+    address = _unlocks_at(engine, now, MAX_ADDRESS_FAILURES, ip=ip)
+    locks = [until for until in (pair, address) if until is not None]
+    return max(locks) if locks else None
+
+
+def _unlocks_at(
+    engine: Engine, now: datetime, limit: int, *, ip: str, email: str | None = None
+) -> datetime | None:
+    """When the oldest of ``limit`` recent failures (of the address, or of the email there)
+    leaves the window; None while there are fewer."""
+    conditions = [login_failures.c.ip == ip, login_failures.c.ts > now - WINDOW]
+    if email is not None:
+        conditions.append(login_failures.c.email == email)
     stmt = (
         select(login_failures.c.ts)
-        .where(
-            login_failures.c.email == email,
-            login_failures.c.ip == ip,
-            login_failures.c.ts > now - WINDOW,
-        )
+        .where(*conditions)
         .order_by(login_failures.c.ts.desc())
-        .limit(MAX_FAILURES)
+        .limit(limit)
     )
     with engine.connect() as conn:
         recent: list[datetime] = list(conn.execute(stmt).scalars())
-    if len(recent) < MAX_FAILURES:
+    if len(recent) < limit:
         return None
     return min(recent) + WINDOW
 
@@ -145,8 +157,9 @@ def _throttled(ctx: Ctx, until: datetime, now: datetime) -> Response:
         status=429,
         title="Too many failed sign-ins",
         message=(
-            f"Sign-in for this email from your address is paused after {MAX_FAILURES} failed "
-            f"attempts. Try again after {until.strftime('%H:%M:%S')} UTC "
+            f"Sign-in from your address is paused after too many failed attempts "
+            f"({MAX_FAILURES} for one email or {MAX_ADDRESS_FAILURES} in all within 15 minutes). "
+            f"Try again after {until.strftime('%H:%M:%S')} UTC "
             f"(in about {(wait + 59) // 60} min). If you forgot the password, ask an admin."
         ),
     )

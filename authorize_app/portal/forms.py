@@ -12,6 +12,9 @@ from werkzeug.exceptions import BadRequest
 MAX_TEXT = 200
 MAX_IDS = 500
 MAX_ID_CHARS = 64
+# No report reaches outside these; far dates made date arithmetic overflow (a 500).
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2999, 12, 31)
 
 
 def bad_request(message: str) -> BadRequest:
@@ -71,9 +74,12 @@ def optional_date(values: MultiDict[str, str], name: str, label: str) -> date | 
     if len(raw) != 10:
         raise bad_request(f"{label} must be a date written YYYY-MM-DD, e.g. 2025-03-31.")
     try:
-        return date.fromisoformat(raw)
+        found = date.fromisoformat(raw)
     except ValueError:
         raise bad_request(f"{label} must be a date written YYYY-MM-DD, e.g. 2025-03-31.") from None
+    if not FIRST_DATE <= found <= LAST_DATE:
+        raise bad_request(f"{label} must be a date between {FIRST_DATE} and {LAST_DATE}.")
+    return found
 
 
 def id_list(values: MultiDict[str, str], name: str) -> list[str]:
@@ -92,6 +98,7 @@ def positive_int(values: MultiDict[str, str], name: str, label: str, default: in
     raw = values.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+    # isdigit() alone admits "²" and other digits int() refuses (that was a 500).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
         raise bad_request(f"{label} must be a whole number from 1 to 999999.")
     return int(raw)

@@ -78,7 +78,7 @@ def report_filters(ctx: Ctx, *, live: bool) -> ReportFilters:
 
 def _page_param(text: str) -> int:
     """A campaign-table page number, 1 to 10,000."""
-    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10_000:
         raise bad_request("Page must be a whole number from 1 to 10000.")
     return int(text)
 

@@ -95,4 +95,5 @@ BY_ENDPOINT = {route.endpoint: route for route in ROUTES}
 URL_MAP = Map(
     [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in ROUTES],
     strict_slashes=False,
+    merge_slashes=False,  # its redirect named the Host header's server: //x is a 404 instead
 )
