@@ -144,8 +144,8 @@ class ApiEndpoints:
         fault says so."""
         self.state.count(f"requests.{kind}")
         before = self.state.fault_before(oauth=False, client_id=client_id)
-        if before.latency_ms:
-            time.sleep(before.latency_ms / 1000)
+        if before.delay_ms:
+            time.sleep(before.delay_ms / 1000)
         if before.status == 429:
             return _too_many(before.retry_after or 1, "Injected 429 storm")
         if before.status is not None:

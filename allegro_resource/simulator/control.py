@@ -141,10 +141,16 @@ class ControlEndpoints:
         return json_response({"revision": revision})
 
     def stats(self, request: Request) -> Response:
-        """Counters: requests by kind, refreshes, statistics calls, 429s, faults."""
+        """Counters: requests by kind, refreshes, token errors by code, statistics calls, 429s,
+        faults."""
         with self.state.lock:
             counters = dict(self.state.counters)
-        sections: dict[str, dict[str, int]] = {"requests": {}, "faults": {}, "statuses": {}}
+        sections: dict[str, dict[str, int]] = {
+            "requests": {},
+            "faults": {},
+            "statuses": {},
+            "token_errors": {},
+        }
         for key, value in counters.items():
             section, _, name = key.partition(".")
             if name and section in sections:
@@ -158,6 +164,7 @@ class ControlEndpoints:
                 "statistics_ok": counters.get("statistics_ok", 0),
                 "refreshes_ok": counters.get("refreshes_ok", 0),
                 "refreshes_failed": counters.get("refreshes_failed", 0),
+                "invalid_grant": sections["token_errors"].get("invalid_grant", 0),
                 "responses_429": sections["statuses"].get("429", 0),
                 "rate_limited": counters.get("rate_limited", 0),
                 "faults_injected": counters.get("faults_injected", 0),

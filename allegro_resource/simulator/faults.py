@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 # JSON key -> accepted Python type(s). bool is checked apart: it is an int subclass.
-_INT_KEYS = ("latency_ms", "fail_next", "fail_status", "throttle_next", "retry_after")
+_INT_KEYS = ("latency_ms", "spike_ms", "fail_next", "fail_status", "throttle_next", "retry_after")
+_RATE_KEYS = ("fail_rate", "spike_rate")
 _COUNT_KEYS = ("truncate_next", "malformed_next")
 _BOOL_KEYS = ("extra_field", "missing_field", "include_oauth")
 _LIST_KEYS = ("remove_clients", "clients")
@@ -19,6 +20,8 @@ class Faults:
     """The faults in force. Counters (``*_next``) are used up one matching call at a time."""
 
     latency_ms: int = 0
+    spike_rate: float = 0.0  # this share of matching calls waits spike_ms on top of latency_ms
+    spike_ms: int = 0
     fail_next: int = 0
     fail_status: int = 503
     fail_rate: float = 0.0
@@ -55,11 +58,11 @@ class Faults:
                 if key == "fail_status" and not 400 <= value <= 599:
                     raise ValueError("fail_status must be an HTTP error status (400-599)")
                 changes[key] = value
-            elif key == "fail_rate":
+            elif key in _RATE_KEYS:
                 if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ValueError("fail_rate must be a number between 0 and 1")
+                    raise ValueError(f"{key} must be a number between 0 and 1")
                 if not 0.0 <= value <= 1.0:
-                    raise ValueError("fail_rate must be a number between 0 and 1")
+                    raise ValueError(f"{key} must be a number between 0 and 1")
                 changes[key] = float(value)
             elif key in _LIST_KEYS:
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -89,6 +92,12 @@ class Before:
     status: int | None = None  # an injected error status (5xx burst, outage, 429 storm)
     retry_after: int | None = None
     kind: str | None = None  # "fail" | "throttle": for the counters
+    spike_ms: int = 0  # a latency spike on top of latency_ms
+
+    @property
+    def delay_ms(self) -> int:
+        """How long the call waits before it is handled."""
+        return self.latency_ms + self.spike_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +111,16 @@ class After:
 
 
 def take_before(faults: Faults, rng: random.Random) -> tuple[Faults, Before]:
-    """Decide the pre-handling fault of one matching call; returns the faults left over."""
+    """Decide the pre-handling faults of one matching call; returns the faults left over."""
+    left, before = _take_failure(faults, rng)
+    # Drawn after the failure so that runs without spikes keep their fail_rate sequence.
+    if faults.spike_rate > 0 and rng.random() < faults.spike_rate:
+        before = replace(before, spike_ms=faults.spike_ms)
+    return left, before
+
+
+def _take_failure(faults: Faults, rng: random.Random) -> tuple[Faults, Before]:
+    """The injected error status (if any) of one matching call, with the base latency."""
     if faults.fail_next > 0:
         return replace(faults, fail_next=faults.fail_next - 1), Before(
             faults.latency_ms, faults.fail_status, None, "fail"

@@ -4,6 +4,7 @@ refresh with rotation, device code) and the device flow's start and verification
 from __future__ import annotations
 
 import hmac
+import json
 import re
 import time
 from collections.abc import Callable
@@ -138,6 +139,8 @@ class OAuthEndpoints:
         response = self._with_faults(request, lambda: self._token(request, grant_type))
         if grant_type == "refresh_token":
             self.state.count("refreshes_ok" if response.status_code == 200 else "refreshes_failed")
+        if response.status_code != 200:  # e.g. how many invalid_grant a load provoked
+            self.state.count(f"token_errors.{_error_code(response)}")
         return response
 
     def _token(self, request: Request, grant_type: str) -> Response | dict[str, Any]:
@@ -240,8 +243,8 @@ class OAuthEndpoints:
     ) -> Response:
         """Run a JSON OAuth handler under the faults, which hit OAuth only with include_oauth."""
         before = self.state.fault_before(oauth=True, client_id=None)
-        if before.latency_ms:
-            time.sleep(before.latency_ms / 1000)
+        if before.delay_ms:
+            time.sleep(before.delay_ms / 1000)
         if before.status is not None:
             headers = {"Retry-After": str(before.retry_after)} if before.retry_after else {}
             return oauth_error(
@@ -302,6 +305,16 @@ class OAuthEndpoints:
             return html_response(page)
         done = "Device connected." if approve else "Access refused."
         return html_response(pages.message_page(done, "You can return to the application."))
+
+
+def _error_code(response: Response) -> str:
+    """The ``error`` of an OAuth error answer (``http_<status>`` if it has none)."""
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error) if error else f"http_{response.status_code}"
 
 
 def confirm_device(state: SimulatorState, user_code: str, login: str, approve: bool) -> str:

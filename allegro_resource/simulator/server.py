@@ -103,7 +103,8 @@ class RunningSimulator:
         return result
 
     def stats(self) -> dict[str, Any]:
-        """The counters (requests by kind, refreshes_ok/failed, responses_429, faults…)."""
+        """The counters (requests by kind, refreshes_ok/failed, invalid_grant, token_errors by
+        code, responses_429, faults…)."""
         result: dict[str, Any] = self._sim("GET", "stats")
         return result
 

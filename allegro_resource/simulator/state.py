@@ -278,7 +278,8 @@ class SimulatorState:
             if not self.faults.applies_to(oauth=oauth, client_id=client_id):
                 return Before()
             self.faults, before = take_before(self.faults, self.fault_rng)
-            for kind in (before.kind, "latency" if before.latency_ms else None):
+            spike = "spike" if before.spike_ms else None
+            for kind in (before.kind, "latency" if before.latency_ms else None, spike):
                 if kind:
                     self.counters["faults_injected"] += 1
                     self.counters[f"faults.{kind}"] += 1
