@@ -108,7 +108,7 @@ def fix_for(error: Exception, customer_id: str) -> str:
     if isinstance(error, Forbidden):
         return (
             "check in Allegro Ads that the customer's account is still linked to the agency, "
-            f"then re-run for this customer: --customer {customer_id}"
+            f"then re-run the range for this customer alone (run config customers: [{customer_id}])"
         )
     if isinstance(error, MalformedResponse):
         return f"Allegro sent a malformed answer; re-run later for this customer: {customer_id}"

@@ -27,11 +27,13 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
     # JWTs (Allegro's access tokens) anywhere in a text.
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
-    # key=value / "key": "value" pairs that carry credentials.
+    # key=value / "key": "value" pairs that carry credentials. Prose such as Allegro's
+    # "Invalid refresh token: consent withdrawn by the user" is kept: after an unquoted ": ", a
+    # short plain word followed by more words is the reason, not a credential.
     (
         re.compile(
             r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|code_verifier|device_code|"
-            r"password|token|secret)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"
+            r"password|token|secret)[\"']?\s*[=:]\s*[\"']?)(?!(?<=: )[a-z]{1,15}\s)[^\s&\"',}]+"
         ),
         r"\1[redacted]",
     ),

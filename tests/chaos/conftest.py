@@ -1,0 +1,77 @@
+"""Fixtures of the chaos tests.
+
+``chaos_outcomes(backend)`` runs the whole chaos scenario (``chaos_scenario.run_chaos``: every
+fault, a consent withdrawn mid-run, SIGKILL mid-load, one re-run) once per backend per session
+and hands every test the same ``ChaosOutcome``: the scenario takes half a minute, its tests only
+read what it observed. The interrupted-refresh tests use the pipeline tests' agency fixtures,
+loaded from ``tests/pipelines/conftest.py`` under another name (reused, not copied).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+_PIPELINE_TESTS = Path(__file__).resolve().parents[1] / "pipelines"
+sys.path.insert(0, str(_PIPELINE_TESTS))  # pipeline_helpers is imported, not copied
+
+from chaos_scenario import ChaosOutcome, ChaosOutcomes, chaos_agency, run_chaos  # noqa: E402
+from postgres_databases import temporary_database  # noqa: E402
+
+from allegro_ads.chaos import FaultPlan  # noqa: E402
+
+CUSTOMERS = 5  # three healthy, one withdrawing consent mid-run, one removed from the agency
+DAYS = 40  # two statistics windows per customer (31 + 9 days)
+# Shorter 429 storms than the bench's; on PostgreSQL the scenario is there for the kill, so
+# without the latency spikes (DuckDB's run covers them), to keep the suite short.
+PLANS = {"duckdb": FaultPlan(storm=4), "postgres": FaultPlan(spike_rate=0.0, storm=2)}
+
+
+def _pipeline_fixtures() -> ModuleType:
+    """tests/pipelines/conftest.py under another name: its agency fixtures, reused."""
+    spec = importlib.util.spec_from_file_location(
+        "pipeline_conftest", _PIPELINE_TESTS / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_pipelines = _pipeline_fixtures()
+backend = _pipelines.backend
+dagster_pg_url = _pipelines.dagster_pg_url
+instance = _pipelines.instance
+stores = _pipelines.stores
+agency_simulator = _pipelines.agency_simulator
+empty_agency = _pipelines.empty_agency
+agency = _pipelines.agency
+
+
+@pytest.fixture(scope="session")
+def chaos_outcomes(tmp_path_factory: pytest.TempPathFactory) -> ChaosOutcomes:
+    """``chaos_outcomes(backend)``: the scenario's outcome on ``duckdb`` (DuckDB + SQLite) or
+    ``postgres`` (warehouse and control store on PostgreSQL), run on first use and cached for
+    the session."""
+    cache: dict[str, ChaosOutcome] = {}
+
+    def outcome(backend: str) -> ChaosOutcome:
+        if backend not in cache:
+            cache[backend] = _run(backend, tmp_path_factory.mktemp(f"chaos-{backend}"))
+        return cache[backend]
+
+    return outcome
+
+
+def _run(backend: str, folder: Path) -> ChaosOutcome:
+    if backend == "duckdb":
+        with chaos_agency(folder, CUSTOMERS) as stage:
+            return run_chaos(stage, DAYS, PLANS[backend], log_dir=folder)
+    # Warehouse and control store on PostgreSQL; Dagster's own storage stays in SQLite files:
+    # the kill is about our stores, and Dagster on PostgreSQL costs ~50 ms per run event.
+    with temporary_database() as url, chaos_agency(folder, CUSTOMERS, postgres_url=url) as stage:
+        return run_chaos(stage, DAYS, PLANS[backend], log_dir=folder)

@@ -1,0 +1,68 @@
+"""A latency spike longer than the per-request timeout costs one retry, not the customer's data.
+
+With the default timeout (``ALLEGRO_ADS_HTTP_TIMEOUT_SECONDS`` = 30) spikes of a few seconds are
+simply waited out (the chaos scenario shows it); a spike past the timeout must be cut off and the
+GET sent again, which is safe because reading statistics changes nothing at Allegro.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from pipeline_helpers import Agency, yesterday
+
+from allegro_ads.control import open_control, token_manager
+from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.calllog import MemoryCallLog
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_SECONDS = 1.0
+SPIKE_MS = 2500
+
+
+def _calm_after_first_call(agency: Agency) -> threading.Thread:
+    """Switch the spikes off once the first statistics call has arrived (and is spiking)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while agency.simulator.stats()["statistics_calls"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        agency.simulator.faults(spike_rate=0.0)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_spike_past_the_timeout_is_cut_off_and_retried_and_the_rows_arrive(
+    agency: Agency,
+) -> None:
+    customer = agency.customers[0]
+    end = yesterday()
+    start = end - timedelta(days=6)
+    agency.simulator.faults(spike_rate=1.0, spike_ms=SPIKE_MS)
+    calls = MemoryCallLog()
+    calming = _calm_after_first_call(agency)
+
+    with open_control(agency.settings) as control:
+        client = AllegroAdsClient(
+            agency.settings.api_url,
+            token_manager(control),
+            calls,
+            timeout=TIMEOUT_SECONDS,
+            max_attempts=3,
+        )
+        with client:
+            table = client.fetch_statistics_table(
+                customer.customer_id, customer.ads_client_id, start, end
+            )
+    calming.join(timeout=30)
+
+    assert table.num_rows == len(agency.truth(customer, start, end))
+    attempts = [(c.attempt, c.status, "timed out" in (c.error or "")) for c in calls.snapshot()]
+    assert attempts == [(1, None, True), (2, 200, False)]
+    assert agency.simulator.stats()["faults"]["spike"] == 1
