@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import multiprocessing
-import os
 import sys
 import tempfile
 import threading
@@ -28,8 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from html.parser import HTMLParser
-from multiprocessing.connection import Connection
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -37,21 +32,22 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _portal_server import (
+    REQUEST_TIMEOUT,
+    Jar,
+    SignInFailed,
+    percentile,
+    seed_bench_customers,
+    serve_portal,
+)
+from _portal_server import sign_in as sign_in_as
 from portal_data import DEFAULT_DIR, BenchWarehouse, ensure_bench_warehouse, portal_customer_ids
-from sqlalchemy import update
+from sqlalchemy import Engine
 
-from allegro_ads.settings import load_settings
-from allegro_resource.simulator.entities import make_users
-from authorize_app.app import create_app
-from authorize_app.server import start_in_thread
-from warehouse import customers, users
-from warehouse.control_db import make_engine, upgrade
-from warehouse.control_schema import customers as customers_table
+from warehouse import users
 
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway store in a temp folder
-REQUEST_TIMEOUT = 120.0
-Jar = requests.cookies.RequestsCookieJar
 
 
 @dataclass(frozen=True)
@@ -117,91 +113,28 @@ def main() -> None:
 
 @contextmanager
 def portal(folder: Path, built: BenchWarehouse, ids: Sequence[str]) -> Iterator[str]:
-    """The real app over a fresh control store in ``folder`` and the bench warehouse.
+    """The real app over a fresh control store in ``folder`` and the bench warehouse, served
+    by waitress in a child process (see ``_portal_server.serve_portal``)."""
 
-    The server runs in a child process, as in production: the bench's own HTTP client threads
-    must not compete with the server for this process's interpreter lock.
-    """
-    control_url = f"sqlite:///{folder / 'control.db'}"
-    environment = {
-        "ALLEGRO_ADS_DATA_DIR": str(folder),
-        "ALLEGRO_ADS_CONTROL_URL": control_url,
-        "ALLEGRO_ADS_WAREHOUSE_URL": built.url,
-    }
-    os.environ.update(environment)
-    upgrade(control_url)
-    seed_control_store(control_url, built, ids)
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(target=_serve_in_child, args=(theirs,), daemon=True)
-    child.start()
-    try:
-        yield ours.recv()
-    finally:
-        ours.send("stop")
-        child.join(timeout=10)
+    def seed(engine: Engine) -> None:
+        seed_control_store(engine, built, ids)
+
+    with serve_portal(folder, built.url, seed) as base_url:
+        yield base_url
 
 
-def _serve_in_child(conn: Connection) -> None:
-    server = start_in_thread(create_app(load_settings()))
-    conn.send(server.url)
-    conn.recv()  # any message: stop
-    server.stop()
-
-
-def seed_control_store(control_url: str, built: BenchWarehouse, ids: Sequence[str]) -> None:
+def seed_control_store(engine: Engine, built: BenchWarehouse, ids: Sequence[str]) -> None:
     """The report's customers, with the warehouse's ids and ads clients, and one admin."""
-    sellers, _agency = make_users(built.seed, len(built.customer_ids))
-    client_of = dict(zip(built.customer_ids, built.ads_client_ids, strict=True))
-    index_of = {customer_id: i for i, customer_id in enumerate(built.customer_ids)}
-    engine = make_engine(control_url)
-    try:
-        for customer_id in ids:
-            seller = sellers[index_of[customer_id]]
-            created = customers.create_customer(engine, f"{seller.name} ({customer_id})")
-            with engine.begin() as conn:  # create_customer draws a random id; use the bench's
-                conn.execute(
-                    update(customers_table)
-                    .where(customers_table.c.id == created.id)
-                    .values(id=customer_id, allegro_login=seller.login)
-                )
-            customers.set_ads_client_id(engine, customer_id, client_of[customer_id])
-        users.create_user(engine, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
-    finally:
-        engine.dispose()
-
-
-class _CsrfField(HTMLParser):
-    """Finds ``<input name="csrf_token" value=…>`` in a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.token: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("name") == "csrf_token":
-            self.token = found.get("value")
+    seed_bench_customers(engine, built, ids)
+    users.create_user(engine, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
 
 
 def sign_in(base_url: str) -> Jar:
     """Sign in as the admin through the login form; the session's cookies."""
-    session = requests.Session()
-    page = session.get(f"{base_url}/portal/login", timeout=REQUEST_TIMEOUT)
-    page.raise_for_status()
-    parser = _CsrfField()
-    parser.feed(page.text)
-    if not parser.token:
-        raise SystemExit("the login page has no csrf_token input; is the portal finished?")
-    answer = session.post(
-        f"{base_url}/portal/login",
-        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": parser.token},
-        allow_redirects=False,
-        timeout=REQUEST_TIMEOUT,
-    )
-    if answer.status_code not in (302, 303) or "login" in answer.headers.get("Location", ""):
-        raise SystemExit(f"sign-in failed: HTTP {answer.status_code} {answer.text[:300]}")
-    return session.cookies
+    try:
+        return sign_in_as(base_url, ADMIN_EMAIL, ADMIN_PASSWORD).cookies
+    except SignInFailed as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def report_url(base_url: str, ids: Sequence[str], start: date, end: date) -> str:
@@ -250,14 +183,6 @@ def fire(url: str, cookies: Jar, count: int, concurrency: int) -> list[Sample]:
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         return list(pool.map(one, range(count)))
-
-
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), math.ceil(pct / 100 * len(sorted_values))))
-    return sorted_values[rank - 1]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,134 @@
+"""Benchmark: token refresh under load, 16 worker processes x 50 customers over a simulated day.
+
+Starts the simulator (12-hour access tokens, its default), connects ``--customers`` customers
+through the real consent flow into a fresh control store (SQLite in a temp folder, or a
+throw-away PostgreSQL database with ``--postgres``), then runs ``--workers`` processes that ask
+the production ``TokenManager`` for every customer's token every ``--step-minutes`` of simulated
+time for ``--hours`` and use it on ``GET /me`` (``allegro_ads.refresh_load``). Prints the
+refreshes Allegro saw against the minimum, ``invalid_grant`` answers, API calls and wall time;
+the last line on stdout is JSON.
+
+Run: ``.venv/bin/python bench/refresh_load.py [--workers 16 --customers 50 --postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from _sim_session import start_bench_simulator
+from sqlalchemy.engine import make_url
+
+from allegro_ads.refresh_load import LoadPlan, RefreshLoadResult, run_refresh_load
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ALLEGRO_ADS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextmanager
+def throwaway_postgres(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL) on the server of ``admin_url``, dropped after."""
+    name = f"aam_bench_{uuid.uuid4().hex[:12]}"
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_execute(admin_url: str, sql: str) -> None:
+    parsed = make_url(admin_url)
+    conn = psycopg2.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        dbname=parsed.database,
+    )
+    conn.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def control_store(folder: Path, postgres: bool) -> Iterator[str]:
+    """The URL of an empty control store: SQLite in ``folder``, or a throw-away PostgreSQL."""
+    if not postgres:
+        yield f"sqlite:///{folder / 'control.db'}"
+        return
+    with throwaway_postgres() as url:
+        yield url
+
+
+def report(result: RefreshLoadResult) -> None:
+    """The figures, one per line (the JSON line follows)."""
+    figures: list[tuple[str, Any]] = [
+        ("control store", result.store),
+        ("workers (processes)", result.workers),
+        ("customers", result.customers),
+        ("simulated hours", f"{result.simulated_hours:g} ({result.rounds} rounds)"),
+        ("access token lifetime", f"{result.access_ttl_seconds} s"),
+        ("refreshes (Allegro's count)", result.refreshes),
+        ("minimum refreshes", result.minimum_refreshes),
+        ("  because", result.minimum_arithmetic),
+        ("invalid_grant answers", result.invalid_grant),
+        ("401 answers", result.unauthorized),
+        ("API calls ok / expected", f"{result.api_calls} / {result.api_calls_expected}"),
+        ("API failures", result.api_failures),
+        ("consent of all customers", f"{result.connect_seconds} s"),
+        ("rounds", f"{result.rounds_seconds} s"),
+        ("wall time", f"{result.wall_seconds} s"),
+    ]
+    for name, value in figures:
+        print(f"{name:<28} {value}")
+    for error in result.errors[:5]:
+        print(f"error: {error}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=16, help="worker processes")
+    parser.add_argument("--customers", type=int, default=50, help="connected customers")
+    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours")
+    parser.add_argument("--step-minutes", type=int, default=60, help="simulated time per round")
+    parser.add_argument("--postgres", action="store_true", help="control store on PostgreSQL")
+    parser.add_argument(
+        "--simulator", choices=("thread", "process"), default="process", help="where it runs"
+    )
+    args = parser.parse_args()
+    plan = LoadPlan(
+        workers=args.workers,
+        customers=args.customers,
+        hours=args.hours,
+        step_seconds=args.step_minutes * 60,
+    )
+    simulator = start_bench_simulator(args.simulator, {"users": args.customers})
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-refresh-load-") as folder,
+            control_store(Path(folder), args.postgres) as control_url,
+        ):
+            result = run_refresh_load(control_url, simulator.base_url, plan, Path(folder))
+    finally:
+        simulator.stop()
+    report(result)
+    print(json.dumps(result.to_json()))
+    if result.refreshes != result.minimum_refreshes or result.invalid_grant or result.api_failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
