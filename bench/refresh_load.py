@@ -15,52 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 from _sim_session import start_bench_simulator
-from sqlalchemy.engine import make_url
 
 from allegro_ads.refresh_load import LoadPlan, RefreshLoadResult, run_refresh_load
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "ALLEGRO_ADS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
-
-
-@contextmanager
-def throwaway_postgres(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str]:
-    """A new, empty PostgreSQL database (its URL) on the server of ``admin_url``, dropped after."""
-    name = f"aam_bench_{uuid.uuid4().hex[:12]}"
-    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin_execute(admin_url: str, sql: str) -> None:
-    parsed = make_url(admin_url)
-    conn = psycopg2.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname=parsed.database,
-    )
-    conn.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
+# The tests' throw-away PostgreSQL helper (ALLEGRO_ADS_TEST_POSTGRES_URL, default 127.0.0.1).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from postgres_databases import temporary_database
 
 
 @contextmanager
@@ -69,7 +37,7 @@ def control_store(folder: Path, postgres: bool) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{folder / 'control.db'}"
         return
-    with throwaway_postgres() as url:
+    with temporary_database("aam_bench") as url:
         yield url
 
 
