@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from allegro_ads.control import (
     open_control,
@@ -100,8 +101,17 @@ class Agency:
     # --- runs ------------------------------------------------------------------
 
     def definitions(self) -> dg.Definitions:
-        """The product's definitions as ``workspace.yaml`` loads them, from this environment."""
-        return build_definitions()
+        """The product's definitions as ``workspace.yaml`` loads them, from this environment.
+
+        Built (and cached) against this agency's instance: resolving them later reads the
+        ambient "current instance" of Dagster's definitions state otherwise, which another test
+        in the same process can leave pointing at an instance already collected
+        ("Attempted to resolve undefined DagsterInstance weakref", seen once under xdist).
+        """
+        definitions = build_definitions()
+        with set_defs_state_storage(self.instance.defs_state_storage):
+            definitions.get_repository_def()
+        return definitions
 
     def run(
         self,
