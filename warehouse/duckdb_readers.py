@@ -11,6 +11,7 @@ cursor is lent then), and otherwise after ``IDLE_SECONDS`` without readers.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import threading
 import time
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import filelock
 
 IDLE_SECONDS = 1.0
 # How often an unused database checks whether a writer is waiting for the file.
@@ -100,15 +100,22 @@ class SharedReadDatabase:
 
 
 def writer_holds_lock(lock_path: Path) -> bool:
-    """Whether some writer (any process, this one included) holds the warehouse's write lock."""
-    probe = filelock.FileLock(lock_path)
+    """Whether some writer (any process, this one included) holds the warehouse's write lock.
+
+    Writers hold an exclusive ``flock`` on the lock file (``filelock``); the probe asks for a
+    shared one, which only an exclusive holder refuses, so probes never mistake each other
+    for a writer.
+    """
     try:
-        probe.acquire(timeout=0)
-    except filelock.Timeout:
-        return True
+        fd = os.open(lock_path, os.O_RDONLY)
     except OSError:
-        return False  # a folder we can't create the lock in has no writer either
-    probe.release()
+        return False  # no lock file (never written) or none we may read: no writer to wait for
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor releases a shared lock the probe got
     return False
 
 

@@ -6,12 +6,16 @@ Writers run in ``spawn`` children, as Dagster's run workers do.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import filelock
 import pyarrow as pa
 import pytest
 
@@ -65,6 +69,7 @@ def _seed(url: str, factory: StatFactory) -> pa.Table:
 def test_back_to_back_readers_in_one_process_open_the_file_once(
     duckdb_url: str, factory: StatFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(duckdb_readers, "IDLE_SECONDS", 120.0)  # however slow the machine
     _seed(duckdb_url, factory)
     opened = _count_connects(monkeypatch)
 
@@ -119,3 +124,22 @@ def test_a_waiting_writer_gets_the_file_as_soon_as_the_last_reader_closes(
 
     assert outcome == "ok"
     assert waited < 30
+
+
+def test_a_writer_holding_the_lock_is_seen_by_the_probe(tmp_path: Path) -> None:
+    lock = tmp_path / "warehouse.duckdb.lock"
+
+    with filelock.FileLock(lock):
+        assert writer_holds_lock(lock)
+    assert not writer_holds_lock(lock)
+
+
+def test_another_readers_probe_is_not_taken_for_a_writer(tmp_path: Path) -> None:
+    lock = tmp_path / "warehouse.duckdb.lock"
+    lock.touch()
+    probe = os.open(lock, os.O_RDONLY)
+    fcntl.flock(probe, fcntl.LOCK_SH)  # another thread's or process's probe, caught mid-way
+    try:
+        assert not writer_holds_lock(lock)
+    finally:
+        os.close(probe)
