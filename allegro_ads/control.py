@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -128,8 +128,12 @@ def url_for_link(control: Control, link_id: str) -> str:
     return link_url(control.settings.public_url, control.settings.signing_secret, link_id)
 
 
-def oauth_client(settings: Settings, call_log: CallLogSink | None = None) -> OAuthClient:
-    """The application's OAuth client as configured."""
+def oauth_client(
+    settings: Settings,
+    call_log: CallLogSink | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> OAuthClient:
+    """The application's OAuth client as configured (``clock``: where time is simulated)."""
     return OAuthClient(
         settings.auth_url,
         settings.client_id,
@@ -137,6 +141,7 @@ def oauth_client(settings: Settings, call_log: CallLogSink | None = None) -> OAu
         settings.redirect_uri,
         timeout=settings.http_timeout_seconds,
         call_log=call_log,
+        clock=clock,
     )
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,6 @@ from allegro_ads.control import oauth_client, open_control
 from allegro_ads.settings import Settings
 from allegro_ads.simulated_consent import consent_as_seller
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.models import TokenSet
-from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_manager import TokenManager
 from warehouse import customers
 from warehouse.control_db import upgrade
@@ -178,24 +176,6 @@ class SimulatedClock:
         return datetime.fromtimestamp(time.time() + self.offset_seconds(), UTC)
 
 
-class SimulatedTimeRefresher:
-    """``OAuthClient.refresh`` with the new token's expiry put on the simulated clock.
-
-    ``OAuthClient`` stamps ``expires_at`` as wall time + ``expires_in``, while the simulator
-    started the token's life at its own (advanced) time; without the shift every token would
-    look ``offset`` seconds older than it is and be refreshed far too early.
-    """
-
-    def __init__(self, oauth: OAuthClient, clock: SimulatedClock) -> None:
-        self._oauth = oauth
-        self._clock = clock
-
-    def refresh(self, refresh_token: str, *, customer_id: str | None = None) -> TokenSet:
-        tokens = self._oauth.refresh(refresh_token, customer_id=customer_id)
-        shift = timedelta(seconds=self._clock.offset_seconds())
-        return dataclasses.replace(tokens, expires_at=tokens.expires_at + shift)
-
-
 # --- the simulator, over its /_sim/ endpoints ---------------------------------------------------
 
 
@@ -303,11 +283,14 @@ def run_worker(job: WorkerJob, offset: Any, barrier: Any, ready: Any, results: A
     try:
         settings = Settings(**job.settings)  # every field given: the environment is not read
         clock = SimulatedClock(offset)
-        with open_control(settings) as control, closing(oauth_client(settings)) as oauth:
+        with (
+            open_control(settings) as control,
+            closing(oauth_client(settings, clock=clock.now)) as oauth,
+        ):
             ready.put(job.index)
             manager = TokenManager(
                 control.tokens,
-                SimulatedTimeRefresher(oauth, clock),
+                oauth,
                 refresh_margin_seconds=settings.refresh_margin_seconds,
                 clock=clock.now,
             )

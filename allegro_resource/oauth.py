@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -116,8 +116,11 @@ class OAuthClient:
         call_log: CallLogSink | None = None,
         max_attempts: int = 3,
         max_retry_seconds: float = 30.0,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.auth_url = auth_url.rstrip("/")
+        # What ``expires_at`` counts from; the token manager's clock where time is simulated.
+        self._clock = clock or _now
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
@@ -176,7 +179,7 @@ class OAuthClient:
             user_code=answer.user_code,
             verification_uri=answer.verification_uri,
             verification_uri_complete=answer.verification_uri_complete,
-            expires_at=_now() + timedelta(seconds=answer.expires_in),
+            expires_at=self._clock() + timedelta(seconds=answer.expires_in),
             interval_seconds=answer.interval,
         )
 
@@ -201,7 +204,7 @@ class OAuthClient:
         return TokenSet(
             access_token=answer.access_token,
             refresh_token=answer.refresh_token,
-            expires_at=_now() + timedelta(seconds=answer.expires_in),
+            expires_at=self._clock() + timedelta(seconds=answer.expires_in),
             scope=answer.scope,
         )
 

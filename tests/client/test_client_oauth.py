@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -107,3 +108,24 @@ def test_the_device_flow_is_pending_until_the_user_confirms(
 
     assert tokens is not None and tokens.access_token
     assert started.device_code not in repr(started)
+
+
+def test_a_refreshed_pair_expires_by_the_clock_the_client_was_given(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    # A worker on simulated time must see the token's life from the simulated now, or it
+    # would judge every token stale and refresh it far too early.
+    simulated_now = datetime(2030, 1, 1, tzinfo=UTC)
+    real = sim_session.sim_oauth(simulator.base_url)
+    first = sim_session.consent(real, seller.login)
+    oauth = OAuthClient(
+        simulator.base_url,
+        sim_session.SIM_CLIENT_ID,
+        sim_session.SIM_CLIENT_SECRET,
+        sim_session.SIM_REDIRECT_URI,
+        clock=lambda: simulated_now,
+    )
+
+    tokens = oauth.refresh(first.refresh_token)
+
+    assert tokens.expires_at == simulated_now + timedelta(seconds=43199)
