@@ -20,8 +20,8 @@ from allegro_resource.calllog import MemoryCallLog
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT_SECONDS = 1.0
-SPIKE_MS = 2500
+TIMEOUT_SECONDS = 3.0  # room for the retry on a loaded machine
+SPIKE_MS = 6000
 
 
 def _calm_after_first_call(agency: Agency) -> threading.Thread:
