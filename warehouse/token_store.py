@@ -1,7 +1,10 @@
 """Customers' OAuth tokens, encrypted at rest with MultiFernet (keys newest first, rotatable).
 
 ``TokenStore`` is the control store's implementation of ``allegro_resource.token_manager``'s
-``TokenStorage``: its lock is ``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite.
+``TokenStorage``: its lock is ``SELECT … FOR UPDATE`` on PostgreSQL and a per-customer file lock
+beside a SQLite file. SQLite has only one lock for the whole database, and a refresh holds its
+lock across an HTTP call to Allegro (retries included): a write transaction held that long
+would stall every other write of the control store.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
+import filelock
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Connection, Engine, RowMapping, Select, select, update
 
@@ -149,6 +154,14 @@ class TokenStore:
     @contextmanager
     def locked(self, customer_id: str) -> Iterator[_LockedRow]:
         """Hold the customer's row locked across processes; commits on a normal exit."""
+        lock_folder = _sqlite_lock_folder(self.engine)
+        if lock_folder is not None:
+            lock_folder.mkdir(parents=True, exist_ok=True)
+            with filelock.FileLock(lock_folder / f"{customer_id}.lock"):
+                # Writes go through short transactions of their own; the version check in
+                # _LockedRow._update refuses anything that changed the row meanwhile.
+                yield _LockedRow(self, None, self.read(customer_id))
+            return
         with write(self.engine) as conn:
             stmt = _select_row(customer_id)
             if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already locks
@@ -288,7 +301,9 @@ class TokenStore:
 class _LockedRow:
     """``LockedTokens`` over an open write transaction."""
 
-    def __init__(self, store: TokenStore, conn: Connection, current: StoredTokens | None) -> None:
+    def __init__(
+        self, store: TokenStore, conn: Connection | None, current: StoredTokens | None
+    ) -> None:
         self._store = store
         self._conn = conn
         self._current = current
@@ -317,7 +332,7 @@ class _LockedRow:
     def _update(self, values: dict[str, Any]) -> None:
         if self._current is None:
             raise NotFound("no token row to update")
-        result = self._conn.execute(
+        statement = (
             update(oauth_tokens)
             .where(
                 oauth_tokens.c.customer_id == self._current.customer_id,
@@ -325,10 +340,28 @@ class _LockedRow:
             )
             .values(version=oauth_tokens.c.version + 1, **values)
         )
-        if result.rowcount != 1:  # impossible under the lock; refuse rather than overwrite
+        if self._conn is not None:
+            rowcount = self._conn.execute(statement).rowcount
+        else:
+            with write(self._store.engine) as conn:
+                rowcount = conn.execute(statement).rowcount
+        if rowcount != 1:  # impossible under the lock; refuse rather than overwrite
             raise Conflict(
-                f"the tokens of customer {self._current.customer_id} changed while locked"
+                f"the tokens of customer {self._current.customer_id} changed during the refresh "
+                "(a new consent or a revocation came first and is kept); ask for a token again"
             )
+
+
+def _sqlite_lock_folder(engine: Engine) -> Path | None:
+    """Where a SQLite file's per-customer refresh locks live; None for other databases (and
+    for in-memory SQLite, which one process alone can see)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    return path.with_name(f"{path.name}.refresh-locks")
 
 
 def rotate_keys(engine: Engine, keys: Sequence[str]) -> int:
