@@ -31,6 +31,7 @@ from allegro_ads.control import oauth_client, open_control
 from allegro_ads.settings import Settings
 from allegro_ads.simulated_consent import consent_as_seller
 from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.simulator.remote import SimulatorControl
 from allegro_resource.token_manager import TokenManager
 from warehouse import customers
 from warehouse.control_db import upgrade
@@ -179,43 +180,27 @@ class SimulatedClock:
 # --- the simulator, over its /_sim/ endpoints ---------------------------------------------------
 
 
-class SimulatorHandle:
-    """The few simulator controls a load needs, over HTTP (it may run in any process)."""
+class SimulatorHandle(SimulatorControl):
+    """The simulator controls a load needs beyond the common ones (it may run in any process)."""
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = requests.Session()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _sim(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = self._http.request(method, f"{self.base_url}/_sim/{path}", timeout=30, **kwargs)
-        answer.raise_for_status()
-        return answer.json()
-
-    def clock(self) -> tuple[float, float]:
+    def offset_clock(self) -> tuple[float, float]:
         """(simulated now as a Unix time, offset from wall time)."""
-        body = self._sim("GET", "clock")
+        body = self.clock()
         return float(body["now"]), float(body["offset"])
 
     def advance_to(self, target: float) -> float:
         """Move the simulated clock to ``target`` (never back); the new offset."""
-        now, offset = self.clock()
+        now, offset = self.offset_clock()
         if target <= now:
             return offset
         return float(self._sim("POST", "clock", json={"advance_seconds": target - now})["offset"])
 
-    def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._sim("GET", "stats")
-        return result
-
     def access_ttl_seconds(self) -> int:
-        return int(self._sim("GET", "config")["access_ttl_seconds"])
+        return int(self.config()["access_ttl_seconds"])
 
     def seller_logins(self, count: int) -> list[str]:
         """The first ``count`` sellers; ValueError if the simulator has fewer."""
-        logins = [str(user["login"]) for user in self._sim("GET", "users")]
+        logins = [str(user["login"]) for user in self.users()]
         if len(logins) < count:
             raise ValueError(
                 f"the simulator has {len(logins)} sellers; start it with users>={count}"
@@ -338,7 +323,7 @@ def run_refresh_load(
     began = time.perf_counter()
     sim = SimulatorHandle(simulator_url)
     try:
-        if sim.clock()[1] != 0:
+        if sim.offset_clock()[1] != 0:
             raise ValueError("the simulator's clock was already advanced; start a fresh one")
         settings = load_settings_for(control_url, simulator_url, folder)
         connecting = time.perf_counter()
@@ -388,7 +373,7 @@ def _run_workers(
 ) -> tuple[list[WorkerTally], float]:
     """Start the workers, step both clocks round by round, collect every tally."""
     context = worker_context()
-    offset = context.RawValue("d", sim.clock()[1])
+    offset = context.RawValue("d", sim.offset_clock()[1])
     barrier = context.Barrier(plan.workers + 1)
     ready, results = context.Queue(), context.Queue()
     dumped = settings.model_dump()
@@ -470,7 +455,7 @@ def _step_rounds(sim: SimulatorHandle, offset: Any, barrier: Any, plan: LoadPlan
     """
     barrier.wait(timeout=BARRIER_SECONDS)  # every worker is up; round 0 starts now
     began = time.perf_counter()
-    start = sim.clock()[0]
+    start = sim.offset_clock()[0]
     for k in range(plan.rounds):
         if k:
             offset.value = sim.advance_to(start + k * plan.step_seconds)

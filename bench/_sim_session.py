@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import multiprocessing
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +21,7 @@ from allegro_resource.calllog import CallLogSink
 from allegro_resource.models import TokenSet
 from allegro_resource.oauth import OAuthClient, new_pkce
 from allegro_resource.simulator.browser import answer_consent_page
+from allegro_resource.simulator.remote import SimulatorControl
 from allegro_resource.simulator.server import start_simulator
 from allegro_resource.simulator.state import SimulatorConfig
 from allegro_resource.static_tokens import StaticTokenProvider
@@ -123,30 +123,16 @@ def sim_get(base_url: str, path: str) -> Any:
 # --- a simulator for benchmarks: in this process or a child one ------------------
 
 
-@dataclass
-class BenchSimulator:
+class BenchSimulator(SimulatorControl):
     """A started simulator, driven over HTTP only (so both modes behave the same)."""
 
-    base_url: str
-    stop: Any
-
-    def _sim(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(method, f"{self.base_url}/_sim/{path}", timeout=30, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    def faults(self, **faults: Any) -> None:
-        """Switch faults on (``/_sim/faults``)."""
-        self._sim("POST", "faults", json=faults)
+    def __init__(self, base_url: str, stop: Callable[[], None]) -> None:
+        super().__init__(base_url)
+        self.stop = stop
 
     def sellers(self, count: int) -> list[dict[str, Any]]:
         """The first ``count`` sellers."""
-        users: list[dict[str, Any]] = self._sim("GET", "users")
-        return users[:count]
-
-    def today(self) -> date:
-        """The simulator's today, so both sides agree on yesterday."""
-        return date.fromisoformat(self._sim("GET", "clock")["today"])
+        return self.users()[:count]
 
 
 def _serve_in_child(options: dict[str, Any], conn: Connection) -> None:

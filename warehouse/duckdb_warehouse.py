@@ -66,7 +66,7 @@ class DuckDBWarehouse(Warehouse):
         lock_timeout: float = 900.0,
     ) -> None:
         self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
+        self.lock_path = write_lock_path(path)
         self.read_attempts = read_attempts
         self.write_attempts = write_attempts
         self.retry_delay = retry_delay
@@ -209,6 +209,11 @@ class DuckDBWarehouse(Warehouse):
                     ) from exc
                 time.sleep(self.retry_delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_lock_path(path: Path) -> Path:
+    """The inter-process lock file every writer of the DuckDB file ``path`` holds."""
+    return path.with_name(path.name + ".lock")
 
 
 def _close_readers(path: Path) -> None:

@@ -142,6 +142,7 @@ class TokenStore:
         self.engine = engine
         self.cipher = TokenCipher(keys)
         self.refresh_lifetime = timedelta(days=refresh_token_days)
+        self._refresh_locks = _sqlite_lock_folder(engine)
 
     # --- TokenStorage (used by TokenManager) --------------------------------
 
@@ -154,10 +155,9 @@ class TokenStore:
     @contextmanager
     def locked(self, customer_id: str) -> Iterator[_LockedRow]:
         """Hold the customer's row locked across processes; commits on a normal exit."""
-        lock_folder = _sqlite_lock_folder(self.engine)
-        if lock_folder is not None:
-            lock_folder.mkdir(parents=True, exist_ok=True)
-            with filelock.FileLock(lock_folder / f"{customer_id}.lock"):
+        if self._refresh_locks is not None:
+            self._refresh_locks.mkdir(parents=True, exist_ok=True)
+            with filelock.FileLock(self._refresh_locks / f"{customer_id}.lock"):
                 # Writes go through short transactions of their own; the version check in
                 # _LockedRow._update refuses anything that changed the row meanwhile.
                 yield _LockedRow(self, None, self.read(customer_id))

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from datetime import date
-from typing import Any
 
-import requests
 from werkzeug.serving import (
     BaseWSGIServer,
     WSGIRequestHandler,
@@ -17,6 +14,7 @@ from werkzeug.serving import (
 )
 
 from allegro_resource.simulator.app import SimulatorApp
+from allegro_resource.simulator.remote import SimulatorControl
 from allegro_resource.simulator.state import SimulatorConfig
 
 
@@ -47,14 +45,13 @@ def build_server(
         )
 
 
-class RunningSimulator:
+class RunningSimulator(SimulatorControl):
     """A simulator serving in a background thread, with helpers for its /_sim/ endpoints."""
 
     def __init__(self, server: BaseWSGIServer) -> None:
+        super().__init__(f"http://{server.host}:{server.port}")
         self._server = server
         self.app: SimulatorApp = server.app  # type: ignore[assignment]
-        self.base_url = f"http://{server.host}:{server.port}"
-        self._http = requests.Session()
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -65,56 +62,7 @@ class RunningSimulator:
         self._server.shutdown()
         self._thread.join(timeout=10)
         self._server.server_close()
-        self._http.close()
-
-    def _sim(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, f"{self.base_url}/_sim/{path}", timeout=30, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    def faults(self, **faults: Any) -> dict[str, Any]:
-        """Merge faults (``reset=True`` clears first); returns the faults now in force."""
-        result: dict[str, Any] = self._sim("POST", "faults", json=faults)
-        return result
-
-    def revoke(self, login: str) -> dict[str, Any]:
-        """Withdraw ``login``'s consent: all their tokens die."""
-        result: dict[str, Any] = self._sim("POST", "revoke", json={"login": login})
-        return result
-
-    def revise(self) -> int:
-        """Bump the revision (recent days change); returns the new revision."""
-        return int(self._sim("POST", "revise")["revision"])
-
-    def users(self) -> list[dict[str, Any]]:
-        """The sellers: login, user_id, ads_client_id, name, email, …"""
-        result: list[dict[str, Any]] = self._sim("GET", "users")
-        return result
-
-    def agency(self) -> dict[str, Any]:
-        """The agency user (login "agency"), whose token lists every seller's ads client."""
-        result: dict[str, Any] = self._sim("GET", "agency")
-        return result
-
-    def truth(self, client_id: str, start: date, end: date) -> dict[str, Any]:
-        """The statistics as served now for [start, end], uncapped and without faults."""
-        params = {"from": start.isoformat(), "to": end.isoformat()}
-        result: dict[str, Any] = self._sim("GET", f"truth/{client_id}", params=params)
-        return result
-
-    def stats(self) -> dict[str, Any]:
-        """The counters (requests by kind, refreshes_ok/failed, invalid_grant, token_errors by
-        code, responses_429, faults…)."""
-        result: dict[str, Any] = self._sim("GET", "stats")
-        return result
-
-    def confirm_device(self, user_code: str, login: str) -> None:
-        """Confirm a device-flow code as ``login``."""
-        self._sim("POST", "device/confirm", json={"user_code": user_code, "login": login})
-
-    def advance(self, seconds: float) -> None:
-        """Move the simulator's clock forward (tokens and codes expire without sleeping)."""
-        self._sim("POST", "clock", json={"advance_seconds": seconds})
+        self.close()
 
 
 def start_simulator(

@@ -9,10 +9,8 @@ loaded from ``tests/pipelines/conftest.py`` under another name (reused, not copi
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -20,6 +18,7 @@ _PIPELINE_TESTS = Path(__file__).resolve().parents[1] / "pipelines"
 sys.path.insert(0, str(_PIPELINE_TESTS))  # pipeline_helpers is imported, not copied
 
 from chaos_scenario import ChaosOutcome, ChaosOutcomes, chaos_agency, run_chaos  # noqa: E402
+from module_loading import load_module  # noqa: E402
 from postgres_databases import temporary_database  # noqa: E402
 
 from allegro_ads.chaos import FaultPlan  # noqa: E402
@@ -31,18 +30,8 @@ DAYS = 40  # two statistics windows per customer (31 + 9 days)
 PLANS = {"duckdb": FaultPlan(storm=4), "postgres": FaultPlan(spike_rate=0.0, storm=2)}
 
 
-def _pipeline_fixtures() -> ModuleType:
-    """tests/pipelines/conftest.py under another name: its agency fixtures, reused."""
-    spec = importlib.util.spec_from_file_location(
-        "pipeline_conftest", _PIPELINE_TESTS / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_pipelines = _pipeline_fixtures()
+# tests/pipelines/conftest.py under another name: its agency fixtures, reused.
+_pipelines = load_module("pipeline_conftest", _PIPELINE_TESTS / "conftest.py")
 backend = _pipelines.backend
 dagster_pg_url = _pipelines.dagster_pg_url
 instance = _pipelines.instance

@@ -6,30 +6,20 @@ loaded from there as ``sim_session``: one implementation of "log in, approve, ex
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from module_loading import load_module
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.simulator.server import RunningSimulator
 
-
-def _load_sim_session() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "_sim_session.py"
-    spec = importlib.util.spec_from_file_location("bench_sim_session", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sim_session = _load_sim_session()
+sim_session = load_module(
+    "bench_sim_session", Path(__file__).resolve().parents[2] / "bench" / "_sim_session.py"
+)
 
 ClientFactory = Callable[..., AllegroAdsClient]
 """The ``make_client`` fixture: ``make_client(sim, tokens, **AllegroAdsClient options)``."""

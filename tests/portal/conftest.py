@@ -8,13 +8,11 @@ customer; one customer in no portfolio. The viewer sees North only.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import requests
@@ -24,6 +22,7 @@ from cryptography.fernet import Fernet
 _ONBOARDING_TESTS = Path(__file__).resolve().parents[1] / "authorize_app"
 sys.path.insert(0, str(_ONBOARDING_TESTS))  # their helpers are imported, not copied
 
+from module_loading import load_module  # noqa: E402
 from onboarding_helpers import CALLBACK_PATH, free_port  # noqa: E402
 from portal_helpers import (  # noqa: E402
     HOSTILE_CUSTOMER,
@@ -53,18 +52,8 @@ from warehouse.stats_loader import Warehouse, open_warehouse  # noqa: E402
 STORED_DAYS = 14
 
 
-def _onboarding_fixtures() -> ModuleType:
-    """tests/authorize_app/conftest.py under another name: its Chromium fixtures, reused."""
-    spec = importlib.util.spec_from_file_location(
-        "onboarding_conftest", _ONBOARDING_TESTS / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_onboarding = _onboarding_fixtures()
+# tests/authorize_app/conftest.py under another name: its Chromium fixtures, reused.
+_onboarding = load_module("onboarding_conftest", _ONBOARDING_TESTS / "conftest.py")
 chromium = _onboarding.chromium
 page = _onboarding.page
 CHROMIUM = _onboarding.CHROMIUM

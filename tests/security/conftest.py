@@ -8,10 +8,8 @@ but never take away what they did not create themselves.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -20,22 +18,13 @@ for _folder in ("portal", "authorize_app"):  # their helpers are imported, not c
     if str(_TESTS / _folder) not in sys.path:
         sys.path.insert(0, str(_TESTS / _folder))
 
+from module_loading import load_module  # noqa: E402
 from portal_helpers import PortalStack  # noqa: E402
 from security_helpers import WSGIApp  # noqa: E402
 
 from authorize_app.app import create_app  # noqa: E402
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    """A conftest.py of another folder as a module of its own name."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_portal = _load("security_portal_conftest", _TESTS / "portal" / "conftest.py")
+_portal = load_module("security_portal_conftest", _TESTS / "portal" / "conftest.py")
 cheap_password_hashing = _portal.cheap_password_hashing
 portal = _portal.portal
 admin_http = _portal.admin_http
