@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from allegro_ads.settings import ConfigError
+from settings.config import ConfigError
 
 # Order here is the order in ``--help``.
 COMMAND_MODULES = [

@@ -16,19 +16,21 @@ from urllib.parse import urlsplit
 
 import requests
 
-from allegro_ads.control import Control, issue_link, open_control, token_manager
 from allegro_ads.dagster_home import ensure_dagster_home
-from allegro_ads.settings import Settings
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import AllegroError
-from allegro_resource.simulator.browser import answer_consent_page
-from allegro_resource.simulator.server import RunningSimulator, start_simulator
-from allegro_resource.simulator.state import SimulatorConfig
 from allegro_resource.windows import reporting_today
 from authorize_app.app import create_app
 from authorize_app.server import RunningServer, start_in_thread
-from warehouse import customers
-from warehouse.control_db import NotFound, upgrade
+from control_store import customers
+from control_store.database import NotFound, upgrade
+from services.clients import token_manager
+from services.control import Control, open_control
+from services.links import issue_link
+from settings.config import Settings
+from simulator.browser import answer_consent_page
+from simulator.server import RunningSimulator, start_simulator
+from simulator.state import SimulatorConfig
 from warehouse.stats_loader import open_warehouse
 from warehouse.stats_queries import customer_summary
 
@@ -188,7 +190,7 @@ def print_next_steps(settings: Settings, dagster_home: Path) -> None:
 
 
 def main() -> int:
-    from allegro_ads.settings import load_settings
+    from settings.config import load_settings
 
     return run_demo(load_settings())
 

@@ -19,11 +19,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from allegro_ads.control import format_table
-from allegro_ads.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ConfigError, Settings
-from allegro_ads.settings import load_settings as _load_settings
-from warehouse import customers
-from warehouse.control_db import (
+from allegro_ads.console import format_table
+from control_store import customers
+from control_store.database import (
     SchemaOutOfDate,
     _is_known,
     current_revision,
@@ -31,10 +29,12 @@ from warehouse.control_db import (
     head_revision,
     make_engine,
 )
-from warehouse.control_schema import oauth_tokens
+from control_store.schema import oauth_tokens
+from control_store.token_store import TokenCipher, TokenKeyError, TokenStore, token_status
+from settings.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ConfigError, Settings
+from settings.config import load_settings as _load_settings
 from warehouse.stats_loader import duckdb_path
 from warehouse.stats_schema import SCHEMA_VERSION, SELECT_SCHEMA_VERSION
-from warehouse.token_store import TokenCipher, TokenKeyError, TokenStore, token_status
 
 ALLEGRO_TIMEOUT_SECONDS = 5.0
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")  # noqa: S104 - compared, not bound

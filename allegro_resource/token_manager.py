@@ -1,7 +1,7 @@
 """Hands out valid access tokens, refreshing them once across every process that shares a store.
 
 The storage is abstract (``TokenStorage``): the control store implements it in
-``warehouse.token_store``. The lock it provides must hold across processes.
+``control_store.token_store``. The lock it provides must hold across processes.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class LockedTokens(Protocol):
 
 
 class TokenStorage(Protocol):
-    """Where tokens live; see ``warehouse.token_store.TokenStore``."""
+    """Where tokens live; see ``control_store.token_store.TokenStore``."""
 
     def read(self, customer_id: str) -> StoredTokens | None: ...
 

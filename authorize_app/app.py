@@ -16,12 +16,13 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from allegro_ads.control import Control, oauth_client, open_control
-from allegro_ads.settings import Settings
 from allegro_resource.oauth import OAuthClient
 from authorize_app.consent import ConsentFlow
 from authorize_app.portal.app import PortalApp
 from authorize_app.web import SecurityHeaders, bad_host, origin_of, render, security_headers
+from services.clients import oauth_client
+from services.control import Control, open_control
+from settings.config import Settings
 
 log = logging.getLogger("authorize_app")
 

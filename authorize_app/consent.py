@@ -15,14 +15,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from allegro_ads.control import Control, begin_consent, finish_consent
-from allegro_ads.link_signing import InvalidLinkToken, verify_link_token
 from allegro_resource.errors import AllegroError, InvalidGrant
 from allegro_resource.oauth import OAuthClient
 from authorize_app.web import render
-from warehouse import auth_links, customers
-from warehouse.auth_links import LinkState, LinkUnusable, StateUnusable
-from warehouse.control_db import Conflict
+from control_store import auth_links, customers
+from control_store.auth_links import LinkState, LinkUnusable, StateUnusable
+from control_store.database import Conflict
+from services.consent import begin_consent, finish_consent
+from services.control import Control
+from services.link_signing import InvalidLinkToken, verify_link_token
 
 log = logging.getLogger("authorize_app.consent")
 

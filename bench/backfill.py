@@ -16,7 +16,7 @@ joined with the dimension names, i.e. the table a load receives) are loaded with
 ``INSERT INTO t SELECT * FROM arrow_table`` into a keyless table of the same columns in another
 fresh file; both timings include connecting and closing (DuckDB checkpoints on close).
 
-The last line on stdout is JSON. Run: ``.venv/bin/python bench/backfill.py [--customers 20
+The last line on stdout is JSON. Run: ``.venv/bin/python -m bench.backfill [--customers 20
 --days 730 --latency-ms 30]``.
 """
 
@@ -37,19 +37,13 @@ import duckdb
 import pyarrow as pa
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _sim_session import start_bench_simulator
-
-from allegro_ads.control import (
-    oauth_client,
-    open_control,
-)
-from allegro_ads.settings import Settings, load_settings
-from allegro_ads.simulated_consent import consent_as_seller
-from warehouse import customers
-from warehouse.control_db import upgrade
+from control_store import customers
+from control_store.database import upgrade
+from services.clients import oauth_client
+from services.control import open_control
+from settings.config import Settings, load_settings
+from testing.bench_simulator import start_bench_simulator
+from testing.simulated_consent import consent_as_seller
 from warehouse.stats_loader import Warehouse, open_warehouse
 from warehouse.stats_schema import LOAD_COLUMNS, LOAD_SCHEMA
 

@@ -2,7 +2,7 @@
 
 In a temporary folder: the simulator (``--seed``), ``--customers`` customers connected through
 the real consent flow, a DuckDB warehouse, a SQLite control store and a Dagster instance. Then
-(``tests/chaos/chaos_scenario.py``, the same code the chaos tests run): the simulator's faults
+(``testing/chaos_scenario.py``, the same code the chaos tests run): the simulator's faults
 on (20% 5xx, a 429 storm with Retry-After before each run, 15% of calls delayed by a 3 s latency
 spike, one truncated answer, the last customer removed from the agency); ``ad_stats_job`` over
 ``--days`` days in a child process; the second-to-last customer withdraws consent once the
@@ -10,7 +10,7 @@ simulator has served as many statistics calls as there are customers; the run is
 SIGKILL during its second warehouse load; Dagster is told the run failed; ONE re-run of the same
 days; then the warehouse is compared row for row with the simulator's truth.
 
-The report goes to stdout; its last line is JSON. Run: ``.venv/bin/python bench/chaos.py
+The report goes to stdout; its last line is JSON. Run: ``.venv/bin/python -m bench.chaos
 [--customers 8 --days 62 --seed 42]``.
 """
 
@@ -24,12 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "chaos"), str(ROOT / "tests" / "pipelines")]
-
-from chaos_scenario import ChaosOutcome, chaos_agency, run_chaos  # noqa: E402
-
-from allegro_ads.chaos import FaultPlan  # noqa: E402
+from testing.chaos import FaultPlan
+from testing.chaos_scenario import ChaosOutcome, chaos_agency, run_chaos
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

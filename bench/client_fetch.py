@@ -5,7 +5,7 @@ child process so it does not share the GIL with the client), consents one token 
 over HTTP, switches on a per-request latency, fetches every seller's statistics with
 ``fetch_statistics_many`` and prints one JSON line with the figures.
 
-Run: ``.venv/bin/python bench/client_fetch.py [--clients 50 --days 365 ...]``.
+Run: ``.venv/bin/python -m bench.client_fetch [--clients 50 --days 365 ...]``.
 """
 
 from __future__ import annotations
@@ -16,19 +16,15 @@ import math
 import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _sim_session import BenchSimulator, consented_provider, start_bench_simulator
 
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.token_provider import TokenProvider
 from allegro_resource.windows import DEFAULT_MAX_RANGE_DAYS
+from testing.bench_simulator import BenchSimulator, consented_provider, start_bench_simulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """Benchmark: latency of the portal's stored report page over the 10M+ row bench warehouse.
 
-Uses the bench warehouse of ``bench/portal_data.py`` (building it if missing), a fresh control
+Uses the bench warehouse of ``testing/portal_data.py`` (building it if missing), a fresh control
 store in a temp folder holding the report's customers (ids as in the warehouse) and an admin,
 serves the real WSGI app (``authorize_app.app.create_app``) with waitress, in a child process,
 on a free loopback port, signs in through the login form (CSRF token included), then fires
@@ -9,7 +9,7 @@ on a free loopback port, signs in through the login form (CSRF token included), 
 signed-in cookies). Prints
 p50/p95/p99/max and errors; the last line on stdout is JSON.
 
-Run: ``.venv/bin/python bench/portal.py [--requests 200 --concurrency 4]``.
+Run: ``.venv/bin/python -m bench.portal [--requests 200 --concurrency 4]``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
+from sqlalchemy import Engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _portal_server import (
+from control_store import users
+from testing.portal_data import (
+    DEFAULT_DIR,
+    BenchWarehouse,
+    ensure_bench_warehouse,
+    portal_customer_ids,
+)
+from testing.portal_server import (
     REQUEST_TIMEOUT,
     Jar,
     SignInFailed,
@@ -40,11 +46,7 @@ from _portal_server import (
     seed_bench_customers,
     serve_portal,
 )
-from _portal_server import sign_in as sign_in_as
-from portal_data import DEFAULT_DIR, BenchWarehouse, ensure_bench_warehouse, portal_customer_ids
-from sqlalchemy import Engine
-
-from warehouse import users
+from testing.portal_server import sign_in as sign_in_as
 
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway store in a temp folder

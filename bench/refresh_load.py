@@ -4,11 +4,11 @@ Starts the simulator (12-hour access tokens, its default), connects ``--customer
 through the real consent flow into a fresh control store (SQLite in a temp folder, or a
 throw-away PostgreSQL database with ``--postgres``), then runs ``--workers`` processes that ask
 the production ``TokenManager`` for every customer's token every ``--step-minutes`` of simulated
-time for ``--hours`` and use it on ``GET /me`` (``allegro_ads.refresh_load``). Prints the
+time for ``--hours`` and use it on ``GET /me`` (``testing.refresh_load``). Prints the
 refreshes Allegro saw against the minimum, ``invalid_grant`` answers, API calls and wall time;
 the last line on stdout is JSON.
 
-Run: ``.venv/bin/python bench/refresh_load.py [--workers 16 --customers 50 --postgres]``.
+Run: ``.venv/bin/python -m bench.refresh_load [--workers 16 --customers 50 --postgres]``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _sim_session import start_bench_simulator
-
-from allegro_ads.refresh_load import LoadPlan, RefreshLoadResult, run_refresh_load
+from testing.bench_simulator import start_bench_simulator
 
 # The tests' throw-away PostgreSQL helper (ALLEGRO_ADS_TEST_POSTGRES_URL, default 127.0.0.1).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from postgres_databases import temporary_database
+from testing.postgres_databases import temporary_database
+from testing.refresh_load import LoadPlan, RefreshLoadResult, run_refresh_load
 
 
 @contextmanager

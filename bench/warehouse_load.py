@@ -8,7 +8,7 @@ another fresh file. Both timings include opening and closing the connection (Duc
 its checkpoint on close). The time of reloading the same slice (replacing every row) goes
 to stderr; the last line printed on stdout is JSON.
 
-Run: ``.venv/bin/python bench/warehouse_load.py [--rows 1000000 --ads 25000]``.
+Run: ``.venv/bin/python -m bench.warehouse_load [--rows 1000000 --ads 25000]``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from warehouse.stats_loader import open_warehouse
 from warehouse.stats_schema import LOAD_COLUMNS, LOAD_SCHEMA, MONEY, RATIO

@@ -6,16 +6,16 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from allegro_ads.control import token_manager
-from allegro_ads.stats_sync import CallCounter, CustomerOutcome, sync_statistics
 from allegro_resource.calllog import FanOutCallLog
 from allegro_resource.resource import AllegroResource
 from allegro_resource.windows import oldest_served_day, reporting_today
+from control_store.api_call_log import ControlStoreCallLog
 from pipelines import checks
 from pipelines.config import StatsRunConfig
 from pipelines.metadata import run_metadata
 from pipelines.resources import ControlStoreResource, WarehouseResource, reportable_customers
-from warehouse.api_call_log import ControlStoreCallLog
+from services.clients import token_manager
+from services.stats_sync import CallCounter, CustomerOutcome, sync_statistics
 
 ASSET_NAME = "ad_daily_stats"
 WRITER_POOL = "warehouse_writer"

@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from allegro_ads.stats_sync import SyncReport
+from services.stats_sync import SyncReport
 from warehouse import stats_queries
 from warehouse.stats_loader import Warehouse
 

@@ -6,12 +6,12 @@ import warnings
 
 import dagster as dg
 
-from allegro_ads.settings import load_settings
 from pipelines.assets import ASSET_NAME, build_ad_daily_stats
 from pipelines.partitions import daily_partitions
 from pipelines.resources import build_resources
 from pipelines.schedules import build_daily_schedule
 from pipelines.sensors import build_new_customer_sensor
+from settings.config import load_settings
 
 # Single-run backfills are the point of this design; Dagster still labels the parameter beta.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")

@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from allegro_ads.stats_sync import SyncReport
+from services.stats_sync import SyncReport
 
 
 def _cell(text: str | None) -> str:

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 import dagster as dg
 from pydantic import Field
 
-from allegro_ads.control import Control, open_control
-from allegro_ads.settings import Settings, load_settings
-from allegro_ads.stats_sync import CustomerTarget
 from allegro_resource.resource import AllegroResource
-from warehouse import customers
+from control_store import customers
+from control_store.token_store import TokenStatus
+from services.control import Control, open_control
+from services.stats_sync import CustomerTarget
+from settings.config import Settings, load_settings
 from warehouse.stats_loader import Warehouse, open_warehouse
-from warehouse.token_store import TokenStatus
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -28,6 +28,11 @@ ensure_venv() {
         .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
         echo "$wanted" >"$stamp"
     fi
+    # The checkout's own development packages (simulator/, testing/, bench/, tests/) are
+    # importable in this venv only; the wheel ships the production packages alone.
+    local site
+    site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+    echo "$PWD" >"$site/allegro_ads_checkout.pth"
 }
 
 ensure_chromium() {

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres_databases import temporary_database
 
-from allegro_resource.simulator.server import RunningSimulator, start_simulator
-from allegro_resource.simulator.state import SimulatorConfig
+from simulator.server import RunningSimulator, start_simulator
+from simulator.state import SimulatorConfig
+from testing.postgres_databases import temporary_database
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from allegro_ads.control import cli_control, format_table
-from warehouse import customers
-from warehouse.token_store import token_status
+from allegro_ads.console import cli_control, format_table
+from control_store import customers
+from control_store.token_store import token_status
 
 
 def register(subparsers: Any) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from allegro_ads.control import cli_control
-from warehouse.control_db import current_revision, display_url, head_revision, upgrade
+from allegro_ads.console import cli_control
+from control_store.database import current_revision, display_url, head_revision, upgrade
 
 
 def register(subparsers: Any) -> None:

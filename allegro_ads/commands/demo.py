@@ -19,6 +19,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from allegro_ads.demo import run_demo
-    from allegro_ads.settings import load_settings
+    from settings.config import load_settings
 
     return run_demo(load_settings(), days=args.days, seed=args.seed)

@@ -9,7 +9,7 @@ from typing import Any
 
 from allegro_ads.cli import CommandError
 from allegro_ads.commands.arguments import iso_date
-from allegro_ads.settings import load_settings
+from settings.config import load_settings
 from warehouse.export import (
     EXPORT_FORMATS,
     ExportError,

@@ -8,8 +8,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from allegro_ads.control import cli_control
-from warehouse.token_store import rotate_keys
+from allegro_ads.console import cli_control
+from control_store.token_store import rotate_keys
 
 
 def register(subparsers: Any) -> None:

@@ -6,16 +6,10 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from allegro_ads.control import (
-    MAX_LINK_TTL,
-    cli_control,
-    format_table,
-    format_time,
-    issue_link,
-    operator_name,
-    parse_duration,
-)
-from warehouse import auth_links, customers
+from allegro_ads.commands.arguments import parse_duration
+from allegro_ads.console import cli_control, format_table, format_time, operator_name
+from control_store import auth_links, customers
+from services.links import MAX_LINK_TTL, issue_link
 
 
 def ttl_argument(text: str) -> timedelta:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from allegro_ads.control import cli_control, format_table
-from warehouse import customers, portfolios
+from allegro_ads.console import cli_control, format_table
+from control_store import customers, portfolios
 
 
 def register(subparsers: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from allegro_ads.cli import CommandError
 from allegro_ads.commands.arguments import iso_date, port_number, positive_int
-from allegro_resource.simulator.state import SimulatorConfig
+from simulator.state import SimulatorConfig
 
 _DEFAULTS = SimulatorConfig()
 
@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C."""
-    from allegro_resource.simulator.server import build_server
+    from simulator.server import build_server
 
     config = SimulatorConfig(
         seed=args.seed,

@@ -6,9 +6,10 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from allegro_ads.control import cli_control, format_table, format_time, token_manager
-from warehouse import customers
-from warehouse.token_store import token_status
+from allegro_ads.console import cli_control, format_table, format_time
+from control_store import customers
+from control_store.token_store import token_status
+from services.clients import token_manager
 
 
 def register(subparsers: Any) -> None:

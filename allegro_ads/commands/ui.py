@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from allegro_ads.dagster_home import ensure_dagster_home
-    from allegro_ads.settings import load_settings
+    from settings.config import load_settings
 
     settings = load_settings()
     home = ensure_dagster_home(settings.data_dir)

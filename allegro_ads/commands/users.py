@@ -7,8 +7,8 @@ import getpass
 import sys
 from typing import Any
 
-from allegro_ads.control import cli_control, format_table, format_time
-from warehouse import users
+from allegro_ads.console import cli_control, format_table, format_time
+from control_store import users
 
 
 def register(subparsers: Any) -> None:

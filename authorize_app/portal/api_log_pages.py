@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import bad_request, optional_date, positive_int
-from warehouse.control_schema import api_calls, customers
+from control_store.schema import api_calls, customers
 
 PAGE_SIZE = 50
 STATUS_CHOICES = {

@@ -15,17 +15,17 @@ from werkzeug.exceptions import BadHost, Forbidden, HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from allegro_ads.control import Control
 from authorize_app.portal.auth import require_csrf
 from authorize_app.portal.context import Ctx, Services, WarehouseHandle
 from authorize_app.portal.routes import BY_ENDPOINT, URL_MAP, Access, Route
 from authorize_app.portal.scope import ADMINS_ONLY
 from authorize_app.portal.sessions import Session, SessionCodec, session_is_live
 from authorize_app.web import StartResponse, bad_host, security_headers
-from warehouse import users
-from warehouse.control_db import Conflict, NotFound
+from control_store import users
+from control_store.database import Conflict, NotFound
+from control_store.users import User
+from services.control import Control
 from warehouse.stats_loader import WarehouseBusyError
-from warehouse.users import User
 
 log = logging.getLogger("authorize_app.portal")
 

@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import password_field, text_field
 from authorize_app.portal.sessions import Session, csrf_matches, end_session, start_session
-from warehouse import users
-from warehouse.control_db import write
-from warehouse.control_schema import login_failures
+from control_store import users
+from control_store.database import write
+from control_store.schema import login_failures
 
 log = logging.getLogger("authorize_app.portal.auth")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from warehouse.token_store import TokenInfo, TokenStatus, token_status
+from control_store.token_store import TokenInfo, TokenStatus, token_status
 
 NOT_CONNECTED = "not_connected"
 LABELS = {

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from authorize_app.portal.connection_state import LABELS, ConnectionState, connection_state
 from authorize_app.portal.context import Ctx
-from warehouse.customers import Customer
+from control_store.customers import Customer
 
 # Worst first: what needs someone's attention tops the board.
 ORDER = ["needs_reauth", "revoked", "expired", "expiring", "not_connected", "connected"]

@@ -13,12 +13,12 @@ from werkzeug.routing import MapAdapter
 from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Request, Response
 
-from allegro_ads.control import Control
 from authorize_app.portal.scope import Scope
 from authorize_app.portal.sessions import Session, SessionCodec
 from authorize_app.web import render as render_template
+from control_store.users import User
+from services.control import Control
 from warehouse.stats_loader import Warehouse, open_warehouse
-from warehouse.users import User
 
 
 class WarehouseHandle:

@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wrappers import Response
 
-from allegro_ads.control import issue_link
 from authorize_app.portal.connection_state import ConnectionState, connection_state
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import text_field
 from authorize_app.portal.freshness import latest_days
-from warehouse import auth_links, customers, portfolios
-from warehouse.control_db import Conflict
-from warehouse.customers import Customer
+from control_store import auth_links, customers, portfolios
+from control_store.customers import Customer
+from control_store.database import Conflict
+from services.links import issue_link
 
 CURRENCY_CHARS = 3
 

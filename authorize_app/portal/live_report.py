@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from allegro_ads.control import Control, oauth_client, token_manager
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
 from allegro_resource.errors import AllegroError, ApiError, NeedsReauthorization
 from allegro_resource.models import StatRow, stat_rows_from_table
@@ -23,8 +22,10 @@ from authorize_app.portal.report_model import (
     ratio,
     sort_rows,
 )
-from warehouse.api_call_log import ControlStoreCallLog
-from warehouse.customers import Customer
+from control_store.api_call_log import ControlStoreCallLog
+from control_store.customers import Customer
+from services.clients import oauth_client, token_manager
+from services.control import Control
 
 LIVE_MAX_ATTEMPTS = 3  # someone is waiting for the page: retry less than the pipeline does
 LIVE_MAX_RETRY_SECONDS = 15.0

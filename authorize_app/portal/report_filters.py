@@ -13,7 +13,7 @@ from allegro_resource.windows import reporting_today, validate_range
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import bad_request, date_param, id_list
 from authorize_app.portal.report_model import DEFAULT_SORT, SORT_CHOICES
-from warehouse.customers import Customer
+from control_store.customers import Customer
 
 STORED_DEFAULT_DAYS = 30
 STORED_MAX_DAYS = 3 * 366

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from warehouse.customers import Customer
+from control_store.customers import Customer
 
 DEFAULT_SORT = "-cost"
 

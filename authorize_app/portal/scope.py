@@ -12,8 +12,8 @@ from functools import cached_property
 from sqlalchemy import Engine
 from werkzeug.exceptions import Forbidden, NotFound
 
-from warehouse.customers import Customer, visible_to
-from warehouse.users import User
+from control_store.customers import Customer, visible_to
+from control_store.users import User
 
 NOT_VISIBLE = "There is no such customer among yours. Pick one from the Customers page."
 ADMINS_ONLY = "This page is for admins. Ask an admin if you need something changed."

@@ -16,8 +16,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine, delete, select, update
 from werkzeug.wrappers import Request, Response
 
-from warehouse.control_db import write
-from warehouse.control_schema import portal_sessions
+from control_store.database import write
+from control_store.schema import portal_sessions
 
 COOKIE_NAME = "aam_portal"
 SALT = "portal-session"

@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response
 from authorize_app.portal.auth import MAX_PASSWORD_CHARS
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import password_field, text_field
-from warehouse import portfolios, users
-from warehouse.portfolios import Portfolio
-from warehouse.users import User
+from control_store import portfolios, users
+from control_store.portfolios import Portfolio
+from control_store.users import User
 
 
 @dataclass(frozen=True, slots=True)

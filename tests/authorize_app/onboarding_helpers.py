@@ -15,21 +15,16 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
-from allegro_ads.control import (
-    Control,
-    IssuedLink,
-    issue_link,
-    oauth_client,
-    token_manager,
-    url_for_link,
-)
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.simulator.browser import answer_consent_page
-from allegro_resource.simulator.server import RunningSimulator
-from warehouse import auth_links, customers
-from warehouse.auth_links import AuthLink
-from warehouse.control_schema import oauth_states, oauth_tokens
-from warehouse.customers import Customer
+from control_store import auth_links, customers
+from control_store.auth_links import AuthLink
+from control_store.customers import Customer
+from control_store.schema import oauth_states, oauth_tokens
+from services.clients import oauth_client, token_manager
+from services.control import Control
+from services.links import IssuedLink, issue_link, url_for_link
+from simulator.browser import answer_consent_page
+from simulator.server import RunningSimulator
 
 CALLBACK_PATH = "/oauth/callback"
 AUTHORIZE_PATH = "/auth/oauth/authorize"  # the simulator's, as Allegro's

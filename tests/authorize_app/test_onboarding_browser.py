@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from onboarding_helpers import (
+from playwright.sync_api import Page, expect
+
+from tests.authorize_app.onboarding_helpers import (
     AUTHORIZE_PATH,
     CALLBACK_PATH,
     Onboarding,
@@ -17,7 +19,6 @@ from onboarding_helpers import (
     run_cli,
     table_row,
 )
-from playwright.sync_api import Page, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
 FERNET_PREFIX = "gAAAAA"  # every Fernet token starts with version byte 0x80, base64

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from onboarding_helpers import (
+
+from control_store import auth_links, customers
+from services.link_signing import link_url
+from tests.authorize_app.onboarding_helpers import (
     STATE_COOKIE,
     Onboarding,
     assert_nothing_stored,
@@ -18,9 +21,6 @@ from onboarding_helpers import (
     the_link,
     token_rows,
 )
-
-from allegro_ads.link_signing import link_url
-from warehouse import auth_links, customers
 
 
 def assert_refused(response: requests.Response, status: int, says: str) -> None:

@@ -9,7 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from onboarding_helpers import (
+
+from authorize_app.app import MAX_BODY_BYTES
+from tests.authorize_app.onboarding_helpers import (
     AUTHORIZE_PATH,
     CALLBACK_PATH,
     Onboarding,
@@ -18,8 +20,6 @@ from onboarding_helpers import (
     page_text,
     sign_ins_started,
 )
-
-from authorize_app.app import MAX_BODY_BYTES
 
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",

@@ -7,11 +7,16 @@ from contextlib import closing
 
 import pytest
 import requests
-from onboarding_helpers import Onboarding, connect, consent_over_http, login_seen_by_api
 
-from allegro_ads.control import oauth_client, token_manager
 from allegro_resource.errors import NeedsReauthorization
-from warehouse.token_store import TokenStatus
+from control_store.token_store import TokenStatus
+from services.clients import oauth_client, token_manager
+from tests.authorize_app.onboarding_helpers import (
+    Onboarding,
+    connect,
+    consent_over_http,
+    login_seen_by_api,
+)
 
 
 def test_a_consent_revoked_at_allegro_turns_the_customer_to_needs_reauth_and_a_new_link_restores_it(

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from allegro_ads.control import open_control, token_manager
-from allegro_ads.settings import load_settings
 from allegro_resource.oauth import OAuthClient
+from services.clients import token_manager
+from services.control import open_control
+from settings.config import load_settings
 
 ASKING = "asking"  # sent by the child just before it asks for a token
 

@@ -4,41 +4,33 @@
 fault, a consent withdrawn mid-run, SIGKILL mid-load, one re-run) once per backend per session
 and hands every test the same ``ChaosOutcome``: the scenario takes half a minute, its tests only
 read what it observed. The interrupted-refresh tests use the pipeline tests' agency fixtures,
-loaded from ``tests/pipelines/conftest.py`` under another name (reused, not copied).
+imported from ``tests/pipelines/fixtures.py`` (reused, not copied).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-_PIPELINE_TESTS = Path(__file__).resolve().parents[1] / "pipelines"
-sys.path.insert(0, str(_PIPELINE_TESTS))  # pipeline_helpers is imported, not copied
-
-from chaos_scenario import ChaosOutcome, ChaosOutcomes, chaos_agency, run_chaos  # noqa: E402
-from module_loading import load_module  # noqa: E402
-from postgres_databases import temporary_database  # noqa: E402
-
-from allegro_ads.chaos import FaultPlan  # noqa: E402
+from testing.chaos import FaultPlan
+from testing.chaos_scenario import ChaosOutcome, ChaosOutcomes, chaos_agency, run_chaos
+from testing.postgres_databases import temporary_database
+from tests.pipelines.fixtures import (  # fixtures, registered by import
+    agency,
+    agency_simulator,
+    backend,
+    dagster_pg_url,
+    empty_agency,
+    instance,
+    stores,
+)
 
 CUSTOMERS = 5  # three healthy, one withdrawing consent mid-run, one removed from the agency
 DAYS = 40  # two statistics windows per customer (31 + 9 days)
 # Shorter 429 storms than the bench's; on PostgreSQL the scenario is there for the kill, so
 # without the latency spikes (DuckDB's run covers them), to keep the suite short.
 PLANS = {"duckdb": FaultPlan(storm=4), "postgres": FaultPlan(spike_rate=0.0, storm=2)}
-
-
-# tests/pipelines/conftest.py under another name: its agency fixtures, reused.
-_pipelines = load_module("pipeline_conftest", _PIPELINE_TESTS / "conftest.py")
-backend = _pipelines.backend
-dagster_pg_url = _pipelines.dagster_pg_url
-instance = _pipelines.instance
-stores = _pipelines.stores
-agency_simulator = _pipelines.agency_simulator
-empty_agency = _pipelines.empty_agency
-agency = _pipelines.agency
 
 
 @pytest.fixture(scope="session")

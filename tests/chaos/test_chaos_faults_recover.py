@@ -9,10 +9,10 @@ All tests read one ``ChaosOutcome`` (DuckDB warehouse, SQLite control store); se
 from __future__ import annotations
 
 import pytest
-from chaos_scenario import ChaosOutcome, ChaosOutcomes
 
+from control_store.token_store import TokenStatus
 from pipelines.checks import ALL_LOADED, NON_NEGATIVE, RATIOS_AGREE, SUMMARY_AGREES, UNIQUE_KEYS
-from warehouse.token_store import TokenStatus
+from testing.chaos_scenario import ChaosOutcome, ChaosOutcomes
 
 pytestmark = pytest.mark.slow
 

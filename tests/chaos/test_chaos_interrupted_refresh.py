@@ -14,14 +14,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from chaos_refresh import ASKING, ChildRefresh, StalledAllegro
-from pipeline_helpers import Agency, Connected
 
-from allegro_ads.control import oauth_client, open_control, token_manager
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import NeedsReauthorization
 from allegro_resource.token_manager import StoredTokens
-from warehouse.token_store import TokenStatus
+from control_store.token_store import TokenStatus
+from services.clients import oauth_client, token_manager
+from services.control import open_control
+from testing.pipeline_agency import Agency, Connected
+from tests.chaos.chaos_refresh import ASKING, ChildRefresh, StalledAllegro
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,9 @@ PostgreSQL's per-customer advisory lock), with the simulator's faults on (see co
 from __future__ import annotations
 
 import pytest
-from chaos_scenario import ChaosOutcome, ChaosOutcomes
-from pipeline_helpers import BACKENDS
+
+from testing.chaos_scenario import ChaosOutcome, ChaosOutcomes
+from testing.pipeline_agency import BACKENDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS)]
 

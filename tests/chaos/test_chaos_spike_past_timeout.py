@@ -12,11 +12,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from pipeline_helpers import Agency, yesterday
 
-from allegro_ads.control import open_control, token_manager
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
+from services.clients import token_manager
+from services.control import open_control
+from testing.pipeline_agency import Agency, yesterday
 
 pytestmark = pytest.mark.slow
 

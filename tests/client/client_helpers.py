@@ -1,7 +1,7 @@
 """Helpers for the Allegro client tests: the simulator's sellers, its today, its counters.
 
-The consent driver lives in ``bench/_sim_session.py`` (the benchmark uses it too) and is
-loaded from there as ``sim_session``: one implementation of "log in, approve, exchange".
+The consent driver lives in ``testing/bench_simulator.py`` (the benchmark uses it too) and is
+imported as ``sim_session``: one implementation of "log in, approve, exchange".
 """
 
 from __future__ import annotations
@@ -9,17 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from module_loading import load_module
-
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.simulator.server import RunningSimulator
-
-sim_session = load_module(
-    "bench_sim_session", Path(__file__).resolve().parents[2] / "bench" / "_sim_session.py"
-)
+from simulator.server import RunningSimulator
+from testing import bench_simulator as sim_session
 
 ClientFactory = Callable[..., AllegroAdsClient]
 """The ``make_client`` fixture: ``make_client(sim, tokens, **AllegroAdsClient options)``."""

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from client_helpers import ClientFactory, Seller, sellers_of, sim_session, sim_today
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.token_provider import TokenProvider
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session, sim_today
 
 
 @pytest.fixture

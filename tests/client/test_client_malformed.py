@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from client_helpers import ClientFactory, Seller, sim_today
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import MalformedResponse
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import ClientFactory, Seller, sim_today
 
 
 def _range(sim: RunningSimulator, days: int) -> tuple[date, date]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from client_helpers import ClientFactory, sellers_of, sim_session, sim_today
-
 from allegro_resource.ads_client import StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroError, Forbidden
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import ClientFactory, sellers_of, sim_session, sim_today
 
 
 def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(

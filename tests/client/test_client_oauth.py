@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from client_helpers import Seller, sellers_of, sim_session
 
 from allegro_resource.errors import InvalidClient, InvalidGrant
 from allegro_resource.oauth import OAuthClient, new_pkce, s256_challenge
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import Seller, sellers_of, sim_session
 
 
 def test_the_pkce_challenge_matches_the_rfc_7636_example() -> None:

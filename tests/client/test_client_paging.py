@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from client_helpers import ClientFactory, sellers_of, sim_session
-
 from allegro_resource.calllog import MemoryCallLog
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import ClientFactory, sellers_of, sim_session
 
 
 def test_paging_returns_all_2500_clients_of_a_large_agency(

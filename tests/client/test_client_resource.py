@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import dagster as dg
 import pytest
-from client_helpers import sellers_of, sim_session, sim_today
 from pydantic import ValidationError
 
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.resource import AllegroResource
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import sellers_of, sim_session, sim_today
 
 
 def _resource(sim: RunningSimulator, **overrides: object) -> AllegroResource:

@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from client_helpers import ClientFactory, Seller, sim_today
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroUnavailable, RateLimited, ServerError
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.transport import parse_retry_after
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import ClientFactory, Seller, sim_today
 
 
 def _one_window(sim: RunningSimulator) -> tuple[date, date]:

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from client_helpers import Seller, sim_today, stat_calls
 
 from allegro_resource.ads_client import STATISTICS_PATH, AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import DateRangeError
 from allegro_resource.models import AdType, StatRow
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import Seller, sim_today, stat_calls
 
 
 def _yesterday(sim: RunningSimulator) -> date:

@@ -8,14 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from client_helpers import ClientFactory, Seller, sellers_of, sim_session
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import InvalidGrant, NeedsReauthorization
 from allegro_resource.oauth import TOKEN_PATH
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.static_tokens import StaticTokenProvider
+from simulator.server import RunningSimulator
+from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session
 
 
 def test_a_401_after_revocation_refreshes_once_then_asks_for_reauthorization(

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from postgres_databases import execute, temporary_database
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from warehouse import customers
-from warehouse.control_db import make_engine, upgrade
-from warehouse.token_store import TokenStore
+from control_store import customers
+from control_store.database import make_engine, upgrade
+from control_store.token_store import TokenStore
+from testing.postgres_databases import execute, temporary_database
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +72,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 with test-sized cost: the same code path, a fraction of the time."""
     from argon2 import PasswordHasher
 
-    from warehouse import users
+    from control_store import users
 
     monkeypatch.setattr(
         users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -112,8 +112,8 @@ def token_worker(
 ) -> None:
     """One process of the concurrency test: wait for the others, ask for the token, use it."""
     from allegro_resource.token_manager import TokenManager
-    from warehouse.control_db import make_engine
-    from warehouse.token_store import TokenStore
+    from control_store.database import make_engine
+    from control_store.token_store import TokenStore
 
     engine = make_engine(url)
     oauth = sim_oauth(base_url)

@@ -7,8 +7,8 @@ import threading
 from sqlalchemy import Engine, func, select
 
 from allegro_resource.calllog import ApiCall
-from warehouse.api_call_log import ControlStoreCallLog, redact_secrets
-from warehouse.control_schema import api_calls
+from control_store.api_call_log import ControlStoreCallLog, redact_secrets
+from control_store.schema import api_calls
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJ1c2VyX25hbWUiOiIxMjMifQ.c2lnbmF0dXJl"
 
@@ -91,7 +91,7 @@ def test_many_threads_record_concurrently_and_nothing_is_lost(engine: Engine) ->
 
 
 def test_a_broken_store_never_breaks_the_caller(tmp_path: object) -> None:
-    from warehouse.control_db import make_engine
+    from control_store.database import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/no-schema.db")  # no api_calls table
     log = ControlStoreCallLog(engine)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from warehouse import auth_links, customers
-from warehouse.auth_links import LinkState, LinkUnusable, StateUnusable
-from warehouse.control_db import Conflict, NotFound
-from warehouse.control_schema import oauth_states
-from warehouse.token_store import TokenStore
+from control_store import auth_links, customers
+from control_store.auth_links import LinkState, LinkUnusable, StateUnusable
+from control_store.database import Conflict, NotFound
+from control_store.schema import oauth_states
+from control_store.token_store import TokenStore
 
 HOUR = timedelta(hours=1)
 

@@ -10,16 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from control_helpers import fake_tokens
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from allegro_ads.cli import main
-from allegro_ads.link_signing import token_from_url, verify_link_token
-from allegro_ads.settings import load_settings
-from warehouse import auth_links, customers
-from warehouse.control_db import head_revision, make_engine
-from warehouse.token_store import TokenStore
+from control_store import auth_links, customers
+from control_store.database import head_revision, make_engine
+from control_store.token_store import TokenStore
+from services.link_signing import token_from_url, verify_link_token
+from settings.config import load_settings
+from tests.control.control_helpers import fake_tokens
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
-from warehouse import control_db, customers
-from warehouse.control_db import (
+from control_store import customers
+from control_store import database as control_db
+from control_store.database import (
     SchemaOutOfDate,
     check_schema_current,
     current_revision,
@@ -20,7 +21,7 @@ from warehouse.control_db import (
     upgrade,
     write,
 )
-from warehouse.control_schema import auth_links, metadata
+from control_store.schema import auth_links, metadata
 
 
 def test_upgrade_then_check_passes(control_url: str) -> None:

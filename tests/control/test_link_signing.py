@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from allegro_ads.link_signing import (
+from services.link_signing import (
     ForgedLinkToken,
     InvalidLinkToken,
     MalformedLinkToken,

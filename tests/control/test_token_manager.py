@@ -7,13 +7,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from control_helpers import fake_tokens
 
 from allegro_resource.errors import AllegroUnavailable, InvalidGrant, NeedsReauthorization
 from allegro_resource.models import TokenSet
 from allegro_resource.token_manager import TokenManager
-from warehouse import customers
-from warehouse.token_store import TokenStore
+from control_store import customers
+from control_store.token_store import TokenStore
+from tests.control.control_helpers import fake_tokens
 
 
 class ScriptedOAuth:

@@ -10,21 +10,21 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from control_helpers import (
+from sqlalchemy import Engine
+
+from allegro_resource.oauth import OAuthClient
+from allegro_resource.token_manager import TokenManager
+from control_store import customers
+from control_store.database import Conflict
+from control_store.token_store import TokenStatus, TokenStore
+from simulator.server import RunningSimulator
+from tests.control.control_helpers import (
     SIM_CLIENT_ID,
     SIM_CLIENT_SECRET,
     SIM_REDIRECT_URI,
     consent,
     fake_tokens,
 )
-from sqlalchemy import Engine
-
-from allegro_resource.oauth import OAuthClient
-from allegro_resource.simulator.server import RunningSimulator
-from allegro_resource.token_manager import TokenManager
-from warehouse import customers
-from warehouse.control_db import Conflict
-from warehouse.token_store import TokenStatus, TokenStore
 
 STALL_SECONDS = 8.0
 

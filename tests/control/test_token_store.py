@@ -6,15 +6,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from control_helpers import fake_tokens
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select
 
-from warehouse import auth_links, customers
-from warehouse.control_db import Conflict, make_engine
-from warehouse.control_schema import customers as customers_table
-from warehouse.control_schema import oauth_tokens
-from warehouse.token_store import TokenKeyError, TokenStatus, TokenStore, rotate_keys, token_status
+from control_store import auth_links, customers
+from control_store.database import Conflict, make_engine
+from control_store.schema import customers as customers_table
+from control_store.schema import oauth_tokens
+from control_store.token_store import (
+    TokenKeyError,
+    TokenStatus,
+    TokenStore,
+    rotate_keys,
+    token_status,
+)
+from tests.control.control_helpers import fake_tokens
 
 
 def _raw_row(engine: Engine, customer_id: str) -> dict[str, object]:

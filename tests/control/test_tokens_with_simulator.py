@@ -13,17 +13,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from control_helpers import approve, consent, me_status, sim_oauth, token_worker
 from sqlalchemy import Engine
 
-from allegro_ads.control import begin_consent, finish_consent, issue_link, open_control
-from allegro_ads.link_signing import token_from_url
 from allegro_resource.errors import NeedsReauthorization
 from allegro_resource.token_manager import TokenManager
-from warehouse import auth_links, customers
-from warehouse.auth_links import LinkUnusable, StateUnusable
-from warehouse.control_db import upgrade
-from warehouse.token_store import TokenStore
+from control_store import auth_links, customers
+from control_store.auth_links import LinkUnusable, StateUnusable
+from control_store.database import upgrade
+from control_store.token_store import TokenStore
+from services.consent import begin_consent, finish_consent
+from services.control import open_control
+from services.link_signing import token_from_url
+from services.links import issue_link
+from tests.control.control_helpers import approve, consent, me_status, sim_oauth, token_worker
 
 PROCESSES = 8
 ACCESS_TTL_SECONDS = 5

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
-from warehouse import customers, portfolios, users
-from warehouse.control_db import Conflict
-from warehouse.control_schema import users as users_table
+from control_store import customers, portfolios, users
+from control_store.database import Conflict
+from control_store.schema import users as users_table
 
 
 def test_passwords_are_stored_as_argon2_hashes_and_emails_lowercased(engine: Engine) -> None:

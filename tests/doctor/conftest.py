@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from allegro_ads.control import (
-    open_control,
-)
-from allegro_ads.settings import load_settings
-from allegro_ads.simulated_consent import consent_as_seller
-from allegro_resource.simulator.server import RunningSimulator
-from warehouse import customers
-from warehouse.control_db import upgrade
+from control_store import customers
+from control_store.database import upgrade
+from services.control import open_control
+from settings.config import load_settings
+from simulator.server import RunningSimulator
+from testing.simulated_consent import consent_as_seller
 from warehouse.stats_loader import open_warehouse
 
 Connect = Callable[[str], str]

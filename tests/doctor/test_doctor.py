@@ -13,10 +13,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from allegro_ads.cli import main
-from allegro_ads.control import open_control
 from allegro_ads.doctor import Finding, run_checks
-from allegro_ads.settings import load_settings
-from allegro_resource.simulator.server import RunningSimulator
+from services.control import open_control
+from settings.config import load_settings
+from simulator.server import RunningSimulator
 
 Connect = Callable[[str], str]
 

@@ -1,25 +1,18 @@
 """Fixtures of the load tests: a control store on each backend (a SQLite file, then a fresh
 PostgreSQL database) and, for the portal load, a small bench warehouse built once per session.
 
-The portal load itself lives in ``bench/portal_load.py`` (the benchmark runs the same function);
-``bench/`` is appended to ``sys.path`` so the test can import it, and so that the server's
-spawned child process can import it too.
+The portal load itself lives in ``testing/portal_load.py`` (the benchmark runs the same function).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres_databases import temporary_database
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-if str(BENCH) not in sys.path:
-    sys.path.append(str(BENCH))  # appended: bench's modules must not shadow anything
-
-from portal_data import BenchWarehouse, ensure_bench_warehouse  # noqa: E402
+from testing.portal_data import BenchWarehouse, ensure_bench_warehouse
+from testing.postgres_databases import temporary_database
 
 SMALL_CUSTOMERS = 16  # four portfolios of four
 SMALL_DAYS = 30

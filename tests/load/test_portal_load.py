@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from portal_data import BenchWarehouse
-from portal_load import (
+
+from testing.portal_data import BenchWarehouse
+from testing.portal_load import (
     KINDS,
     LoadUser,
     Scenario,

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from allegro_ads.refresh_load import (
+from control_store.database import make_engine
+from control_store.schema import oauth_tokens
+from testing.refresh_load import (
     LoadPlan,
     minimum_refreshes,
     renewals_needed,
     run_refresh_load,
     usable_seconds,
 )
-from warehouse.control_db import make_engine
-from warehouse.control_schema import oauth_tokens
 
 TWELVE_HOURS = 43_199  # Allegro's expires_in; the simulator's default
 MARGIN = 600  # ALLEGRO_ADS_REFRESH_MARGIN_SECONDS' default

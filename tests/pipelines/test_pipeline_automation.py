@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import dagster as dg
-from pipeline_helpers import ASSET, Agency, days_back, warsaw_morning
 
 from allegro_resource.windows import oldest_served_day, reporting_today
 from pipelines.definitions import build_definitions
 from pipelines.partitions import range_tags
 from pipelines.resources import build_resources
+from testing.pipeline_agency import ASSET, Agency, days_back, warsaw_morning
 
 # The morning after Europe's switch to summer time: day arithmetic must not slip an hour.
 SCHEDULED_DAY = date(2026, 3, 30)

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import dagster as dg
 import pytest
-from pipeline_helpers import BACKENDS, Agency, days_back, warsaw_morning
 
 from allegro_resource.windows import reporting_today
 from pipelines.partitions import lookback_range
+from testing.pipeline_agency import BACKENDS, Agency, days_back, warsaw_morning
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline_helpers import Agency, check_results, days_back
-
-from allegro_ads.stats_sync import SyncReport
 from pipelines import checks
+from services.stats_sync import SyncReport
+from testing.pipeline_agency import Agency, check_results, days_back
 from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_loader import duckdb_path
 

@@ -4,15 +4,15 @@ re-run of just that customer."""
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import (
+
+from pipelines.checks import ALL_LOADED
+from testing.pipeline_agency import (
     Agency,
     Connected,
     check_results,
     days_back,
     materialization_metadata,
 )
-
-from pipelines.checks import ALL_LOADED
 
 RUN_DAYS = 30
 

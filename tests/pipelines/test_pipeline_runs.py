@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pipeline_helpers import ASSET_KEY, Agency, days_back
+from testing.pipeline_agency import ASSET_KEY, Agency, days_back
 
 BACKFILL_DAYS = 90
 

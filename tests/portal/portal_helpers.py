@@ -10,15 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from onboarding_helpers import consent_over_http
 
-from allegro_ads.control import Control, issue_link
-from allegro_ads.settings import Settings
 from allegro_resource.models import AdType, StatRow
-from allegro_resource.simulator.server import RunningSimulator
 from allegro_resource.windows import reporting_today
-from warehouse import customers
-from warehouse.customers import Customer
+from control_store import customers
+from control_store.customers import Customer
+from services.control import Control
+from services.links import issue_link
+from settings.config import Settings
+from simulator.server import RunningSimulator
+from tests.authorize_app.onboarding_helpers import consent_over_http
 from warehouse.stats_frames import stat_rows_to_arrow
 from warehouse.stats_loader import Warehouse
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import pyarrow.parquet as pq
 import pytest
 import requests
-from portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, sign_in
 
 from authorize_app.portal.routes import ROUTES, URL_MAP, Access
-from warehouse import auth_links, customers, users
+from control_store import auth_links, customers, users
+from tests.portal.portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, sign_in
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
-from portal_helpers import Account, PortalStack, connect
 
-from warehouse import customers, portfolios
+from control_store import customers, portfolios
+from tests.portal.portal_helpers import Account, PortalStack, connect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
 

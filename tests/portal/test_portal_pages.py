@@ -15,7 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import requests
-from portal_helpers import (
+
+from allegro_ads.cli import main as cli_main
+from authorize_app.portal.exports import safe_filename
+from control_store import auth_links, customers, users
+from control_store.database import write
+from control_store.schema import api_calls
+from tests.portal.portal_helpers import (
     HTTP_TIMEOUT,
     PASSWORD,
     Account,
@@ -26,12 +32,6 @@ from portal_helpers import (
     text_of,
     yesterday,
 )
-
-from allegro_ads.cli import main as cli_main
-from authorize_app.portal.exports import safe_filename
-from warehouse import auth_links, customers, users
-from warehouse.control_db import write
-from warehouse.control_schema import api_calls
 from warehouse.stats_queries import customer_summary
 
 

@@ -13,7 +13,14 @@ from urllib.parse import quote
 import pytest
 import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from portal_helpers import (
+from werkzeug.test import Client, TestResponse
+
+from authorize_app.portal.app import PortalApp
+from authorize_app.portal.routes import ROUTES
+from authorize_app.portal.sessions import COOKIE_NAME, SALT
+from control_store import customers, users
+from services.control import Control
+from tests.portal.portal_helpers import (
     HOSTILE_CAMPAIGN,
     HOSTILE_CUSTOMER,
     HTTP_TIMEOUT,
@@ -27,13 +34,6 @@ from portal_helpers import (
     sign_in,
     text_of,
 )
-from werkzeug.test import Client, TestResponse
-
-from allegro_ads.control import Control
-from authorize_app.portal.app import PortalApp
-from authorize_app.portal.routes import ROUTES
-from authorize_app.portal.sessions import COOKIE_NAME, SALT
-from warehouse import customers, users
 
 POST_PATHS = [r.path for r in ROUTES if r.method == "POST"]
 

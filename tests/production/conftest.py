@@ -20,8 +20,12 @@ import dagster as dg
 import pytest
 from cryptography.fernet import Fernet
 from dagster._core.instance.ref import InstanceRef
-from postgres_databases import temporary_database
-from production_helpers import (
+
+from settings.config import load_settings
+from simulator.server import start_simulator
+from simulator.state import SimulatorConfig
+from testing.postgres_databases import temporary_database
+from tests.production.production_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     CUSTOMERS,
@@ -35,10 +39,6 @@ from production_helpers import (
     commands_running,
     free_port,
 )
-
-from allegro_ads.settings import load_settings
-from allegro_resource.simulator.server import start_simulator
-from allegro_resource.simulator.state import SimulatorConfig
 
 
 @pytest.fixture

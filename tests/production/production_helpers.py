@@ -17,11 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 
-REPO = Path(__file__).resolve().parents[2]
-# The pipeline tests' agency and truth comparison are imported, not copied.
-sys.path.append(str(REPO / "tests" / "pipelines"))
+from testing.pipeline_agency import Agency as Agency  # re-exported for conftest
 
-from pipeline_helpers import Agency as Agency  # noqa: E402  (re-exported for conftest)
+REPO = Path(__file__).resolve().parents[2]
 
 VENV_BIN = Path(sys.executable).parent
 SEED = 42

@@ -14,12 +14,19 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorTick, TickStatus
 from dagster._core.storage.tags import SCHEDULE_NAME_TAG, TICK_ID_TAG
-from production_helpers import CUSTOMERS, VENV_BIN, Deployment, Service, Services, log_on_failure
 
 from allegro_resource.windows import REPORTING_TZ
 from pipelines.assets import ASSET_NAME, WRITER_POOL
 from pipelines.checks import CHECK_DESCRIPTIONS
 from pipelines.partitions import lookback_range, range_tags
+from tests.production.production_helpers import (
+    CUSTOMERS,
+    VENV_BIN,
+    Deployment,
+    Service,
+    Services,
+    log_on_failure,
+)
 
 SCHEDULE = "daily_ad_stats"
 # The first tick comes at the next minute boundary (≤ 60 s), its run ~10 s later on an idle

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from portal_helpers import Account, csrf_of
 from sqlalchemy import Engine, func, select
 from werkzeug.test import Client, TestResponse
 
-from warehouse.control_schema import metadata
+from control_store.schema import metadata
+from tests.portal.portal_helpers import Account, csrf_of
 
 WSGIApp = Callable[..., Iterable[bytes]]
 BASE = "http://portal.test"

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, text_of
-from security_helpers import Browser, WSGIApp, changed, row_counts
 
 from authorize_app.portal.app import MAX_BODY_BYTES, MAX_FORM_PARTS
 from authorize_app.portal.routes import ROUTES
-from warehouse import portfolios
+from control_store import portfolios
+from tests.portal.portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, text_of
+from tests.security.security_helpers import Browser, WSGIApp, changed, row_counts
 
 POST_PATHS = ["/portal" + route.path for route in ROUTES if route.method == "POST"]
 

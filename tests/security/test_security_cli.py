@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from security_helpers import changed, row_counts
 
 from allegro_ads.cli import main
-from allegro_ads.control import open_control
-from warehouse import customers
+from control_store import customers
+from services.control import open_control
+from tests.security.security_helpers import changed, row_counts
 
 INJECTION = "' OR '1'='1' --"
 Cli = Callable[..., tuple[int, str, str]]

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from portal_helpers import PortalStack, hostile_rows, load_rows, yesterday
-from security_helpers import Browser, WSGIApp
 
-from warehouse import customers
+from control_store import customers
+from tests.portal.portal_helpers import PortalStack, hostile_rows, load_rows, yesterday
+from tests.security.security_helpers import Browser, WSGIApp
 
 TRICKS = [
     "../../etc/passwd",

@@ -9,7 +9,13 @@ import logging
 import pytest
 import requests
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
-from onboarding_helpers import (
+from sqlalchemy import select
+
+from authorize_app.portal.sessions import SALT as SESSION_SALT
+from control_store.schema import oauth_states
+from services.link_signing import SALT as LINK_SALT
+from services.link_signing import sign_link_id
+from tests.authorize_app.onboarding_helpers import (
     CALLBACK_PATH,
     STATE_COOKIE,
     Onboarding,
@@ -20,13 +26,7 @@ from onboarding_helpers import (
     raw_token_row,
     sign_ins_started,
 )
-from security_helpers import Browser, WSGIApp
-from sqlalchemy import select
-
-from allegro_ads.link_signing import SALT as LINK_SALT
-from allegro_ads.link_signing import sign_link_id
-from authorize_app.portal.sessions import SALT as SESSION_SALT
-from warehouse.control_schema import oauth_states
+from tests.security.security_helpers import Browser, WSGIApp
 
 
 def test_a_link_token_signed_with_the_real_key_for_another_purpose_is_not_a_link(

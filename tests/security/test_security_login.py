@@ -10,13 +10,13 @@ from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
-from portal_helpers import PASSWORD, Account, PortalStack, text_of
-from security_helpers import Browser, WSGIApp
 from sqlalchemy import select
 
 from authorize_app.portal.auth import MAX_ADDRESS_FAILURES, MAX_FAILURES
-from warehouse import users
-from warehouse.control_schema import login_failures
+from control_store import users
+from control_store.schema import login_failures
+from tests.portal.portal_helpers import PASSWORD, Account, PortalStack, text_of
+from tests.security.security_helpers import Browser, WSGIApp
 
 WRONG = "definitely-not-it"
 

@@ -10,7 +10,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from markupsafe import escape
-from portal_helpers import (
+from sqlalchemy import update
+
+from allegro_resource.ads_client import StatsResult
+from allegro_resource.calllog import ApiCall
+from allegro_resource.errors import ApiError
+from allegro_resource.models import StatRow, TokenSet
+from authorize_app.portal import live_report
+from control_store import auth_links, customers, portfolios, users
+from control_store.api_call_log import ControlStoreCallLog
+from control_store.customers import Customer
+from control_store.schema import customers as customers_table
+from tests.portal.portal_helpers import (
     PASSWORD,
     Account,
     PortalStack,
@@ -19,18 +30,7 @@ from portal_helpers import (
     text_of,
     yesterday,
 )
-from security_helpers import Browser, WSGIApp
-from sqlalchemy import update
-
-from allegro_resource.ads_client import StatsResult
-from allegro_resource.calllog import ApiCall
-from allegro_resource.errors import ApiError
-from allegro_resource.models import StatRow, TokenSet
-from authorize_app.portal import live_report
-from warehouse import auth_links, customers, portfolios, users
-from warehouse.api_call_log import ControlStoreCallLog
-from warehouse.control_schema import customers as customers_table
-from warehouse.customers import Customer
+from tests.security.security_helpers import Browser, WSGIApp
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 EMAIL = "<script>alert(1)</script>@evil.test"  # passes the email check: no @ or space inside

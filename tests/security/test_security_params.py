@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from portal_helpers import PortalStack, text_of
-from security_helpers import Browser, WSGIApp
+
+from tests.portal.portal_helpers import PortalStack, text_of
+from tests.security.security_helpers import Browser, WSGIApp
 
 
 @pytest.fixture

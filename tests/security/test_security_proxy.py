@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 import requests
-from portal_helpers import PASSWORD, csrf_of
 from sqlalchemy import select
 from waitress.server import create_server
 
 from allegro_ads.cli import main
 from allegro_ads.commands import serve as serve_command
-from allegro_ads.control import open_control
 from authorize_app.portal.auth import MAX_FAILURES
 from authorize_app.server import RunningServer
-from warehouse import users
-from warehouse.control_schema import login_failures
+from control_store import users
+from control_store.schema import login_failures
+from services.control import open_control
+from tests.portal.portal_helpers import PASSWORD, csrf_of
 
 EMAIL = "proxied@agency.test"
 Serve = Callable[..., RunningServer]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from portal_helpers import PortalStack
-from security_helpers import Browser, WSGIApp
-
 from allegro_resource.calllog import ApiCall
-from warehouse import auth_links
-from warehouse.api_call_log import ControlStoreCallLog
+from control_store import auth_links
+from control_store.api_call_log import ControlStoreCallLog
+from tests.portal.portal_helpers import PortalStack
+from tests.security.security_helpers import Browser, WSGIApp
 
 AGENCY_WIDE = "agency-wide-call-marker"
 

@@ -12,17 +12,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from onboarding_helpers import CALLBACK_PATH, STATE_COOKIE, Onboarding, callback_url
-from portal_helpers import PASSWORD, PortalStack, sign_in
-from security_helpers import Browser, WSGIApp
 from sqlalchemy import select
 
-from allegro_ads.link_signing import token_from_url
-from allegro_ads.settings import ConfigError, load_settings
 from authorize_app.portal.sessions import COOKIE_NAME, Session, csrf_matches
-from warehouse.control_schema import api_calls, oauth_states, oauth_tokens
+from control_store.schema import api_calls, oauth_states, oauth_tokens
+from services.link_signing import token_from_url
+from settings.config import ConfigError, load_settings
+from tests.authorize_app.onboarding_helpers import (
+    CALLBACK_PATH,
+    STATE_COOKIE,
+    Onboarding,
+    callback_url,
+)
+from tests.portal.portal_helpers import PASSWORD, PortalStack, sign_in
+from tests.security.security_helpers import Browser, WSGIApp
 
-SIMULATOR_LOGGERS = ("allegro_resource.simulator",)  # the stand-in for Allegro, not product
+SIMULATOR_LOGGERS = ("simulator",)  # the stand-in for Allegro, not product
 
 
 def product_log(caplog: pytest.LogCaptureFixture, web_url: str) -> str:

@@ -8,14 +8,14 @@ import itertools
 
 import pytest
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
-from portal_helpers import Account, PortalStack
-from security_helpers import Browser, WSGIApp
 
-from allegro_ads.link_signing import SALT as LINK_SALT
 from authorize_app.consent import STATE_COOKIE
 from authorize_app.portal.sessions import COOKIE_NAME, SALT
-from warehouse import customers, portfolios, users
-from warehouse.customers import Customer
+from control_store import customers, portfolios, users
+from control_store.customers import Customer
+from services.link_signing import SALT as LINK_SALT
+from tests.portal.portal_helpers import Account, PortalStack
+from tests.security.security_helpers import Browser, WSGIApp
 
 _numbers = itertools.count()
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
-from portal_helpers import PASSWORD, PortalStack
-from security_helpers import Browser, WSGIApp, changed, row_counts
 from sqlalchemy import select
 
-from warehouse import customers, portfolios, users
-from warehouse.control_schema import customers as customers_table
-from warehouse.control_schema import portfolios as portfolios_table
-from warehouse.control_schema import users as users_table
+from control_store import customers, portfolios, users
+from control_store.schema import customers as customers_table
+from control_store.schema import portfolios as portfolios_table
+from control_store.schema import users as users_table
+from tests.portal.portal_helpers import PASSWORD, PortalStack
+from tests.security.security_helpers import Browser, WSGIApp, changed, row_counts
 
 PAYLOADS = [
     "' OR 1=1 --",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sim_helpers import Seller, consent
 
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import Seller, consent
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from allegro_resource.simulator.entities import client_structure
-from allegro_resource.simulator.server import RunningSimulator
-from allegro_resource.simulator.state import SimulatorConfig
+from simulator.entities import client_structure
+from simulator.server import RunningSimulator
+from simulator.state import SimulatorConfig
 
 DEFAULTS = SimulatorConfig()
 CLIENT_ID = DEFAULTS.client_id

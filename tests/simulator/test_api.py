@@ -7,7 +7,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import requests
-from sim_helpers import (
+
+from allegro_resource.models import AdsClientsPage, CampaignsPage, Me, StatisticsResponse
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import (
     BETA,
     PUBLIC,
     TIMEOUT,
@@ -21,9 +24,6 @@ from sim_helpers import (
     stats_params,
     token_request,
 )
-
-from allegro_resource.models import AdsClientsPage, CampaignsPage, Me, StatisticsResponse
-from allegro_resource.simulator.server import RunningSimulator
 
 Factory = Callable[..., RunningSimulator]
 Consented = Callable[[RunningSimulator, str], Seller]

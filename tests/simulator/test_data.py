@@ -11,17 +11,17 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pyarrow as pa
-from sim_helpers import Seller, api_get, last_days, stats_params
 
 from allegro_resource.models import StatisticsResponse, flatten_statistics
-from allegro_resource.simulator.data import (
+from simulator.data import (
     TABLE_SCHEMA,
     generate_table,
     statistics_document,
     statistics_json,
 )
-from allegro_resource.simulator.entities import client_structure, make_users
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.entities import client_structure, make_users
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import Seller, api_get, last_days, stats_params
 
 Factory = Callable[..., RunningSimulator]
 Consented = Callable[[RunningSimulator, str], Seller]

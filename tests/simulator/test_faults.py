@@ -10,7 +10,10 @@ from collections.abc import Callable
 import pytest
 import requests
 from pydantic import ValidationError
-from sim_helpers import (
+
+from allegro_resource.models import AdsClientsPage, StatisticsResponse
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import (
     TIMEOUT,
     Seller,
     api_get,
@@ -19,9 +22,6 @@ from sim_helpers import (
     refresh,
     stats_params,
 )
-
-from allegro_resource.models import AdsClientsPage, StatisticsResponse
-from allegro_resource.simulator.server import RunningSimulator
 
 Consented = Callable[[RunningSimulator, str], Seller]
 

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from sim_helpers import (
+
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import (
     CLIENT_ID,
     REDIRECT_URI,
     TIMEOUT,
@@ -26,8 +28,6 @@ from sim_helpers import (
     submit_consent,
     token_request,
 )
-
-from allegro_resource.simulator.server import RunningSimulator
 
 Factory = Callable[..., RunningSimulator]
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 import requests
-from sim_helpers import TIMEOUT, Seller, api_get, last_days, refresh, stats_params
 
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import TIMEOUT, Seller, api_get, last_days, refresh, stats_params
 
 SPIKE_MS = 400
 

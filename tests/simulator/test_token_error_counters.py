@@ -3,9 +3,8 @@ can assert that no refresh was refused (``invalid_grant``) without reading any l
 
 from __future__ import annotations
 
-from sim_helpers import Seller, exchange, refresh, token_request
-
-from allegro_resource.simulator.server import RunningSimulator
+from simulator.server import RunningSimulator
+from tests.simulator.sim_helpers import Seller, exchange, refresh, token_request
 
 
 def test_a_fresh_simulator_reports_zero_invalid_grant_and_no_token_errors(

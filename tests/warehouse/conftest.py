@@ -15,9 +15,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from postgres_databases import execute
 
 from allegro_resource.models import AdType, StatRow
+from testing.postgres_databases import execute
 from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_frames import stat_rows_to_arrow
 from warehouse.stats_loader import Warehouse, duckdb_path, open_warehouse

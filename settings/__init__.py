@@ -1,0 +1,1 @@
+"""Configuration: every ``ALLEGRO_ADS_*`` setting, read once (the bottom layer)."""

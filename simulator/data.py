@@ -1,0 +1,268 @@
+"""Deterministic daily statistics as the simulator serves them: the Arrow table
+(``generate_table``) and the statistics endpoint's JSON (``statistics_json``), both rendered
+from one computation (``figures.compute_figures``) so they agree to the grosz.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from simulator.entities import (
+    AD_TYPES,
+    GRAPHIC_AD,
+    SPONSORED_OFFER,
+    ClientStructure,
+    client_structure,
+)
+from simulator.figures import EPOCH_ORDINAL, I64, Figures, compute_figures
+
+_BATCH_ROWS = 250_000  # rows computed at once: keeps numpy's temporaries small
+DEFAULT_SEED = 42
+DEFAULT_REVISION_DAYS = 14
+
+TABLE_SCHEMA = pa.schema(
+    [
+        ("ads_client_id", pa.string()),
+        ("ad_type", pa.string()),
+        ("campaign_id", pa.string()),
+        ("campaign_name", pa.string()),
+        ("ad_group_id", pa.string()),
+        ("ad_group_name", pa.string()),
+        ("ad_id", pa.string()),
+        ("ad_name", pa.string()),
+        ("offer_id", pa.string()),
+        ("day", pa.date32()),
+        ("views", pa.int64()),
+        ("clicks", pa.int64()),
+        ("interest", pa.int64()),
+        ("cost", pa.decimal128(18, 2)),
+        ("attributed_value", pa.decimal128(18, 2)),
+        ("attributed_count", pa.int64()),
+        ("ctr", pa.decimal128(18, 4)),
+        ("effective_cpc", pa.decimal128(18, 2)),
+        ("rate_of_return", pa.decimal128(18, 2)),
+    ]
+)
+
+
+def _decimals(units: I64, scale: int) -> pa.Array:
+    """A decimal128(18, scale) array from integers in units of 10**-scale (no float on the way)."""
+    low = units.astype(np.int64)
+    high = np.where(low < 0, -1, 0).astype(np.int64)  # two's complement sign extension
+    buffer = np.column_stack([low, high]).ravel()
+    return pa.Array.from_buffers(pa.decimal128(18, scale), len(low), [None, pa.py_buffer(buffer)])
+
+
+def _table(fig: Figures, dictionary: bool = False) -> pa.Table:
+    structures = fig.structures
+    ad_client = np.repeat(
+        np.arange(len(structures), dtype=np.int64), np.diff(fig.ad_offsets).astype(np.int64)
+    )
+    camp_base = np.cumsum([0] + [len(s.campaigns) for s in structures])
+    group_base = np.cumsum([0] + [len(s.group_ids) for s in structures])
+    ad_group_global = np.concatenate(
+        [s.ad_group + group_base[i] for i, s in enumerate(structures)] or [np.zeros(0, np.int64)]
+    ).astype(np.int64)
+    ad_camp_global = np.concatenate(
+        [s.ad_campaign + camp_base[i] for i, s in enumerate(structures)] or [np.zeros(0, np.int64)]
+    ).astype(np.int64)
+    campaigns = [c for s in structures for c in s.campaigns]
+    graphic = np.concatenate([s.ad_graphic for s in structures] or [np.zeros(0, np.bool_)])
+
+    def by_ad(values: list[str | None], per_ad: I64 | None = None) -> pa.Array:
+        index = pa.array((fig.ad if per_ad is None else per_ad[fig.ad]).astype(np.int32))
+        labels = pa.array(values, pa.string())
+        if dictionary:
+            return pa.DictionaryArray.from_arrays(index, labels)
+        return labels.take(index)
+
+    columns: dict[str, pa.Array] = {
+        "ads_client_id": by_ad([s.client_id for s in structures], ad_client),
+        "ad_type": by_ad([SPONSORED_OFFER, GRAPHIC_AD], graphic.astype(np.int64)),
+        "campaign_id": by_ad([c.id for c in campaigns], ad_camp_global),
+        "campaign_name": by_ad([c.name for c in campaigns], ad_camp_global),
+        "ad_group_id": by_ad([g for s in structures for g in s.group_ids], ad_group_global),
+        "ad_group_name": by_ad([g for s in structures for g in s.group_names], ad_group_global),
+        "ad_id": by_ad([a for s in structures for a in s.ad_ids]),
+        "ad_name": by_ad([a for s in structures for a in s.ad_names]),
+        "offer_id": by_ad([o for s in structures for o in s.offer_ids]),
+        "day": pa.array((fig.day - EPOCH_ORDINAL).astype(np.int32)).view(pa.date32()),
+        "views": pa.array(fig.views),
+        "clicks": pa.array(fig.clicks),
+        "interest": pa.array(fig.interest),
+        "cost": _decimals(fig.cost, 2),
+        "attributed_value": _decimals(fig.attributed_value, 2),
+        "attributed_count": pa.array(fig.attributed_count),
+        "ctr": _decimals(fig.ctr, 4),
+        "effective_cpc": _decimals(fig.effective_cpc, 2),
+        "rate_of_return": _decimals(fig.rate_of_return, 2),
+    }
+    return pa.Table.from_pydict(columns, schema=table_schema(dictionary))
+
+
+def table_schema(dictionary: bool = False) -> pa.Schema:
+    """The schema of ``generate_table``'s result (string columns dictionary-encoded or not)."""
+    if not dictionary:
+        return TABLE_SCHEMA
+    encoded = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema(
+        [pa.field(f.name, encoded) if f.type == pa.string() else f for f in TABLE_SCHEMA]
+    )
+
+
+def _row_estimate(structure: ClientStructure, first: int, last: int) -> int:
+    return int(np.clip(last - np.maximum(structure.ad_start, first) + 1, 0, None).sum())
+
+
+def generate_table(
+    client_ids: Sequence[str],
+    start: date,
+    end: date,
+    today: date,
+    revision: int = 0,
+    *,
+    seed: int = DEFAULT_SEED,
+    revision_days: int = DEFAULT_REVISION_DAYS,
+    ad_types: Iterable[str] = AD_TYPES,
+    dictionary: bool = False,
+) -> pa.Table:
+    """Every ad-day row of ``client_ids`` in [start, min(end, yesterday)] as an Arrow table
+    (schema ``table_schema(dictionary)``), ordered by client, ad, day.
+
+    ``dictionary=True`` dictionary-encodes the string columns: same values, a fraction of the
+    memory for tables of millions of rows."""
+    types = tuple(ad_types)
+    first, last = start.toordinal(), min(end.toordinal(), today.toordinal() - 1)
+    # Computing a few hundred thousand rows at a time keeps numpy's temporaries small.
+    parts: list[pa.Table] = []
+    batch: list[ClientStructure] = []
+    batch_rows = 0
+    for cid in client_ids:
+        structure = client_structure(seed, cid)
+        batch.append(structure)
+        batch_rows += _row_estimate(structure, first, last)
+        if batch_rows >= _BATCH_ROWS:
+            parts.append(
+                _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
+            )
+            batch, batch_rows = [], 0
+    if batch or not parts:
+        parts.append(
+            _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
+        )
+    return pa.concat_tables(parts)
+
+
+def _batch_table(
+    structures: list[ClientStructure],
+    start: date,
+    end: date,
+    today: date,
+    revision: int,
+    revision_days: int,
+    ad_types: tuple[str, ...],
+    dictionary: bool,
+) -> pa.Table:
+    fig = compute_figures(structures, start, end, today, revision, revision_days, ad_types)
+    return _table(fig, dictionary)
+
+
+def statistics_json(
+    client_id: str,
+    start: date,
+    end: date,
+    today: date,
+    revision: int = 0,
+    *,
+    seed: int = DEFAULT_SEED,
+    revision_days: int = DEFAULT_REVISION_DAYS,
+    ad_types: Iterable[str] = AD_TYPES,
+) -> bytes:
+    """The statistics endpoint's answer for one client as JSON bytes: rendered from the same
+    computation and the same Arrow decimals as ``generate_table``, so both agree to the grosz.
+
+    Day rows are rendered by Arrow string kernels, not json.dumps on dicts: a 31-day window of
+    a few hundred ads then costs a few milliseconds instead of a few hundred."""
+    structure = client_structure(seed, client_id)
+    fig = compute_figures([structure], start, end, today, revision, revision_days, ad_types)
+    table = _table(fig)
+
+    def text(name: str) -> pa.Array:
+        return pc.cast(table[name], pa.string())
+
+    rows: list[str] = pc.binary_join_element_wise(
+        '{"day":"', text("day"),
+        '","data":{"views":', text("views"),
+        ',"clicks":', text("clicks"),
+        ',"interest":', text("interest"),
+        ',"totalCost":"', text("cost"),
+        '","ctr":"', text("ctr"),
+        '","totalAttributionCount":', text("attributed_count"),
+        ',"totalAttributionValue":"', text("attributed_value"),
+        '","effectiveCpc":"', text("effective_cpc"),
+        '","rateOfReturn":"', text("rate_of_return"),
+        '"}}',
+        "",
+    ).to_pylist()  # fmt: skip
+
+    ad_campaign = structure.ad_campaign
+    sections: dict[bool, list[str]] = {False: [], True: []}  # keyed by "is graphic"
+    bounds = np.flatnonzero(np.diff(fig.ad, prepend=-1, append=-1))  # first row of each ad run
+    for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        ad = int(fig.ad[first])
+        campaign = structure.campaigns[int(ad_campaign[ad])]
+        group = int(structure.ad_group[ad])
+        graphic = bool(structure.ad_graphic[ad])
+        ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}
+        if not graphic:
+            ad_ref["offerId"] = structure.offer_ids[ad]
+        head = _dumps(
+            {
+                "campaign": {"id": campaign.id, "name": campaign.name},
+                "adGroup": {"id": structure.group_ids[group], "name": structure.group_names[group]},
+                "ad": ad_ref,
+            }
+        )
+        sections[graphic].append(f'{head[:-1]},"dayData":[{",".join(rows[first:stop])}]}}')
+    return (
+        f'{{"sponsoredOffers":[{",".join(sections[False])}],'
+        f'"graphicAds":[{",".join(sections[True])}]}}'
+    ).encode()
+
+
+def statistics_document(
+    client_id: str,
+    start: date,
+    end: date,
+    today: date,
+    revision: int = 0,
+    *,
+    seed: int = DEFAULT_SEED,
+    revision_days: int = DEFAULT_REVISION_DAYS,
+    ad_types: Iterable[str] = AD_TYPES,
+) -> dict[str, list[dict[str, Any]]]:
+    """``statistics_json`` parsed: ``{"sponsoredOffers": [...], "graphicAds": [...]}``."""
+    document: dict[str, list[dict[str, Any]]] = json.loads(
+        statistics_json(
+            client_id,
+            start,
+            end,
+            today,
+            revision,
+            seed=seed,
+            revision_days=revision_days,
+            ad_types=ad_types,
+        )
+    )
+    return document
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,174 @@
+"""The numbers behind the simulated statistics: each (ad, day) figure is a hash of the ad's
+key and the day, turned into traffic, money and late-arriving sales.
+
+A pure function of (structures, days, today, revision). Money is computed in integer grosze and
+ratios in integer units of their last decimal place, rounded half-up, so nothing passes through
+a float on its way to a decimal string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simulator.entities import GRAPHIC_AD, SPONSORED_OFFER, ClientStructure
+from simulator.hashing import F64, U64, lanes, mix, splitmix64
+
+I64 = NDArray[np.int64]
+
+# Monday first. Polish e-commerce dips on Friday/Saturday and peaks on Sunday evening.
+WEEKDAY_FACTORS = np.array([1.00, 1.02, 1.00, 0.97, 0.90, 0.70, 1.20])
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_PEAK_DAY_OF_YEAR = 344  # the run-up to Christmas
+
+# Stream constants: distinct salts so the figures of one (ad, day) are independent draws.
+_S_PARAMS_A = np.uint64(0x0A11CE5)
+_S_PARAMS_B = np.uint64(0x0B0B5)
+_S_TRAFFIC = np.uint64(0x7AFF1C)
+_S_MONEY = np.uint64(0x3011E7)
+_S_SALES = np.uint64(0x5A1E5)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The computed rows: ``ad`` indexes the concatenated ads of ``structures``."""
+
+    structures: tuple[ClientStructure, ...]
+    ad_offsets: I64  # first global ad index of each structure (plus the total at the end)
+    ad: I64
+    day: I64  # date ordinals
+    views: I64
+    clicks: I64
+    interest: I64
+    cost: I64  # grosze
+    attributed_count: I64
+    attributed_value: I64  # grosze
+    ctr: I64  # 1/10000
+    effective_cpc: I64  # grosze
+    rate_of_return: I64  # 1/100
+
+
+def _half_up(numerator: I64, denominator: I64) -> I64:
+    """round(numerator / denominator) half-up for non-negative integers; 0 where denominator 0."""
+    safe = np.where(denominator > 0, denominator, 1)
+    result: I64 = np.where(denominator > 0, (2 * numerator + safe) // (2 * safe), 0)
+    return result
+
+
+def _log_uniform(u: F64, low: float, high: float) -> F64:
+    result: F64 = np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
+    return result
+
+
+def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
+    """Each ad's economics: traffic level, CTR, CPC, interest share, conversion, order value."""
+    a = lanes(splitmix64(key ^ _S_PARAMS_A))
+    b = lanes(splitmix64(key ^ _S_PARAMS_B))
+    return {
+        "views": np.where(graphic, 4.0, 1.0) * _log_uniform(a[0], 4, 1500),
+        "ctr": np.where(
+            graphic, _log_uniform(a[1], 0.0008, 0.006), _log_uniform(a[1], 0.004, 0.04)
+        ),
+        "cpc": np.where(graphic, _log_uniform(a[2], 40, 300), _log_uniform(a[2], 15, 160)),
+        "weekend": 0.5 + a[3],  # how strongly this ad follows the weekly rhythm
+        "interest": 0.1 + 0.35 * b[0],
+        "conversion": _log_uniform(b[1], 0.01, 0.09),
+        "price": _log_uniform(b[2], 1500, 60000),
+    }
+
+
+def _seasonality(days: I64, weekend_strength: F64) -> F64:
+    weekday = WEEKDAY_FACTORS[(days - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
+    weekly = 1.0 + weekend_strength * (weekday - 1.0)
+    phase = 2 * np.pi * ((days - EPOCH_ORDINAL) % 365.2425 - _PEAK_DAY_OF_YEAR) / 365.2425
+    result: F64 = weekly * (1.0 + 0.25 * np.cos(phase))
+    return result
+
+
+def _matured_share(age: I64, revision_days: int) -> F64:
+    """Share of a day's final attributed sales known ``age`` days later (1 once past revision)."""
+    share: F64 = np.where(age >= revision_days, 1.0, 1.0 - 0.85 * np.exp(-age / 3.0))
+    return share
+
+
+def compute_figures(
+    structures: Sequence[ClientStructure],
+    start: date,
+    end: date,
+    today: date,
+    revision: int,
+    revision_days: int,
+    ad_types: Iterable[str],
+) -> Figures:
+    """Every row of the wanted ads of ``structures`` over [start, min(end, yesterday)]."""
+    wanted = set(ad_types)
+    last = min(end.toordinal(), today.toordinal() - 1)  # today's data is never served
+    days = np.arange(start.toordinal(), last + 1, dtype=np.int64)
+    offsets = np.cumsum([0] + [len(s.ad_ids) for s in structures]).astype(np.int64)
+
+    def cat(arrays: list[Any], dtype: Any) -> Any:
+        return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+    keys: U64 = cat([s.ad_key for s in structures], np.uint64)
+    graphic: NDArray[np.bool_] = cat([s.ad_graphic for s in structures], np.bool_)
+    starts: I64 = cat([s.ad_start for s in structures], np.int64)
+    type_ok = np.where(graphic, GRAPHIC_AD in wanted, SPONSORED_OFFER in wanted)
+
+    # Rows exist for every wanted ad on every day since it started: ad-major, day-minor.
+    present = type_ok[:, None] & (starts[:, None] <= days[None, :])
+    ad, day_index = np.nonzero(present)
+    ad = ad.astype(np.int64)
+    day = days[day_index]
+
+    params = {k: v[ad] for k, v in _ad_parameters(keys, graphic).items()}
+    cell = mix(keys[ad], day.astype(np.uint64))
+    t = lanes(splitmix64(cell ^ _S_TRAFFIC))
+    m = lanes(splitmix64(cell ^ _S_MONEY))
+    s = lanes(splitmix64(cell ^ _S_SALES))
+
+    normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * np.sqrt(3.0)  # Irwin-Hall: close to N(0, 1)
+    expected = params["views"] * _seasonality(day, params["weekend"])
+    views = np.floor(expected * np.exp(0.3 * normal - 0.045) + t[3]).astype(np.int64)
+    clicks = np.minimum(
+        views, np.floor(views * params["ctr"] * (0.7 + 0.6 * m[0]) + m[1]).astype(np.int64)
+    )
+    interest = np.minimum(
+        views, np.floor(clicks * params["interest"] * (0.5 + s[0]) + s[1]).astype(np.int64)
+    )
+    cpc_of_day = np.maximum(1, np.floor(params["cpc"] * (0.9 + 0.2 * m[2]) + 0.5)).astype(np.int64)
+    cost = clicks * cpc_of_day
+    final_count = np.floor(clicks * params["conversion"] * (0.5 + s[2]) + s[3]).astype(np.int64)
+    unit_price = np.maximum(100, np.floor(params["price"] * (0.8 + 0.4 * t[2]) + 0.5))
+
+    # Attribution arrives late: a recent day shows a growing share of its final sales, and
+    # each revision of the simulator redraws that share (so a re-fetch sees new figures).
+    age = today.toordinal() - day
+    recent = age < revision_days
+    redraw = lanes(splitmix64(cell ^ mix(revision, 0x2E7151011)))
+    # Stochastic rounding (redraw[1]) keeps small counts moving between revisions too:
+    # most ads sell 0-2 items a day, and a plain floor would hide every revision there.
+    expected = final_count * _matured_share(age, revision_days) * (0.85 + 0.15 * redraw[0])
+    partial = np.minimum(final_count, np.floor(expected + redraw[1]))
+    count = np.where(recent, partial, final_count).astype(np.int64)
+    value = (count * unit_price).astype(np.int64)
+
+    return Figures(
+        structures=tuple(structures),
+        ad_offsets=offsets,
+        ad=ad,
+        day=day,
+        views=views,
+        clicks=clicks,
+        interest=interest,
+        cost=cost,
+        attributed_count=count,
+        attributed_value=value,
+        ctr=_half_up(clicks * 10_000, views),
+        effective_cpc=_half_up(cost, clicks),
+        rate_of_return=_half_up(value * 100, cost),
+    )
