@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from allegro_ads.cli import CommandError
 from allegro_ads.commands.arguments import positive_int
+from allegro_ads.commands.checkout import SIMULATOR_MISSING, is_missing_simulator
 
 
 def register(subparsers: Any) -> None:
@@ -18,7 +20,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from allegro_ads.demo import run_demo
     from settings.config import load_settings
+
+    try:
+        from allegro_ads.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if not is_missing_simulator(exc):
+            raise
+        raise CommandError(SIMULATOR_MISSING) from None
 
     return run_demo(load_settings(), days=args.days, seed=args.seed)

@@ -7,13 +7,20 @@ from typing import Any
 
 from allegro_ads.cli import CommandError
 from allegro_ads.commands.arguments import iso_date, port_number, positive_int
-from simulator.state import SimulatorConfig
-
-_DEFAULTS = SimulatorConfig()
+from allegro_ads.commands.checkout import SIMULATOR_MISSING, is_missing_simulator
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``simulator`` sub-command."""
+    """Add the ``simulator`` sub-command (a stub that explains, where the simulator is absent)."""
+    try:
+        from simulator.state import SimulatorConfig
+    except ModuleNotFoundError as exc:
+        if not is_missing_simulator(exc):
+            raise
+        unavailable = subparsers.add_parser("simulator", help="(source checkout only)")
+        unavailable.set_defaults(func=_unavailable)
+        return
+    _DEFAULTS = SimulatorConfig()
     parser = subparsers.add_parser(
         "simulator",
         help="serve a local Allegro stand-in (OAuth, consent page, Ads API) for development",
@@ -80,16 +87,21 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _unavailable(args: argparse.Namespace) -> int:
+    raise CommandError(SIMULATOR_MISSING)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C."""
     from simulator.server import build_server
+    from simulator.state import SimulatorConfig
 
     config = SimulatorConfig(
         seed=args.seed,
         users=args.users,
         client_id=args.client_id,
         client_secret=args.client_secret,
-        redirect_uris=tuple(args.redirect_uris or _DEFAULTS.redirect_uris),
+        redirect_uris=tuple(args.redirect_uris or SimulatorConfig().redirect_uris),
         access_ttl_seconds=args.access_ttl,
         refresh_ttl_seconds=args.refresh_ttl,
         max_range_days=args.max_range_days,
