@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from allegro_ads.console import format_table
+from allegro_resource.token_status import TokenStatus
 from control_store import customers
 from control_store.database import (
     SchemaOutOfDate,
@@ -38,7 +39,8 @@ from warehouse.stats_schema import SCHEMA_VERSION, SELECT_SCHEMA_VERSION
 
 ALLEGRO_TIMEOUT_SECONDS = 5.0
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")  # noqa: S104 - compared, not bound
-_ATTENTION = ("needs_reauth", "expired")
+# Revoked is staff's own decision and an expiring pair still works: neither is a finding.
+_ATTENTION = frozenset({TokenStatus.NEEDS_REAUTH, TokenStatus.EXPIRED})
 
 
 @dataclass(frozen=True, slots=True)

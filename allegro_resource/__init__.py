@@ -43,10 +43,8 @@ from allegro_resource.models import (
     AdType,
     Campaign,
     Me,
-    StatisticsResponse,
     StatRow,
     TokenSet,
-    flatten_statistics,
 )
 from allegro_resource.oauth import DeviceAuthorization, OAuthClient, Pkce, new_pkce
 from allegro_resource.static_tokens import StaticTokenProvider
@@ -88,7 +86,6 @@ __all__ = [
     "ServerError",
     "StatRow",
     "StaticTokenProvider",
-    "StatisticsResponse",
     "StatsJob",
     "StatsResult",
     "TokenProvider",
@@ -96,7 +93,6 @@ __all__ = [
     "Transport",
     "Unauthorized",
     "ValidationFailed",
-    "flatten_statistics",
     "new_pkce",
 ]
 

@@ -7,8 +7,7 @@ answer raises one ``MalformedResponse`` with nothing half-parsed returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -19,8 +18,9 @@ import pyarrow as pa
 import requests
 from pydantic import BaseModel
 
-from allegro_resource.calllog import ApiCall, CallLogSink, FanOutCallLog, NullCallLog
-from allegro_resource.errors import AllegroError, Unauthorized
+from allegro_resource.calllog import CallCounter, CallLogSink, FanOutCallLog, NullCallLog
+from allegro_resource.errors import AllegroError, Unauthorized, UnexpectedFailure
+from allegro_resource.fan_out import fan_out
 from allegro_resource.models import (
     AdsClient,
     AdsClientsPage,
@@ -48,6 +48,7 @@ CLIENTS_PATH = "/ads/clients"
 CAMPAIGNS_PATH = "/ads/clients/{client_id}/sponsored/campaigns"
 STATISTICS_PATH = "/ads/clients/{client_id}/statistics"
 PAGE_LIMIT = 1000  # the largest page the clients list serves
+_THREADS = "allegro-fetch"
 
 T = TypeVar("T")
 Page = TypeVar("Page", AdsClientsPage, CampaignsPage)
@@ -65,13 +66,14 @@ class StatsJob:
 @dataclass(frozen=True, slots=True)
 class StatsResult:
     """What one job produced: its ``STATS_SCHEMA`` table, or the error that stopped it (the
-    table is then empty)."""
+    table is then empty), and the API calls it took (``retries`` of them repeated one)."""
 
     customer_id: str
     ads_client_id: str
     table: pa.Table = field(default_factory=STATS_SCHEMA.empty_table)
     error: AllegroError | None = None
     calls: int = 0
+    retries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -82,16 +84,6 @@ class StatsResult:
     def rows(self) -> list[StatRow]:
         """The table as ``StatRow`` objects, built on each access (prefer ``table``)."""
         return stat_rows_from_table(self.table)
-
-
-class _CallCounter:
-    """Counts the calls of one job (each job runs in one thread)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def record(self, call: ApiCall) -> None:
-        self.count += 1
 
 
 class AllegroAdsClient:
@@ -202,24 +194,47 @@ class AllegroAdsClient:
         types: Sequence[AdType] | None = None,
         on_result: Callable[[StatsResult], object] | None = None,
     ) -> list[StatsResult]:
-        """Fetch several customers concurrently (at most ``concurrency`` at once).
+        """Fetch several customers concurrently, as ``stream_statistics`` does.
 
-        A job's failure is captured in its result and never stops the others. ``on_result``
-        is called in the calling thread as each job finishes. Results keep the jobs' order.
+        Raises ``DateRangeError`` before any call when the range is not served. A job's failure
+        is captured in its result and never stops the others. ``on_result`` is called in the
+        calling thread as each job finishes. Results keep the jobs' order.
         """
         self.check_range(start, end)
+
+        def run(indexed: tuple[int, StatsJob]) -> tuple[int, StatsResult]:
+            return indexed[0], self._run_job(indexed[1], start, end, types)
+
         results: dict[int, StatsResult] = {}
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="allegro-fetch") as pool:
-            futures = {
-                pool.submit(self._run_job, job, start, end, types): index
-                for index, job in enumerate(jobs)
-            }
-            for future in as_completed(futures):
-                result = future.result()
-                results[futures[future]] = result
-                if on_result is not None:
-                    on_result(result)
+        indexed = fan_out(
+            run, enumerate(jobs), concurrency=self.concurrency, thread_name_prefix=_THREADS
+        )
+        for index, result in indexed:
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
         return [results[index] for index in range(len(jobs))]
+
+    def stream_statistics(
+        self,
+        jobs: Sequence[StatsJob],
+        start: date,
+        end: date,
+        types: Sequence[AdType] | None = None,
+    ) -> Iterator[StatsResult]:
+        """Each job's result as it finishes: customers fetched concurrently (at most
+        ``concurrency`` under way, the one the caller is handling included), each in the
+        fewest windows.
+
+        A job's failure (a range the API does not serve included) is captured in its result
+        and never stops the others. Nothing of a result is kept once it is handed over.
+        """
+        return fan_out(
+            lambda job: self._run_job(job, start, end, types),
+            jobs,
+            concurrency=self.concurrency,
+            thread_name_prefix=_THREADS,
+        )
 
     def check_range(self, start: date, end: date) -> None:
         """Raise ``DateRangeError`` unless the statistics API serves [start, end]."""
@@ -234,14 +249,25 @@ class AllegroAdsClient:
     def _run_job(
         self, job: StatsJob, start: date, end: date, types: Sequence[AdType] | None
     ) -> StatsResult:
-        counter = _CallCounter()
+        counter = CallCounter()
         sink = FanOutCallLog(self.call_log, counter)
         try:
+            self.check_range(start, end)
             table = self._fetch_windows(job.customer_id, job.ads_client_id, start, end, types, sink)
         except Exception as exc:  # one customer's failure must never stop the others
-            error = exc if isinstance(exc, AllegroError) else _unexpected(job, exc)
-            return StatsResult(job.customer_id, job.ads_client_id, error=error, calls=counter.count)
-        return StatsResult(job.customer_id, job.ads_client_id, table, None, counter.count)
+            error = (
+                exc if isinstance(exc, AllegroError) else UnexpectedFailure(job.customer_id, exc)
+            )
+            return StatsResult(
+                job.customer_id,
+                job.ads_client_id,
+                error=error,
+                calls=counter.calls,
+                retries=counter.retries,
+            )
+        return StatsResult(
+            job.customer_id, job.ads_client_id, table, calls=counter.calls, retries=counter.retries
+        )
 
     def _fetch_windows(
         self,
@@ -315,7 +341,7 @@ class AllegroAdsClient:
         sink: CallLogSink | None = None,
     ) -> T:
         """GET ``path`` for the customer; a 401 refreshes the token once and retries once."""
-        attempts = _CallCounter()
+        attempts = CallCounter()
         sink = FanOutCallLog(sink or self.call_log, attempts)
         token = self.tokens.access_token(customer_id)
         try:
@@ -325,7 +351,7 @@ class AllegroAdsClient:
         except Unauthorized:
             token = self.tokens.access_token(customer_id, force_refresh=True)
         request = self._request(customer_id, path, params, token)
-        return self._transport.send(request, parse, sink=sink, first_attempt=attempts.count + 1)
+        return self._transport.send(request, parse, sink=sink, first_attempt=attempts.calls + 1)
 
     def _request(
         self, customer_id: str, path: str, params: Sequence[tuple[str, str]], token: str
@@ -338,16 +364,6 @@ class AllegroAdsClient:
             customer_id=customer_id,
             run_id=self.run_id,
         )
-
-
-def _unexpected(job: StatsJob, exc: Exception) -> AllegroError:
-    """Wrap a non-Allegro failure (e.g. the token store is down) so the job can report it."""
-    error = AllegroError(
-        f"fetching customer {job.customer_id} failed unexpectedly: {type(exc).__name__}: "
-        f"{exc}; see the chained traceback (a bug or an infrastructure problem, not Allegro)"
-    )
-    error.__cause__ = exc
-    return error
 
 
 def _item_count(body: object) -> int | None:

@@ -54,6 +54,24 @@ class MemoryCallLog:
             return list(self.calls)
 
 
+class CallCounter:
+    """Counts the calls reported to it, and how many of them were retries (attempt > 1).
+
+    The one counter behind a request's attempt numbers and a customer's figures in a run.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.retries = 0
+
+    def record(self, call: ApiCall) -> None:
+        with self._lock:
+            self.calls += 1
+            if call.attempt > 1:
+                self.retries += 1
+
+
 class FanOutCallLog:
     """Sends every call to several sinks (e.g. the control store and a run's counters)."""
 

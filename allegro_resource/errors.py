@@ -136,3 +136,18 @@ class MalformedResponse(AllegroError):
 
 class DateRangeError(AllegroError, ValueError):
     """A requested date range breaks the statistics API's rules; no call was made."""
+
+
+class UnexpectedFailure(AllegroError):
+    """A customer's fetch failed outside Allegro (a bug, the token store unreachable): the
+    original error is the ``__cause__``, kept so one customer's failure can be reported beside
+    the others instead of stopping them."""
+
+    def __init__(self, customer_id: str, cause: Exception) -> None:
+        self.customer_id = customer_id
+        self.cause = cause
+        super().__init__(
+            f"fetching customer {customer_id} failed unexpectedly: {type(cause).__name__}: "
+            f"{cause}; see the chained traceback (a bug or an infrastructure problem, not Allegro)"
+        )
+        self.__cause__ = cause

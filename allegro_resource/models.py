@@ -1,5 +1,8 @@
 """Shapes of Allegro's answers (pydantic, strict where a wrong shape would corrupt data)
-and the flat rows the rest of the product works with."""
+and the flat rows the rest of the product works with.
+
+The statistics answer is not here: its one definition is the parser's (``stats_parse``), which
+reads it straight into a ``STATS_SCHEMA`` table; ``stat_rows_from_table`` gives its rows."""
 
 from __future__ import annotations
 
@@ -7,22 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, cast
+from typing import Literal
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-# Allegro sends money and ratios as decimal strings ("12.34"); the rules (strings only, places
-# that fit the warehouse) are the statistics parser's, so both shapes below agree with it.
-from allegro_resource.stats_parse import (
-    STATS_SCHEMA,
-    Count,
-    Money,
-    MoneyRatio,
-    Ratio,
-    StatisticsDocument,
-    statistics_table,
-)
+from allegro_resource.stats_parse import STATS_SCHEMA
 
 
 class AdType(StrEnum):
@@ -97,50 +90,6 @@ class CampaignsPage(_Model):
     totalCount: int
 
 
-class NamedRef(_Model):
-    id: str
-    name: str
-
-
-class AdRef(_Model):
-    id: str
-    name: str
-    offerId: str | None = None
-
-
-class DayMetrics(_Model):
-    views: Count
-    clicks: Count
-    interest: Count
-    totalCost: Money
-    ctr: Ratio
-    totalAttributionCount: Count
-    totalAttributionValue: Money
-    effectiveCpc: MoneyRatio
-    rateOfReturn: MoneyRatio
-
-
-class DayData(_Model):
-    # Dates arrive as "yyyy-MM-dd" strings; strict mode would refuse the str->date step.
-    day: Annotated[date, Field(strict=False)]
-    data: DayMetrics
-
-
-class AdStatistics(_Model):
-    campaign: NamedRef
-    adGroup: NamedRef
-    ad: AdRef
-    dayData: list[DayData]
-
-
-class StatisticsResponse(_Model):
-    """The statistics answer as objects, for inspecting one; the client parses answers with
-    ``stats_parse.parse_statistics`` (same rules) straight into Arrow."""
-
-    sponsoredOffers: list[AdStatistics] = Field(default_factory=list)
-    graphicAds: list[AdStatistics] = Field(default_factory=list)
-
-
 @dataclass(frozen=True, slots=True)
 class StatRow:
     """One ad on one day: the grain of the warehouse's ``ad_daily_stats``."""
@@ -168,12 +117,6 @@ class StatRow:
 
 _AD_TYPES = {t.value: t for t in AdType}
 _AD_TYPE_COLUMN = STATS_SCHEMA.names.index("ad_type")
-
-
-def flatten_statistics(ads_client_id: str, response: StatisticsResponse) -> list[StatRow]:
-    """Turn the nested answer (ad -> days) into one row per ad and day."""
-    document = cast(StatisticsDocument, response.model_dump())
-    return stat_rows_from_table(statistics_table(document, ads_client_id=ads_client_id))
 
 
 def stat_rows_from_table(table: pa.Table) -> list[StatRow]:

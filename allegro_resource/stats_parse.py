@@ -1,5 +1,9 @@
 """The statistics answer straight to Arrow: strict validation, then one column at a time.
 
+The TypedDicts below are the one definition of the statistics answer's wire format: the
+client's parser and the tests of the simulator's answers both read answers through
+``parse_statistics``.
+
 ``parse_statistics`` validates the JSON body with a pydantic ``TypeAdapter`` over TypedDicts
 (ints must be ints, money and ratios decimal strings, dates "yyyy-MM-dd", required keys
 required, unknown keys ignored), flattens ad -> days into per-column lists and builds the
@@ -173,7 +177,7 @@ def parse_statistics(
     """
     try:
         document = _ADAPTER.validate_json(body)
-        return statistics_table(document, ads_client_id=ads_client_id)
+        return _statistics_table(document, ads_client_id=ads_client_id)
     except ValidationError as exc:
         raise malformed_answer(
             exc, endpoint=endpoint, customer_id=customer_id, trace_id=trace_id
@@ -182,7 +186,7 @@ def parse_statistics(
         raise MalformedResponse(endpoint, str(exc), customer_id, exc.key) from None
 
 
-def statistics_table(document: StatisticsDocument, *, ads_client_id: str) -> pa.Table:
+def _statistics_table(document: StatisticsDocument, *, ads_client_id: str) -> pa.Table:
     """A validated statistics document as a ``STATS_SCHEMA`` table (sponsored offers first)."""
     flat = _flatten(document)
     ad_index = flat.ad_index()

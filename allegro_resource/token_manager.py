@@ -16,8 +16,7 @@ from typing import Protocol
 
 from allegro_resource.errors import AllegroError, InvalidGrant, NeedsReauthorization
 from allegro_resource.models import TokenSet
-
-STICKY_STATUSES = frozenset({"needs_reauth", "revoked"})
+from allegro_resource.token_status import STICKY_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

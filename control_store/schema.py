@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from allegro_resource.token_status import TokenStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -38,7 +40,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-TOKEN_STATUSES = ("connected", "expiring", "expired", "needs_reauth", "revoked")
+TOKEN_STATUSES = tuple(status.value for status in TokenStatus)
 ROLES = ("admin", "viewer")
 
 
@@ -171,7 +173,7 @@ oauth_tokens = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False, server_default=text("1")),
     CheckConstraint(
-        "status IN ('connected', 'expiring', 'expired', 'needs_reauth', 'revoked')",
+        "status IN (" + ", ".join(f"'{status}'" for status in TOKEN_STATUSES) + ")",
         name="status",
     ),
 )

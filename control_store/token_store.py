@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +22,7 @@ from sqlalchemy import Connection, Engine, RowMapping, Select, select, update
 
 from allegro_resource.models import TokenSet
 from allegro_resource.token_manager import StoredTokens
+from allegro_resource.token_status import STICKY_STATUSES, TokenStatus
 from control_store import auth_links
 from control_store.api_call_log import redact_secrets
 from control_store.database import Conflict, ControlStoreError, NotFound, write
@@ -34,14 +34,6 @@ KEYS_VARIABLE = "ALLEGRO_ADS_TOKEN_KEYS"
 
 class TokenKeyError(ControlStoreError):
     """The configured keys cannot decrypt a stored value (or none are configured)."""
-
-
-class TokenStatus(StrEnum):
-    CONNECTED = "connected"
-    EXPIRING = "expiring"
-    EXPIRED = "expired"
-    NEEDS_REAUTH = "needs_reauth"
-    REVOKED = "revoked"
 
 
 class TokenCipher:
@@ -103,7 +95,7 @@ def token_status(row: _StatusRow, now: datetime, expiring_days: float) -> TokenS
 
     An access token past expiry but still refreshable counts as connected.
     """
-    if row.status in (TokenStatus.NEEDS_REAUTH, TokenStatus.REVOKED):
+    if row.status in STICKY_STATUSES:
         return TokenStatus(row.status)
     if row.refresh_expires_at <= now:
         return TokenStatus.EXPIRED

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from allegro_resource.calllog import FanOutCallLog
 from allegro_resource.resource import AllegroResource
 from allegro_resource.windows import oldest_served_day, reporting_today
 from control_store.api_call_log import ControlStoreCallLog
@@ -15,7 +14,7 @@ from pipelines.config import StatsRunConfig
 from pipelines.metadata import run_metadata
 from pipelines.resources import ControlStoreResource, WarehouseResource, reportable_customers
 from services.clients import token_manager
-from services.stats_sync import CallCounter, CustomerOutcome, sync_statistics
+from services.stats_sync import CustomerOutcome, sync_statistics
 
 ASSET_NAME = "ad_daily_stats"
 WRITER_POOL = "warehouse_writer"
@@ -66,11 +65,10 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
         with control.open() as ctl, warehouse.open() as wh:
             targets = reportable_customers(ctl, config.customers)
             context.log.info(f"fetching {start}..{end} for {len(targets)} customer(s)")
-            counter = CallCounter()
             with ControlStoreCallLog(ctl.engine) as db_log:
                 client = allegro.ads_client(
                     token_manager(ctl, allegro.oauth()),
-                    FanOutCallLog(db_log, counter),
+                    db_log,
                     run_id=context.run.run_id,
                 )
                 done = 0
@@ -90,9 +88,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
                         targets,
                         start,
                         end,
-                        counter=counter,
                         run_id=context.run.run_id,
-                        concurrency=allegro.concurrency,
                         on_progress=progress,
                     )
             metadata = run_metadata(report, time.monotonic() - started)

@@ -13,8 +13,8 @@ import dagster as dg
 from pydantic import Field
 
 from allegro_resource.resource import AllegroResource
+from allegro_resource.token_status import TokenStatus
 from control_store import customers
-from control_store.token_store import TokenStatus
 from services.control import Control, open_control
 from services.stats_sync import CustomerTarget
 from settings.config import Settings, load_settings

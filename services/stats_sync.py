@@ -1,27 +1,25 @@
 """Fetch customers' statistics from Allegro and load them into the warehouse.
 
-Plain functions, no Dagster: the ``ad_daily_stats`` asset, the demo and the CLI all call
-``sync_statistics``. Customers are fetched concurrently (bounded), each in the widest windows the
-API allows, and written one at a time through the warehouse's single writer. A customer's failure
-is recorded and never stops the others.
+Plain functions, no Dagster: the ``ad_daily_stats`` asset calls ``sync_statistics``. Customers are
+fetched through the client's one fan-out (``AllegroAdsClient.stream_statistics``: bounded
+concurrency, each in the widest windows the API allows) and written one at a time through the
+warehouse's single writer. A customer's failure is recorded and never stops the others.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.calllog import ApiCall
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob
 from allegro_resource.errors import (
+    AllegroError,
     ApiError,
     Forbidden,
     MalformedResponse,
     NeedsReauthorization,
+    UnexpectedFailure,
 )
 from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_loader import Warehouse
@@ -85,22 +83,6 @@ class SyncReport:
         return sum(o.retries for o in self.outcomes)
 
 
-class CallCounter:
-    """A call-log sink that counts calls and retries per customer, for run metadata."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls: Counter[str] = Counter()
-        self.retries: Counter[str] = Counter()
-
-    def record(self, call: ApiCall) -> None:
-        key = call.customer_id or ""
-        with self._lock:
-            self.calls[key] += 1
-            if call.attempt > 1:
-                self.retries[key] += 1
-
-
 def fix_for(error: Exception, customer_id: str) -> str:
     """The action that repairs a customer's failure, as a staff member would type it."""
     if isinstance(error, NeedsReauthorization):
@@ -124,53 +106,49 @@ def sync_statistics(
     start: date,
     end: date,
     *,
-    counter: CallCounter,
     run_id: str | None = None,
-    concurrency: int = 4,
     on_progress: Callable[[CustomerOutcome], None] | None = None,
 ) -> SyncReport:
-    """Fetch [start, end] for every customer and replace that slice in the warehouse."""
-    report = SyncReport(start=start, end=end, run_id=run_id)
-    write_lock = threading.Lock()  # one writer: DuckDB allows a single writing connection
+    """Fetch [start, end] for every customer and replace that slice in the warehouse.
 
-    def one(customer: CustomerTarget) -> CustomerOutcome:
-        outcome = CustomerOutcome(customer.customer_id, customer.name)
+    The customers come through the client's fan-out (``client.concurrency`` at once); each
+    answer is loaded here, in the calling thread, which makes it the warehouse's one writer.
+    ``on_progress`` is called in the calling thread as each customer is done.
+    """
+    report = SyncReport(start=start, end=end, run_id=run_id)
+    by_id = {customer.customer_id: customer for customer in customers}
+    jobs = [StatsJob(customer.customer_id, customer.ads_client_id) for customer in customers]
+    for result in client.stream_statistics(jobs, start, end):
+        customer = by_id[result.customer_id]
+        outcome = CustomerOutcome(
+            customer.customer_id, customer.name, api_calls=result.calls, retries=result.retries
+        )
         try:
-            fetched = client.fetch_statistics_table(
-                customer.customer_id, customer.ads_client_id, start, end
-            )
+            if result.error is not None:
+                raise _original(result.error)
             table = stats_table_to_facts(
                 customer.customer_id,
-                fetched,
+                result.table,
                 currency=customer.currency,
                 run_id=run_id,
                 fetched_at=datetime.now(UTC),
             )
-            del fetched
-            with write_lock:
-                result = warehouse.load_slice(
-                    customer.customer_id,
-                    start,
-                    end,
-                    table,
-                    run_id=run_id,
-                    fetched_at=datetime.now(UTC),
-                )
-            outcome.rows = result.rows_inserted
-            outcome.days = result.days
+            del result  # the answer is converted: free it before the write
+            loaded = warehouse.load_slice(
+                customer.customer_id, start, end, table, run_id=run_id, fetched_at=datetime.now(UTC)
+            )
+            outcome.rows = loaded.rows_inserted
+            outcome.days = loaded.days
         except Exception as exc:  # one customer's failure must never stop the others
             outcome.error = f"{type(exc).__name__}: {exc}"
             outcome.fix = fix_for(exc, customer.customer_id)
-        return outcome
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(one, customer) for customer in customers]
-        for future in as_completed(futures):
-            outcome = future.result()
-            outcome.api_calls = counter.calls[outcome.customer_id]
-            outcome.retries = counter.retries[outcome.customer_id]
-            report.outcomes.append(outcome)
-            if on_progress:
-                on_progress(outcome)
+        report.outcomes.append(outcome)
+        if on_progress:
+            on_progress(outcome)
     report.outcomes.sort(key=lambda o: o.name)
     return report
+
+
+def _original(error: AllegroError) -> Exception:
+    """The failure as it happened: a non-Allegro one is reported as itself, not its wrapper."""
+    return error.cause if isinstance(error, UnexpectedFailure) else error

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from control_store.token_store import TokenInfo, TokenStatus, token_status
+from allegro_resource.token_status import NEEDS_CONSENT_WORST_FIRST, TokenStatus
+from control_store.token_store import TokenInfo, token_status
 
 NOT_CONNECTED = "not_connected"
 LABELS = {
@@ -17,13 +18,13 @@ LABELS = {
     TokenStatus.REVOKED.value: "Revoked",
     NOT_CONNECTED: "Not connected",
 }
-NEEDS_LINK = {
-    TokenStatus.EXPIRING.value,
-    TokenStatus.EXPIRED.value,
-    TokenStatus.NEEDS_REAUTH.value,
-    TokenStatus.REVOKED.value,
+NEEDS_LINK = {*(status.value for status in NEEDS_CONSENT_WORST_FIRST), NOT_CONNECTED}
+# Worst first: what needs someone's attention tops the board; never connected comes last of those.
+ORDER = [
+    *(status.value for status in NEEDS_CONSENT_WORST_FIRST),
     NOT_CONNECTED,
-}
+    TokenStatus.CONNECTED.value,
+]
 
 
 @dataclass(frozen=True, slots=True)

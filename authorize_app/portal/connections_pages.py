@@ -9,12 +9,9 @@ from datetime import UTC, datetime
 
 from werkzeug.wrappers import Response
 
-from authorize_app.portal.connection_state import LABELS, ConnectionState, connection_state
+from authorize_app.portal.connection_state import LABELS, ORDER, ConnectionState, connection_state
 from authorize_app.portal.context import Ctx
 from control_store.customers import Customer
-
-# Worst first: what needs someone's attention tops the board.
-ORDER = ["needs_reauth", "revoked", "expired", "expiring", "not_connected", "connected"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from allegro_resource.errors import NeedsReauthorization
-from control_store.token_store import TokenStatus
+from allegro_resource.token_status import TokenStatus
 from services.clients import oauth_client, token_manager
 from tests.authorize_app.onboarding_helpers import (
     Onboarding,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from control_store.token_store import TokenStatus
+from allegro_resource.token_status import TokenStatus
 from pipelines.checks import ALL_LOADED, NON_NEGATIVE, RATIOS_AGREE, SUMMARY_AGREES, UNIQUE_KEYS
 from testing.chaos_scenario import ChaosOutcome, ChaosOutcomes
 

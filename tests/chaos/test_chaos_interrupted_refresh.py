@@ -18,7 +18,7 @@ import pytest
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import NeedsReauthorization
 from allegro_resource.token_manager import StoredTokens
-from control_store.token_store import TokenStatus
+from allegro_resource.token_status import TokenStatus
 from services.clients import oauth_client, token_manager
 from services.control import open_control
 from testing.pipeline_agency import Agency, Connected

@@ -1,16 +1,20 @@
-"""fetch_statistics_many: customers are fetched concurrently and fail independently."""
+"""fetch_statistics_many and stream_statistics (the one fan-out, which ``sync_statistics`` loads
+from): customers are fetched concurrently and fail independently."""
 
 from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from allegro_resource.ads_client import StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
-from allegro_resource.errors import AllegroError, Forbidden
+from allegro_resource.errors import AllegroError, DateRangeError, Forbidden
 from allegro_resource.static_tokens import StaticTokenProvider
+from services.stats_sync import CustomerTarget, sync_statistics
 from simulator.server import RunningSimulator
 from tests.client.client_helpers import ClientFactory, sellers_of, sim_session, sim_today
+from warehouse.stats_loader import open_warehouse
 
 
 def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
@@ -86,3 +90,47 @@ def test_a_non_allegro_failure_of_one_customer_is_captured_too(
     assert isinstance(results[0].error.__cause__, RuntimeError)
     assert "token store unreachable" in str(results[0].error)
     assert all(r.ok and r.rows for r in results[1:])
+
+
+def test_streamed_results_carry_a_range_the_api_does_not_serve_one_customer_at_a_time(
+    simulator: RunningSimulator, make_client: ClientFactory
+) -> None:
+    sellers = sellers_of(simulator)[:2]
+    tokens = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    client = make_client(simulator, tokens)
+    today = sim_today(simulator)
+
+    results = list(
+        client.stream_statistics(
+            [StatsJob(s.customer_id, s.ads_client_id) for s in sellers], today, today
+        )
+    )
+
+    assert sorted(r.customer_id for r in results) == sorted(s.customer_id for s in sellers)
+    assert all(isinstance(r.error, DateRangeError) and r.calls == 0 for r in results)
+
+
+def test_sync_reports_a_non_allegro_failure_as_itself_and_loads_the_others(
+    simulator: RunningSimulator, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    sellers = sellers_of(simulator)[:3]
+    tokens = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    client = make_client(simulator, _BrokenStoreFor(tokens, sellers[0].customer_id))
+    day = sim_today(simulator) - timedelta(days=1)
+    targets = [CustomerTarget(s.customer_id, s.login, s.ads_client_id) for s in sellers]
+    warehouse = open_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    progress: list[str] = []
+
+    try:
+        report = sync_statistics(
+            client, warehouse, targets, day, day, on_progress=lambda o: progress.append(o.name)
+        )
+    finally:
+        warehouse.close()
+
+    (failed,) = report.failed
+    assert failed.customer_id == sellers[0].customer_id
+    assert failed.error == "RuntimeError: token store unreachable" and failed.api_calls == 0
+    assert failed.fix and sellers[0].customer_id in failed.fix
+    assert all(o.rows and o.days == 1 and o.api_calls == 1 for o in report.loaded)
+    assert sorted(progress) == [o.name for o in report.outcomes] == sorted(s.login for s in sellers)

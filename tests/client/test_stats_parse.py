@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 
 from allegro_resource.errors import MalformedResponse
-from allegro_resource.models import AdType, StatisticsResponse, StatRow, flatten_statistics
+from allegro_resource.models import AdType, StatRow
 from allegro_resource.models import stat_rows_from_table as rows_of
-from allegro_resource.stats_parse import STATS_SCHEMA, parse_statistics
+from allegro_resource.stats_parse import STATS_SCHEMA, DayMetricsDoc, parse_statistics
 
 ENDPOINT = "/ads/clients/ac-1/statistics"
 
@@ -195,11 +195,11 @@ def test_stat_row_fields_are_the_schema_columns_in_order() -> None:
     assert [f.name for f in fields(StatRow)] == STATS_SCHEMA.names
 
 
-def test_flatten_statistics_agrees_with_parse_statistics() -> None:
-    document = {
-        "sponsoredOffers": [_ad("a", [_day(), _day("2024-03-02")])],
-        "graphicAds": [_ad("g", [_day()], None)],
-    }
-    model = StatisticsResponse.model_validate_json(json.dumps(document))
+@pytest.mark.parametrize("key", sorted(DayMetricsDoc.__required_keys__))
+def test_every_metric_of_the_wire_format_is_required(key: str) -> None:
+    day = _day()
+    del day["data"][key]
 
-    assert flatten_statistics("ac-1", model) == rows_of(_parse(document))
+    error = _refused({"sponsoredOffers": [_ad("a", [day])]})
+
+    assert error.field == f"sponsoredOffers[0].dayData[0].data.{key}"

@@ -27,7 +27,7 @@ from control_store.customers import Customer
 from control_store.database import upgrade
 from services.clients import oauth_client, token_manager
 from services.control import Control, open_control
-from services.stats_sync import CallCounter, CustomerTarget, sync_statistics
+from services.stats_sync import CustomerTarget, sync_statistics
 from settings.config import Settings
 from simulator.server import RunningSimulator, start_simulator
 from simulator.state import SimulatorConfig
@@ -74,9 +74,7 @@ def _load_from_allegro(control: Control, wh: Warehouse, connected: list[Customer
         closing(oauth_client(settings, call_log)) as oauth,
         AllegroAdsClient(settings.api_url, token_manager(control, oauth), call_log) as api,
     ):
-        report = sync_statistics(
-            api, wh, targets, start, end, counter=CallCounter(), run_id="portal-tests"
-        )
+        report = sync_statistics(api, wh, targets, start, end, run_id="portal-tests")
     assert not report.failed, report.failed
 
 

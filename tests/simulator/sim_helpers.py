@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -17,6 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
+from allegro_resource.models import StatRow, stat_rows_from_table
+from allegro_resource.stats_parse import parse_statistics
 from simulator.entities import client_structure
 from simulator.server import RunningSimulator
 from simulator.state import SimulatorConfig
@@ -232,3 +236,13 @@ def last_days(sim: RunningSimulator, days: int) -> tuple[date, date]:
     """The last ``days`` days that the API serves, ending yesterday."""
     yesterday = sim_today(sim) - timedelta(days=1)
     return yesterday - timedelta(days=days - 1), yesterday
+
+
+def statistics_rows(ads_client_id: str, answer: bytes | Mapping[str, Any]) -> list[StatRow]:
+    """A statistics answer (its body, or the document decoded from it) read by the client's own
+    parser, the one definition of the wire format: strict, ``MalformedResponse`` if it is not."""
+    body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    table = parse_statistics(
+        body, ads_client_id=ads_client_id, endpoint="the simulator's statistics", customer_id=None
+    )
+    return stat_rows_from_table(table)

@@ -12,7 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pyarrow as pa
 
-from allegro_resource.models import StatisticsResponse, flatten_statistics
 from simulator.data import (
     TABLE_SCHEMA,
     generate_table,
@@ -21,7 +20,7 @@ from simulator.data import (
 )
 from simulator.entities import client_structure, make_users
 from simulator.server import RunningSimulator
-from tests.simulator.sim_helpers import Seller, api_get, last_days, stats_params
+from tests.simulator.sim_helpers import Seller, api_get, last_days, statistics_rows, stats_params
 
 Factory = Callable[..., RunningSimulator]
 Consented = Callable[[RunningSimulator, str], Seller]
@@ -76,13 +75,9 @@ def test_truth_has_no_range_cap_and_stops_at_yesterday(simulator: RunningSimulat
 def test_revise_changes_only_recent_days(simulator: RunningSimulator) -> None:
     cid = simulator.users()[0]["ads_client_id"]
     start, end = last_days(simulator, 40)
-    before = flatten_statistics(
-        cid, StatisticsResponse.model_validate(simulator.truth(cid, start, end))
-    )
+    before = statistics_rows(cid, simulator.truth(cid, start, end))
     assert simulator.revise() == 1
-    after = flatten_statistics(
-        cid, StatisticsResponse.model_validate(simulator.truth(cid, start, end))
-    )
+    after = statistics_rows(cid, simulator.truth(cid, start, end))
     assert len(before) == len(after)
     today = simulator.app.state.today()
     changed_recent = 0
@@ -183,7 +178,7 @@ def test_table_agrees_with_the_statistics_json_to_the_grosz() -> None:
     start, end = TODAY - timedelta(days=20), TODAY - timedelta(days=1)
     table = generate_table([cid], start, end, TODAY, revision=3)
     document = statistics_document(cid, start, end, TODAY, revision=3)
-    rows = flatten_statistics(cid, StatisticsResponse.model_validate(document))
+    rows = statistics_rows(cid, document)
     from_json = sorted(
         (r.ad_id, r.day, r.views, r.clicks, r.interest, r.cost, r.attributed_value,
          r.attributed_count, r.ctr, r.effective_cpc, r.rate_of_return, r.offer_id, r.ad_type.value,
