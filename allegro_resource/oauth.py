@@ -28,6 +28,7 @@ from allegro_resource.errors import (
 )
 from allegro_resource.models import TokenResponse, TokenSet, _Model
 from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
+from settings.defaults import HTTP_TIMEOUT_SECONDS
 
 M = TypeVar("M", bound=_Model)
 
@@ -111,7 +112,7 @@ class OAuthClient:
         client_secret: str,
         redirect_uri: str,
         *,
-        timeout: float = 30.0,
+        timeout: float = HTTP_TIMEOUT_SECONDS,
         session: requests.Session | None = None,
         call_log: CallLogSink | None = None,
         max_attempts: int = 3,

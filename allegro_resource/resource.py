@@ -20,7 +20,7 @@ from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import CallLogSink
 from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_provider import TokenProvider
-from allegro_resource.windows import DEFAULT_HISTORY_DAYS, DEFAULT_MAX_RANGE_DAYS
+from settings import defaults
 
 
 class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -31,12 +31,20 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     client_id: str = Field(description="The application's client id (use dg.EnvVar)")
     client_secret: str = Field(description="The application's client secret (use dg.EnvVar)")
     redirect_uri: str = Field(description="The redirect URI registered for the application")
-    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one HTTP attempt")
-    max_attempts: int = Field(6, ge=1, description="Attempts per request, retries included")
-    max_retry_seconds: float = Field(120.0, gt=0, description="Total retry budget per request")
-    max_range_days: int = Field(DEFAULT_MAX_RANGE_DAYS, ge=1, description="Longest window")
-    history_days: int = Field(DEFAULT_HISTORY_DAYS, ge=1, description="Oldest day served")
-    concurrency: int = Field(4, ge=1, le=64, description="Customers fetched at once")
+    timeout_seconds: float = Field(
+        defaults.HTTP_TIMEOUT_SECONDS, gt=0, description="Timeout of one HTTP attempt"
+    )
+    max_attempts: int = Field(
+        defaults.MAX_ATTEMPTS, ge=1, description="Attempts per request, retries included"
+    )
+    max_retry_seconds: float = Field(
+        defaults.MAX_RETRY_SECONDS, gt=0, description="Total retry budget per request"
+    )
+    max_range_days: int = Field(defaults.MAX_RANGE_DAYS, ge=1, description="Longest window")
+    history_days: int = Field(defaults.HISTORY_DAYS, ge=1, description="Oldest day served")
+    concurrency: int = Field(
+        defaults.FETCH_CONCURRENCY, ge=1, le=64, description="Customers fetched at once"
+    )
 
     def oauth(self, call_log: CallLogSink | None = None) -> OAuthClient:
         """An OAuth client for consent, code exchange and refresh."""

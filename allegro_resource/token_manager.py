@@ -16,6 +16,7 @@ from typing import Protocol
 
 from allegro_resource.errors import AllegroError, InvalidGrant, NeedsReauthorization
 from allegro_resource.models import TokenSet
+from settings.defaults import REFRESH_MARGIN_SECONDS
 
 STICKY_STATUSES = frozenset({"needs_reauth", "revoked"})
 
@@ -89,7 +90,7 @@ class TokenManager:
         store: TokenStorage,
         oauth: Refresher,
         *,
-        refresh_margin_seconds: float = 600,
+        refresh_margin_seconds: float = REFRESH_MARGIN_SECONDS,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store

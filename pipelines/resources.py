@@ -17,6 +17,7 @@ from control_store import customers
 from control_store.token_store import TokenStatus
 from services.control import Control, open_control
 from services.stats_sync import CustomerTarget
+from settings import defaults
 from settings.config import Settings, load_settings
 from warehouse.stats_loader import Warehouse, open_warehouse
 
@@ -40,7 +41,7 @@ class ControlStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     token_keys: str = Field(
         "", description="Fernet keys, newest first (dg.EnvVar); empty = development keys"
     )
-    refresh_margin_seconds: int = Field(600, ge=0)
+    refresh_margin_seconds: int = Field(defaults.REFRESH_MARGIN_SECONDS, ge=0)
 
     def open(self) -> Control:
         """An open control store; refuses an out-of-date schema."""

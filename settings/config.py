@@ -17,6 +17,8 @@ from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from settings import defaults
+
 ENV_PREFIX = "ALLEGRO_ADS_"
 DEMO_CLIENT_ID = "allegro-ads-demo"
 DEMO_CLIENT_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the simulator's default app
@@ -51,20 +53,20 @@ class Settings(BaseSettings):
     token_keys: str = ""
     signing_key: str = ""
 
-    # The statistics API's rules (allegro-api.md marks the first as assumed).
-    max_range_days: int = Field(31, ge=1, le=366)
-    history_days: int = Field(730, ge=1, le=3650)
+    # The statistics API's rules.
+    max_range_days: int = Field(defaults.MAX_RANGE_DAYS, ge=1, le=366)
+    history_days: int = Field(defaults.HISTORY_DAYS, ge=1, le=3650)
     lookback_days: int = Field(14, ge=1, le=90)
 
     # HTTP behaviour towards Allegro.
-    http_timeout_seconds: float = Field(30.0, gt=0)
-    max_attempts: int = Field(6, ge=1, le=20)
-    max_retry_seconds: float = Field(120.0, gt=0)
-    fetch_concurrency: int = Field(4, ge=1, le=64)
+    http_timeout_seconds: float = Field(defaults.HTTP_TIMEOUT_SECONDS, gt=0)
+    max_attempts: int = Field(defaults.MAX_ATTEMPTS, ge=1, le=20)
+    max_retry_seconds: float = Field(defaults.MAX_RETRY_SECONDS, gt=0)
+    fetch_concurrency: int = Field(defaults.FETCH_CONCURRENCY, ge=1, le=64)
 
     # Tokens.
-    refresh_margin_seconds: int = Field(600, ge=0)
-    refresh_token_days: int = Field(90, ge=1, le=3650)  # assumed by allegro-api.md
+    refresh_margin_seconds: int = Field(defaults.REFRESH_MARGIN_SECONDS, ge=0)
+    refresh_token_days: int = Field(defaults.REFRESH_TOKEN_DAYS, ge=1, le=3650)
     expiring_days: int = Field(7, ge=0)
     link_ttl_hours: float = Field(72.0, gt=0)
 
