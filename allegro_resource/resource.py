@@ -13,11 +13,14 @@ Set the secrets with ``dg.EnvVar`` so Dagster reads them at run time and never s
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import dagster as dg
 from pydantic import Field
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import CallLogSink
+from allegro_resource.client_config import ClientConfig
 from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_provider import TokenProvider
 from settings import defaults
@@ -46,16 +49,15 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         defaults.FETCH_CONCURRENCY, ge=1, le=64, description="Customers fetched at once"
     )
 
-    def oauth(self, call_log: CallLogSink | None = None) -> OAuthClient:
-        """An OAuth client for consent, code exchange and refresh."""
-        return OAuthClient(
-            self.auth_url,
-            self.client_id,
-            self.client_secret,
-            self.redirect_uri,
-            timeout=self.timeout_seconds,
-            call_log=call_log,
-        )
+    def client_config(self) -> ClientConfig:
+        """This resource's configuration, from which every client is built (the resource's
+        fields are ``ClientConfig``'s, named alike)."""
+        return ClientConfig(**{f.name: getattr(self, f.name) for f in fields(ClientConfig)})
+
+    def oauth(self, call_log: CallLogSink | None = None, run_id: str | None = None) -> OAuthClient:
+        """An OAuth client for consent, code exchange and refresh; its calls go to
+        ``call_log`` marked with ``run_id``."""
+        return self.client_config().oauth(call_log, run_id=run_id)
 
     def ads_client(
         self,
@@ -64,15 +66,4 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         run_id: str | None = None,
     ) -> AllegroAdsClient:
         """An Ads API client that takes its tokens from ``tokens``."""
-        return AllegroAdsClient(
-            self.api_url,
-            tokens,
-            call_log,
-            timeout=self.timeout_seconds,
-            max_attempts=self.max_attempts,
-            max_retry_seconds=self.max_retry_seconds,
-            max_range_days=self.max_range_days,
-            history_days=self.history_days,
-            concurrency=self.concurrency,
-            run_id=run_id,
-        )
+        return self.client_config().ads_client(tokens, call_log, run_id=run_id)

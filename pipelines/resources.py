@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import dagster as dg
 from pydantic import Field
@@ -15,6 +16,7 @@ from pydantic import Field
 from allegro_resource.resource import AllegroResource
 from control_store import customers
 from control_store.token_store import TokenStatus
+from services.clients import client_config
 from services.control import Control, open_control
 from services.stats_sync import CustomerTarget
 from settings import defaults
@@ -79,20 +81,13 @@ def _secret(name: str, default: str) -> str:
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:  # type: ignore[type-arg]
     """The resources every definition uses, from ``ALLEGRO_ADS_*`` settings."""
     settings = settings or load_settings()
+    allegro = client_config(settings)
+    credentials = {
+        "client_id": _secret("ALLEGRO_ADS_CLIENT_ID", allegro.client_id),
+        "client_secret": _secret("ALLEGRO_ADS_CLIENT_SECRET", allegro.client_secret),
+    }
     return {
-        "allegro": AllegroResource(
-            api_url=settings.api_url,
-            auth_url=settings.auth_url,
-            client_id=_secret("ALLEGRO_ADS_CLIENT_ID", settings.client_id),
-            client_secret=_secret("ALLEGRO_ADS_CLIENT_SECRET", settings.client_secret),
-            redirect_uri=settings.redirect_uri,
-            timeout_seconds=settings.http_timeout_seconds,
-            max_attempts=settings.max_attempts,
-            max_retry_seconds=settings.max_retry_seconds,
-            max_range_days=settings.max_range_days,
-            history_days=settings.history_days,
-            concurrency=settings.fetch_concurrency,
-        ),
+        "allegro": AllegroResource(**(asdict(allegro) | credentials)),
         "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
         "control": ControlStoreResource(
             url=settings.resolved_control_url,
