@@ -13,11 +13,12 @@ from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_manager import TokenManager
 from allegro_resource.token_provider import TokenProvider
 from services.control import Control
-from settings.config import Settings
+from settings.config import Secret, Settings
 
 
 def client_config(settings: Settings) -> ClientConfig:
-    """How to reach Allegro as the configured application."""
+    """How to reach Allegro as the configured application (in production, not the demo's)."""
+    settings.require([Secret.CLIENT_ID, Secret.CLIENT_SECRET])
     return ClientConfig(
         api_url=settings.api_url,
         auth_url=settings.auth_url,
