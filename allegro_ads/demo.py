@@ -17,14 +17,13 @@ from urllib.parse import urlsplit
 import requests
 
 from allegro_ads.dagster_home import ensure_dagster_home
-from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import AllegroError
 from allegro_resource.windows import reporting_today
 from authorize_app.app import create_app
 from authorize_app.server import RunningServer, start_in_thread
 from control_store import customers
 from control_store.database import NotFound, upgrade
-from services.clients import token_manager
+from services.clients import client_config, token_manager
 from services.control import Control, open_control
 from services.links import issue_link
 from settings.config import Settings
@@ -116,9 +115,9 @@ def ensure_customer(control: Control, name: str) -> customers.Customer:
 
 def works(control: Control, customer_id: str) -> bool:
     """Whether the stored connection still works (a restarted simulator forgets consents)."""
-    settings = control.settings
+    quick = client_config(control.settings).capped(max_attempts=2)
     try:
-        with AllegroAdsClient(settings.api_url, token_manager(control), max_attempts=2) as api:
+        with quick.ads_client(token_manager(control)) as api:
             api.me(customer_id)
     except AllegroError:
         return False

@@ -34,13 +34,8 @@ from allegro_resource.models import (
 from allegro_resource.stats_parse import STATS_SCHEMA, parse_statistics
 from allegro_resource.token_provider import TokenProvider
 from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
-from allegro_resource.windows import (
-    DEFAULT_HISTORY_DAYS,
-    DEFAULT_MAX_RANGE_DAYS,
-    reporting_today,
-    split_range,
-    validate_range,
-)
+from allegro_resource.windows import reporting_today, split_range, validate_range
+from settings import defaults
 
 ACCEPT = "application/vnd.allegro.public.v1+json"
 ME_PATH = "/me"
@@ -95,12 +90,12 @@ class AllegroAdsClient:
         tokens: TokenProvider,
         call_log: CallLogSink | None = None,
         *,
-        timeout: float = 30.0,
-        max_attempts: int = 6,
-        max_retry_seconds: float = 120.0,
-        max_range_days: int = DEFAULT_MAX_RANGE_DAYS,
-        history_days: int = DEFAULT_HISTORY_DAYS,
-        concurrency: int = 4,
+        timeout: float = defaults.HTTP_TIMEOUT_SECONDS,
+        max_attempts: int = defaults.MAX_ATTEMPTS,
+        max_retry_seconds: float = defaults.MAX_RETRY_SECONDS,
+        max_range_days: int = defaults.MAX_RANGE_DAYS,
+        history_days: int = defaults.HISTORY_DAYS,
+        concurrency: int = defaults.FETCH_CONCURRENCY,
         run_id: str | None = None,
         today: Callable[[], date] = reporting_today,
         session: requests.Session | None = None,

@@ -28,6 +28,7 @@ from allegro_resource.errors import (
 )
 from allegro_resource.models import TokenResponse, TokenSet, _Model
 from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
+from settings.defaults import HTTP_TIMEOUT_SECONDS
 
 M = TypeVar("M", bound=_Model)
 
@@ -111,12 +112,13 @@ class OAuthClient:
         client_secret: str,
         redirect_uri: str,
         *,
-        timeout: float = 30.0,
+        timeout: float = HTTP_TIMEOUT_SECONDS,
         session: requests.Session | None = None,
         call_log: CallLogSink | None = None,
         max_attempts: int = 3,
         max_retry_seconds: float = 30.0,
         clock: Callable[[], datetime] | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.auth_url = auth_url.rstrip("/")
         # What ``expires_at`` counts from; the token manager's clock where time is simulated.
@@ -124,6 +126,7 @@ class OAuthClient:
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
+        self.run_id = run_id  # marks every logged call, e.g. the pipeline run that refreshed
         self._transport = Transport(
             policy=RetryPolicy(max_attempts=max_attempts, max_retry_seconds=max_retry_seconds),
             timeout=timeout,
@@ -216,6 +219,7 @@ class OAuthClient:
             data=form,
             auth=(self.client_id, self._client_secret),
             customer_id=customer_id,
+            run_id=self.run_id,
         )
 
 

@@ -13,14 +13,17 @@ Set the secrets with ``dg.EnvVar`` so Dagster reads them at run time and never s
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import dagster as dg
 from pydantic import Field
 
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import CallLogSink
+from allegro_resource.client_config import ClientConfig
 from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_provider import TokenProvider
-from allegro_resource.windows import DEFAULT_HISTORY_DAYS, DEFAULT_MAX_RANGE_DAYS
+from settings import defaults
 
 
 class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -31,23 +34,30 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     client_id: str = Field(description="The application's client id (use dg.EnvVar)")
     client_secret: str = Field(description="The application's client secret (use dg.EnvVar)")
     redirect_uri: str = Field(description="The redirect URI registered for the application")
-    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one HTTP attempt")
-    max_attempts: int = Field(6, ge=1, description="Attempts per request, retries included")
-    max_retry_seconds: float = Field(120.0, gt=0, description="Total retry budget per request")
-    max_range_days: int = Field(DEFAULT_MAX_RANGE_DAYS, ge=1, description="Longest window")
-    history_days: int = Field(DEFAULT_HISTORY_DAYS, ge=1, description="Oldest day served")
-    concurrency: int = Field(4, ge=1, le=64, description="Customers fetched at once")
+    timeout_seconds: float = Field(
+        defaults.HTTP_TIMEOUT_SECONDS, gt=0, description="Timeout of one HTTP attempt"
+    )
+    max_attempts: int = Field(
+        defaults.MAX_ATTEMPTS, ge=1, description="Attempts per request, retries included"
+    )
+    max_retry_seconds: float = Field(
+        defaults.MAX_RETRY_SECONDS, gt=0, description="Total retry budget per request"
+    )
+    max_range_days: int = Field(defaults.MAX_RANGE_DAYS, ge=1, description="Longest window")
+    history_days: int = Field(defaults.HISTORY_DAYS, ge=1, description="Oldest day served")
+    concurrency: int = Field(
+        defaults.FETCH_CONCURRENCY, ge=1, le=64, description="Customers fetched at once"
+    )
 
-    def oauth(self, call_log: CallLogSink | None = None) -> OAuthClient:
-        """An OAuth client for consent, code exchange and refresh."""
-        return OAuthClient(
-            self.auth_url,
-            self.client_id,
-            self.client_secret,
-            self.redirect_uri,
-            timeout=self.timeout_seconds,
-            call_log=call_log,
-        )
+    def client_config(self) -> ClientConfig:
+        """This resource's configuration, from which every client is built (the resource's
+        fields are ``ClientConfig``'s, named alike)."""
+        return ClientConfig(**{f.name: getattr(self, f.name) for f in fields(ClientConfig)})
+
+    def oauth(self, call_log: CallLogSink | None = None, run_id: str | None = None) -> OAuthClient:
+        """An OAuth client for consent, code exchange and refresh; its calls go to
+        ``call_log`` marked with ``run_id``."""
+        return self.client_config().oauth(call_log, run_id=run_id)
 
     def ads_client(
         self,
@@ -56,15 +66,4 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         run_id: str | None = None,
     ) -> AllegroAdsClient:
         """An Ads API client that takes its tokens from ``tokens``."""
-        return AllegroAdsClient(
-            self.api_url,
-            tokens,
-            call_log,
-            timeout=self.timeout_seconds,
-            max_attempts=self.max_attempts,
-            max_retry_seconds=self.max_retry_seconds,
-            max_range_days=self.max_range_days,
-            history_days=self.history_days,
-            concurrency=self.concurrency,
-            run_id=run_id,
-        )
+        return self.client_config().ads_client(tokens, call_log, run_id=run_id)

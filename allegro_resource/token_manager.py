@@ -17,6 +17,7 @@ from typing import Protocol
 from allegro_resource.errors import AllegroError, InvalidGrant, NeedsReauthorization
 from allegro_resource.models import TokenSet
 from allegro_resource.token_status import STICKY_STATUSES
+from settings.defaults import REFRESH_MARGIN_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class TokenManager:
         store: TokenStorage,
         oauth: Refresher,
         *,
-        refresh_margin_seconds: float = 600,
+        refresh_margin_seconds: float = REFRESH_MARGIN_SECONDS,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store

@@ -43,6 +43,7 @@ from allegro_resource.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from settings import defaults
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -65,8 +66,8 @@ ErrorMapper = Callable[["HttpRequest", requests.Response], AllegroError]
 class RetryPolicy:
     """How long to keep trying: both caps apply, whichever is reached first wins."""
 
-    max_attempts: int = 6
-    max_retry_seconds: float = 120.0
+    max_attempts: int = defaults.MAX_ATTEMPTS
+    max_retry_seconds: float = defaults.MAX_RETRY_SECONDS
     backoff_initial_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
 
@@ -208,8 +209,8 @@ class Transport:
         self,
         *,
         policy: RetryPolicy | None = None,
-        timeout: float = 30.0,
-        pool_size: int = 4,
+        timeout: float = defaults.HTTP_TIMEOUT_SECONDS,
+        pool_size: int = defaults.FETCH_CONCURRENCY,
         call_log: CallLogSink | None = None,
         session: requests.Session | None = None,
     ) -> None:

@@ -6,10 +6,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from allegro_resource.errors import DateRangeError
+from settings.defaults import HISTORY_DAYS
 
 REPORTING_TZ = ZoneInfo("Europe/Warsaw")
-DEFAULT_MAX_RANGE_DAYS = 31  # assumed by allegro-api.md; a setting, not a law
-DEFAULT_HISTORY_DAYS = 730  # "not older than 2 years"
 
 
 def reporting_today(now: datetime | None = None) -> date:
@@ -17,13 +16,13 @@ def reporting_today(now: datetime | None = None) -> date:
     return (now or datetime.now(REPORTING_TZ)).astimezone(REPORTING_TZ).date()
 
 
-def oldest_served_day(today: date, history_days: int = DEFAULT_HISTORY_DAYS) -> date:
+def oldest_served_day(today: date, history_days: int = HISTORY_DAYS) -> date:
     """The first day the API still serves (two years back by default)."""
     return today - timedelta(days=history_days)
 
 
 def validate_range(
-    start: date, end: date, *, today: date, history_days: int = DEFAULT_HISTORY_DAYS
+    start: date, end: date, *, today: date, history_days: int = HISTORY_DAYS
 ) -> None:
     """Raise ``DateRangeError`` unless [start, end] is a range the API serves."""
     if start > end:

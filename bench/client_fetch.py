@@ -23,7 +23,7 @@ from tqdm import tqdm
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
 from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.token_provider import TokenProvider
-from allegro_resource.windows import DEFAULT_MAX_RANGE_DAYS
+from settings.defaults import MAX_RANGE_DAYS
 from testing.bench_simulator import BenchSimulator, consented_provider, start_bench_simulator
 
 
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=365, help="days, ending yesterday")
     parser.add_argument("--latency-ms", type=int, default=30, help="simulated latency per call")
     parser.add_argument("--concurrency", type=int, default=8, help="customers fetched at once")
-    parser.add_argument("--max-range-days", type=int, default=DEFAULT_MAX_RANGE_DAYS)
+    parser.add_argument("--max-range-days", type=int, default=MAX_RANGE_DAYS)
     parser.add_argument("--seed", type=int, default=None, help="simulator seed")
     parser.add_argument(
         "--simulator",

@@ -27,8 +27,8 @@ from control_store import auth_links
 from control_store.api_call_log import redact_secrets
 from control_store.database import Conflict, ControlStoreError, NotFound, write
 from control_store.schema import customers, oauth_states, oauth_tokens
+from settings.defaults import REFRESH_TOKEN_DAYS
 
-REFRESH_TOKEN_DAYS = 90  # allegro-api.md: "about 3 months (assumed 90 days)"
 KEYS_VARIABLE = "ALLEGRO_ADS_TOKEN_KEYS"
 
 

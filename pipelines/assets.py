@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: Dagster reads the parameter annotations at run time.
 import time
+from contextlib import closing
 from datetime import date, timedelta
 
 import dagster as dg
@@ -65,9 +66,13 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
         with control.open() as ctl, warehouse.open() as wh:
             targets = reportable_customers(ctl, config.customers)
             context.log.info(f"fetching {start}..{end} for {len(targets)} customer(s)")
-            with ControlStoreCallLog(ctl.engine) as db_log:
+            with (
+                ControlStoreCallLog(ctl.engine) as db_log,
+                # Refreshes land in the API log with the run's id, as the portal's do.
+                closing(allegro.oauth(db_log, run_id=context.run.run_id)) as oauth,
+            ):
                 client = allegro.ads_client(
-                    token_manager(ctl, allegro.oauth()),
+                    token_manager(ctl, oauth),
                     db_log,
                     run_id=context.run.run_id,
                 )

@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipelines.assets import ASSET_NAME, build_ad_daily_stats
 from pipelines.partitions import daily_partitions
-from pipelines.resources import build_resources
+from pipelines.resources import PIPELINE_SECRETS, build_resources
 from pipelines.schedules import build_daily_schedule
 from pipelines.sensors import build_new_customer_sensor
 from settings.config import load_settings
@@ -19,7 +19,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
 
 def build_definitions() -> dg.Definitions:
     """Assets, job, schedule, sensor and resources from the ``ALLEGRO_ADS_*`` settings."""
-    settings = load_settings()
+    settings = load_settings(PIPELINE_SECRETS)
     partitions = daily_partitions(settings.history_days)
     ad_daily_stats = build_ad_daily_stats(partitions)
     stats_job = dg.define_asset_job(

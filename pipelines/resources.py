@@ -1,13 +1,15 @@
 """Dagster resources: Allegro, the warehouse and the control store, wired from the environment.
 
 Secrets are ``dg.EnvVar`` when the environment sets them, so the UI shows the variable's name,
-never its value; with nothing set the demo's development defaults apply.
+never its value; with nothing set the demo's development defaults apply. Each resource works
+from its own fields only: a run reads no setting its resources were not given.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import dagster as dg
 from pydantic import Field
@@ -15,9 +17,11 @@ from pydantic import Field
 from allegro_resource.resource import AllegroResource
 from allegro_resource.token_status import TokenStatus
 from control_store import customers
+from services.clients import client_config
 from services.control import Control, open_control
 from services.stats_sync import CustomerTarget
-from settings.config import Settings, load_settings
+from settings import defaults
+from settings.config import Secret, Settings, load_settings, settings_from
 from warehouse.stats_loader import Warehouse, open_warehouse
 
 
@@ -40,14 +44,18 @@ class ControlStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     token_keys: str = Field(
         "", description="Fernet keys, newest first (dg.EnvVar); empty = development keys"
     )
-    refresh_margin_seconds: int = Field(600, ge=0)
+    data_dir: str = Field("data", description="Where the development keys are kept")
+    refresh_margin_seconds: int = Field(defaults.REFRESH_MARGIN_SECONDS, ge=0)
+    refresh_token_days: int = Field(defaults.REFRESH_TOKEN_DAYS, ge=1, le=3650)
 
     def open(self) -> Control:
         """An open control store; refuses an out-of-date schema."""
-        settings = Settings(
+        settings = settings_from(
             control_url=self.url,
             token_keys=self.token_keys,
+            data_dir=self.data_dir,
             refresh_margin_seconds=self.refresh_margin_seconds,
+            refresh_token_days=self.refresh_token_days,
         )
         return open_control(settings)
 
@@ -75,27 +83,26 @@ def _secret(name: str, default: str) -> str:
     return dg.EnvVar(name) if os.environ.get(name) else default  # type: ignore[return-value]
 
 
+PIPELINE_SECRETS = frozenset({Secret.CLIENT_ID, Secret.CLIENT_SECRET, Secret.TOKEN_KEYS})
+"""What a run uses: the application's credentials to refresh tokens, the keys to decrypt them."""
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:  # type: ignore[type-arg]
     """The resources every definition uses, from ``ALLEGRO_ADS_*`` settings."""
-    settings = settings or load_settings()
+    settings = settings or load_settings(PIPELINE_SECRETS)
+    allegro = client_config(settings)
+    credentials = {
+        "client_id": _secret(Secret.CLIENT_ID.variable, allegro.client_id),
+        "client_secret": _secret(Secret.CLIENT_SECRET.variable, allegro.client_secret),
+    }
     return {
-        "allegro": AllegroResource(
-            api_url=settings.api_url,
-            auth_url=settings.auth_url,
-            client_id=_secret("ALLEGRO_ADS_CLIENT_ID", settings.client_id),
-            client_secret=_secret("ALLEGRO_ADS_CLIENT_SECRET", settings.client_secret),
-            redirect_uri=settings.redirect_uri,
-            timeout_seconds=settings.http_timeout_seconds,
-            max_attempts=settings.max_attempts,
-            max_retry_seconds=settings.max_retry_seconds,
-            max_range_days=settings.max_range_days,
-            history_days=settings.history_days,
-            concurrency=settings.fetch_concurrency,
-        ),
+        "allegro": AllegroResource(**(asdict(allegro) | credentials)),
         "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
         "control": ControlStoreResource(
             url=settings.resolved_control_url,
-            token_keys=_secret("ALLEGRO_ADS_TOKEN_KEYS", ""),
+            token_keys=_secret(Secret.TOKEN_KEYS.variable, ""),
+            data_dir=str(settings.data_dir),
             refresh_margin_seconds=settings.refresh_margin_seconds,
+            refresh_token_days=settings.refresh_token_days,
         ),
     }

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import AllegroError
 from allegro_resource.models import AdsClient
 from allegro_resource.oauth import OAuthClient, new_pkce
 from allegro_resource.static_tokens import StaticTokenProvider
 from control_store import auth_links, customers
 from control_store.customers import Customer
+from services import clients
 from services.control import Control
 from services.link_signing import verify_link_token
 
@@ -39,8 +39,7 @@ def finish_consent(control: Control, oauth: OAuthClient, *, state: str, code: st
     auth_links.require_usable(control.engine, consumed.link_id)
     tokens = oauth.exchange_code(code, consumed.code_verifier, customer_id=consumed.customer_id)
     provider = StaticTokenProvider(oauth, {consumed.customer_id: tokens})
-    settings = control.settings
-    with AllegroAdsClient(settings.api_url, provider, timeout=settings.http_timeout_seconds) as api:
+    with clients.ads_client(control.settings, provider) as api:
         me = api.me(consumed.customer_id)
         ads_client = _the_ads_client(api.list_clients(consumed.customer_id), me.login)
     control.tokens.save_consent(

@@ -1,7 +1,10 @@
 """Every setting of the product, read from ``ALLEGRO_ADS_*`` environment variables in one place.
 
 Defaults make the demo run with nothing set (local data folder, the simulator as
-Allegro). ``ALLEGRO_ADS_ENV=production`` turns the demo defaults for secrets into errors.
+Allegro). ``ALLEGRO_ADS_ENV=production`` turns the demo defaults for secrets into errors, for
+the secrets a component needs: ``load_settings`` checks those it is told to (all by default),
+and each secret is checked again where it is used, so a component never falls back to a demo
+value it was not checked for.
 """
 
 from __future__ import annotations
@@ -9,13 +12,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from settings import defaults
 
 ENV_PREFIX = "ALLEGRO_ADS_"
 DEMO_CLIENT_ID = "allegro-ads-demo"
@@ -24,6 +31,31 @@ DEMO_CLIENT_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the simula
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names the environment variable to fix."""
+
+
+class Secret(StrEnum):
+    """A setting production refuses to run with its demo value. Each component needs some:
+    the pipeline signs no links, so it runs without ``SIGNING_KEY``."""
+
+    CLIENT_ID = "client_id"
+    CLIENT_SECRET = "client_secret"  # noqa: S105 - a setting's name, not a password
+    TOKEN_KEYS = "token_keys"  # noqa: S105 - a setting's name, not a password
+    SIGNING_KEY = "signing_key"
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it."""
+        return f"{ENV_PREFIX}{self.value.upper()}"
+
+
+EVERY_SECRET = frozenset(Secret)
+# What each secret holds when nobody set it: the demo's values, usable only in development.
+_DEMO_VALUES = {
+    Secret.CLIENT_ID: DEMO_CLIENT_ID,
+    Secret.CLIENT_SECRET: DEMO_CLIENT_SECRET,
+    Secret.TOKEN_KEYS: "",
+    Secret.SIGNING_KEY: "",
+}
 
 
 class Settings(BaseSettings):
@@ -51,20 +83,20 @@ class Settings(BaseSettings):
     token_keys: str = ""
     signing_key: str = ""
 
-    # The statistics API's rules (allegro-api.md marks the first as assumed).
-    max_range_days: int = Field(31, ge=1, le=366)
-    history_days: int = Field(730, ge=1, le=3650)
+    # The statistics API's rules.
+    max_range_days: int = Field(defaults.MAX_RANGE_DAYS, ge=1, le=366)
+    history_days: int = Field(defaults.HISTORY_DAYS, ge=1, le=3650)
     lookback_days: int = Field(14, ge=1, le=90)
 
     # HTTP behaviour towards Allegro.
-    http_timeout_seconds: float = Field(30.0, gt=0)
-    max_attempts: int = Field(6, ge=1, le=20)
-    max_retry_seconds: float = Field(120.0, gt=0)
-    fetch_concurrency: int = Field(4, ge=1, le=64)
+    http_timeout_seconds: float = Field(defaults.HTTP_TIMEOUT_SECONDS, gt=0)
+    max_attempts: int = Field(defaults.MAX_ATTEMPTS, ge=1, le=20)
+    max_retry_seconds: float = Field(defaults.MAX_RETRY_SECONDS, gt=0)
+    fetch_concurrency: int = Field(defaults.FETCH_CONCURRENCY, ge=1, le=64)
 
     # Tokens.
-    refresh_margin_seconds: int = Field(600, ge=0)
-    refresh_token_days: int = Field(90, ge=1, le=3650)  # assumed by allegro-api.md
+    refresh_margin_seconds: int = Field(defaults.REFRESH_MARGIN_SECONDS, ge=0)
+    refresh_token_days: int = Field(defaults.REFRESH_TOKEN_DAYS, ge=1, le=3650)
     expiring_days: int = Field(7, ge=0)
     link_ttl_hours: float = Field(72.0, gt=0)
 
@@ -72,24 +104,20 @@ class Settings(BaseSettings):
     schedule_cron: str = "0 6 * * *"
     currency: str = "PLN"
 
-    @model_validator(mode="after")
-    def _production_needs_real_secrets(self) -> Settings:
+    def require(self, needs: Iterable[Secret]) -> None:
+        """Raise ``ConfigError`` naming every secret of ``needs`` that production lacks."""
         if self.env != "production":
-            return self
-        missing = []
-        if self.client_id == DEMO_CLIENT_ID:
-            missing.append("ALLEGRO_ADS_CLIENT_ID")
-        if self.client_secret == DEMO_CLIENT_SECRET:
-            missing.append("ALLEGRO_ADS_CLIENT_SECRET")
-        if not self.token_keys:
-            missing.append("ALLEGRO_ADS_TOKEN_KEYS")
-        if not self.signing_key:
-            missing.append("ALLEGRO_ADS_SIGNING_KEY")
+            return
+        wanted = set(needs)
+        missing = [
+            secret.variable
+            for secret in Secret  # in declaration order, so the message is stable
+            if secret in wanted and getattr(self, secret.value) == _DEMO_VALUES[secret]
+        ]
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 "production needs real values for " + ", ".join(missing) + " (see README)"
             )
-        return self
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -102,6 +130,7 @@ class Settings(BaseSettings):
     @cached_property
     def fernet_keys(self) -> list[str]:
         """Token-encryption keys, newest first."""
+        self.require([Secret.TOKEN_KEYS])
         raw = self.token_keys or _dev_secrets(self.data_dir)["token_keys"]
         keys = [k.strip() for k in raw.split(",") if k.strip()]
         for key in keys:
@@ -117,6 +146,7 @@ class Settings(BaseSettings):
     @cached_property
     def signing_secret(self) -> str:
         """Key for signed links and portal sessions."""
+        self.require([Secret.SIGNING_KEY])
         return self.signing_key or _dev_secrets(self.data_dir)["signing_key"]
 
 
@@ -137,14 +167,52 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     return values
 
 
-def load_settings() -> Settings:
-    """Read the settings; a wrong value raises ``ConfigError`` naming its variable."""
+class _GivenSettings(Settings):
+    """Settings whose only source is the values passed in (see ``settings_from``)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def settings_from(**values: Any) -> Settings:
+    """Settings made of ``values`` and the defaults, the environment unread: for a component
+    configured elsewhere (a Dagster resource passes its own fields). Values are validated."""
     try:
-        return Settings()
+        return _GivenSettings(**values)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
-            problems.append(f"{name}: {error['msg']}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+        raise _config_error(exc) from None
+
+
+def load_settings(needs: Iterable[Secret] = EVERY_SECRET) -> Settings:
+    """Read the settings; a wrong value raises ``ConfigError`` naming its variable.
+
+    In production every secret in ``needs`` must hold a real value; a component that uses only
+    some of them (the pipeline signs no links) names those.
+    """
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    try:
+        settings.require(needs)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    return settings
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """One ``ConfigError`` naming the variable of every invalid value."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        problems.append(f"{name}: {error['msg']}")
+    return ConfigError("invalid configuration: " + "; ".join(problems))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
+from allegro_resource.ads_client import StatsJob, StatsResult
 from allegro_resource.errors import AllegroError, ApiError, NeedsReauthorization
 from allegro_resource.models import StatRow, stat_rows_from_table
 from authorize_app.portal.report_filters import ReportFilters
@@ -24,7 +24,7 @@ from authorize_app.portal.report_model import (
 )
 from control_store.api_call_log import ControlStoreCallLog
 from control_store.customers import Customer
-from services.clients import oauth_client, token_manager
+from services.clients import client_config, token_manager
 from services.control import Control
 
 LIVE_MAX_ATTEMPTS = 3  # someone is waiting for the page: retry less than the pipeline does
@@ -74,22 +74,13 @@ def _jobs(customers: Iterable[Customer]) -> tuple[list[StatsJob], list[ErrorRow]
 def _pull(
     control: Control, jobs: Sequence[StatsJob], start: date, end: date, run_id: str
 ) -> list[StatsResult]:
-    settings = control.settings
+    config = client_config(control.settings)
     with (
         ControlStoreCallLog(control.engine) as call_log,
-        closing(oauth_client(settings, call_log)) as oauth,
-        AllegroAdsClient(
-            settings.api_url,
-            token_manager(control, oauth),
-            call_log,
-            timeout=settings.http_timeout_seconds,
-            max_attempts=min(settings.max_attempts, LIVE_MAX_ATTEMPTS),
-            max_retry_seconds=min(settings.max_retry_seconds, LIVE_MAX_RETRY_SECONDS),
-            max_range_days=settings.max_range_days,
-            history_days=settings.history_days,
-            concurrency=settings.fetch_concurrency,
-            run_id=run_id,
-        ) as client,
+        closing(config.oauth(call_log)) as oauth,
+        config.capped(
+            max_attempts=LIVE_MAX_ATTEMPTS, max_retry_seconds=LIVE_MAX_RETRY_SECONDS
+        ).ads_client(token_manager(control, oauth), call_log, run_id=run_id) as client,
     ):
         return client.fetch_statistics_many(jobs, start, end)
 

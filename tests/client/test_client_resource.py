@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from allegro_resource.calllog import MemoryCallLog
+from allegro_resource.oauth import TOKEN_PATH
 from allegro_resource.resource import AllegroResource
 from allegro_resource.static_tokens import StaticTokenProvider
 from simulator.server import RunningSimulator
@@ -41,6 +42,22 @@ def test_the_resource_builds_a_client_that_fetches_statistics(simulator: Running
 
     assert rows and {r.day for r in rows} == {end}
     assert [c.run_id for c in log.snapshot()] == ["run-1"]
+
+
+def test_the_resources_oauth_client_logs_its_calls_a_refresh_included_with_the_run_id(
+    simulator: RunningSimulator,
+) -> None:
+    resource = _resource(simulator)
+    seller = sellers_of(simulator)[0]
+    log = MemoryCallLog()
+    oauth = resource.oauth(log, run_id="run-1")
+
+    tokens = sim_session.consent(oauth, seller.login)
+    oauth.refresh(tokens.refresh_token, customer_id=seller.customer_id)
+
+    calls = [(c.endpoint, c.status, c.run_id) for c in log.snapshot()]
+    assert calls == [(TOKEN_PATH, 200, "run-1")] * 2
+    assert log.snapshot()[-1].customer_id == seller.customer_id
 
 
 def test_the_resource_reads_its_secret_from_the_environment_at_run_time(

@@ -14,9 +14,10 @@ from sqlalchemy import Engine
 
 from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_manager import TokenManager
+from allegro_resource.token_status import TokenStatus
 from control_store import customers
 from control_store.database import Conflict
-from control_store.token_store import TokenStatus, TokenStore
+from control_store.token_store import TokenStore
 from simulator.server import RunningSimulator
 from tests.control.control_helpers import (
     SIM_CLIENT_ID,

@@ -12,12 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from authorize_app.portal.sessions import COOKIE_NAME, Session, csrf_matches
 from control_store.schema import api_calls, oauth_states, oauth_tokens
 from services.link_signing import token_from_url
-from settings.config import ConfigError, load_settings
+from settings.config import ConfigError, Secret, load_settings, settings_from
 from tests.authorize_app.onboarding_helpers import (
     CALLBACK_PATH,
     STATE_COOKIE,
@@ -133,6 +134,24 @@ def test_production_refuses_to_start_without_real_keys_and_never_writes_dev_ones
         "ALLEGRO_ADS_SIGNING_KEY",
     ):
         assert name in str(refused.value)
+    assert not (isolated_settings / "dev-secrets.json").exists()
+
+
+def test_production_without_a_signing_key_serves_what_signs_no_links_and_never_makes_a_dev_key(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLEGRO_ADS_ENV", "production")
+    monkeypatch.setenv("ALLEGRO_ADS_CLIENT_ID", "agency-app")
+    monkeypatch.setenv("ALLEGRO_ADS_CLIENT_SECRET", "agency-secret")
+    monkeypatch.setenv("ALLEGRO_ADS_TOKEN_KEYS", Fernet.generate_key().decode())
+
+    settings = load_settings([Secret.CLIENT_ID, Secret.CLIENT_SECRET, Secret.TOKEN_KEYS])
+
+    assert settings.fernet_keys
+    with pytest.raises(ConfigError, match="ALLEGRO_ADS_SIGNING_KEY"):
+        _ = settings.signing_secret
+    with pytest.raises(ConfigError, match="ALLEGRO_ADS_TOKEN_KEYS"):
+        _ = settings_from(env="production", data_dir=isolated_settings).fernet_keys
     assert not (isolated_settings / "dev-secrets.json").exists()
 
 
