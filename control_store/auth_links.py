@@ -10,15 +10,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from control_store.database import Conflict, NotFound, write
 from control_store.schema import auth_links, customers, oauth_states
-
-if TYPE_CHECKING:
-    from control_store.token_store import TokenCipher
+from control_store.token_cipher import TokenCipher
 
 DEFAULT_STATE_TTL = timedelta(minutes=15)
 
