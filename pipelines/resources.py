@@ -18,7 +18,8 @@ from control_store.token_store import TokenStatus
 from services.control import Control, open_control
 from services.stats_sync import CustomerTarget
 from settings.config import Settings, load_settings
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -50,7 +50,7 @@ from testing.chaos import (
 )
 from testing.pipeline_agency import Agency, Connected, days_back
 from warehouse import stats_queries
-from warehouse.stats_loader import open_warehouse
+from warehouse.backends import open_warehouse
 
 SEED = 42
 # One line of the check's "errors" metadata: - **name** (`id`): error  (then "fix: …").

@@ -28,7 +28,8 @@ from settings.config import Settings
 from simulator.server import RunningSimulator
 from testing.simulated_consent import consent_as_seller
 from warehouse import stats_queries
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 """``pytest.mark.parametrize("backend", BACKENDS)`` runs a test on both sets of stores."""

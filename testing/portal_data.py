@@ -28,8 +28,9 @@ from allegro_resource.windows import reporting_today
 from simulator.data import DEFAULT_SEED, generate_table
 from simulator.entities import make_users
 from warehouse import stats_queries
+from warehouse.backends import open_warehouse
 from warehouse.stats_frames import stats_table_to_facts
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent

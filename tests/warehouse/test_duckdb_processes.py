@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pytest
 
+from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_warehouse import DuckDBWarehouse
-from warehouse.stats_loader import WarehouseBusyError, duckdb_path, open_warehouse
+from warehouse.stats_loader import WarehouseBusyError
 from warehouse.stats_queries import table_rows
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pytest
 
 from warehouse import duckdb_readers, duckdb_warehouse
+from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_readers import IDLE_SECONDS, writer_holds_lock
 from warehouse.duckdb_warehouse import DuckDBWarehouse
-from warehouse.stats_loader import duckdb_path, open_warehouse
 from warehouse.stats_queries import table_rows
 
 if TYPE_CHECKING:
