@@ -42,9 +42,6 @@ class Scope:
     def customer_ids(self) -> list[str]:
         return list(self._by_id)
 
-    def contains(self, customer_id: str | None) -> bool:
-        return customer_id is not None and customer_id in self._by_id
-
     def require(self, customer_id: str) -> Customer:
         """The visible customer with this id; a 404 for any other id."""
         found = self._by_id.get(customer_id)
