@@ -27,7 +27,7 @@ from services.control import open_control
 from settings.config import Settings
 from simulator.server import RunningSimulator
 from testing.simulated_consent import consent_as_seller
-from warehouse import stats_queries
+from testing.stat_tables import table_rows
 from warehouse.backends import open_warehouse
 from warehouse.stats_loader import Warehouse
 
@@ -162,7 +162,7 @@ class Agency:
         self, customer: Connected, start: date, end: date, columns: Sequence[str]
     ) -> dict[RowKey, RowValues]:
         with self.warehouse() as wh:
-            table = stats_queries.table_rows(wh, customer.customer_id, start, end)
+            table = table_rows(wh, customer.customer_id, start, end)
         return keyed_columns(table, columns)
 
     def row_count(self) -> int:

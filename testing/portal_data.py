@@ -181,8 +181,10 @@ def time_queries(
     """Timings of the portal's report queries for ``customer_ids`` over ``start..end``."""
     ids = list(customer_ids)
     calls: dict[str, Callable[[], object]] = {
-        "campaign_report": lambda: stats_queries.campaign_report(warehouse, ids, start, end),
-        "daily_totals": lambda: stats_queries.daily_totals(warehouse, ids, start, end),
+        "campaign_report_table": lambda: stats_queries.campaign_report_table(
+            warehouse, ids, start, end
+        ),
+        "daily_trend": lambda: stats_queries.daily_trend(warehouse, ids, start, end),
         "customer_summary": lambda: stats_queries.customer_summary(warehouse, ids, start, end),
         "latest_loaded_day": lambda: stats_queries.latest_loaded_day(warehouse, ids),
     }
