@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -36,22 +35,6 @@ class NullCallLog:
 
     def record(self, call: ApiCall) -> None:
         return None
-
-
-class MemoryCallLog:
-    """Keeps calls in memory: for tests, benchmarks and per-run metadata."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls: list[ApiCall] = []
-
-    def record(self, call: ApiCall) -> None:
-        with self._lock:
-            self.calls.append(call)
-
-    def snapshot(self) -> list[ApiCall]:
-        with self._lock:
-            return list(self.calls)
 
 
 class FanOutCallLog:

@@ -6,10 +6,10 @@ import time
 from datetime import timedelta
 
 from allegro_resource.ads_client import StatsJob, StatsResult
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroError, Forbidden
 from allegro_resource.static_tokens import StaticTokenProvider
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, sellers_of, sim_session, sim_today
 
 
