@@ -1,1 +1,1 @@
-"""Shared configuration and the command line of Allegro Ads Manager."""
+"""The command line of Allegro Ads Manager (``allegro-ads``), its demo and its doctor."""

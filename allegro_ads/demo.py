@@ -30,7 +30,7 @@ from settings.config import Settings
 from simulator.browser import answer_consent_page
 from simulator.server import RunningSimulator, start_simulator
 from simulator.state import SimulatorConfig
-from warehouse.stats_loader import open_warehouse
+from warehouse.backends import open_warehouse
 from warehouse.stats_queries import customer_summary
 
 DEMO_CUSTOMERS = 5

@@ -31,10 +31,11 @@ from control_store.database import (
     make_engine,
 )
 from control_store.schema import oauth_tokens
-from control_store.token_store import TokenCipher, TokenKeyError, TokenStore, token_status
+from control_store.token_cipher import TokenCipher, TokenKeyError
+from control_store.token_store import TokenStore, token_status
 from settings.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ConfigError, Settings
 from settings.config import load_settings as _load_settings
-from warehouse.stats_loader import duckdb_path
+from warehouse.backends import duckdb_path
 from warehouse.stats_schema import SCHEMA_VERSION, SELECT_SCHEMA_VERSION
 
 ALLEGRO_TIMEOUT_SECONDS = 5.0

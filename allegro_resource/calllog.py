@@ -38,22 +38,6 @@ class NullCallLog:
         return None
 
 
-class MemoryCallLog:
-    """Keeps calls in memory: for tests, benchmarks and per-run metadata."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls: list[ApiCall] = []
-
-    def record(self, call: ApiCall) -> None:
-        with self._lock:
-            self.calls.append(call)
-
-    def snapshot(self) -> list[ApiCall]:
-        with self._lock:
-            return list(self.calls)
-
-
 class CallCounter:
     """Counts the calls reported to it, and how many of them were retries (attempt > 1).
 

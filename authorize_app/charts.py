@@ -36,7 +36,7 @@ TEXT_COLOUR = "#1f2328"
 MUTED_COLOUR = "#57606a"
 GRID_COLOUR = "#e3e6ea"
 AXIS_COLOUR = "#8c959f"
-CHAR_WIDTH = 6.6  # rough width of one 11px character, for laying out legends and margins
+CHAR_WIDTH = 6.6  # rough width of one 11px character, for laying out margins
 _DAY_STEPS = (1, 2, 7, 14, 28, 56, 91, 182, 365, 730, 1461)
 
 
@@ -76,40 +76,6 @@ class _Scale:
 
     def y(self, value: float) -> float:
         return self.box.bottom - self.box.height * (value - self.low) / (self.high - self.low)
-
-
-def line_chart_svg(
-    title: str,
-    series: SeriesMap,
-    *,
-    y_label: str = "",
-    width: int = 720,
-    height: int = 260,
-    element_id: str = CHART_ID,
-) -> str:
-    """One chart with a line per series (shared y axis), a legend, and "no data" when empty."""
-    cleaned = {name: _clean(points) for name, points in series.items()}
-    colours = _colours(cleaned)
-    legend_rows = _legend_rows(list(cleaned), width - 24)
-    top = 34.0
-    bottom = 30.0 + 20.0 * len(legend_rows)
-    parts = [_open_svg(title, width, height, element_id), _title_text(title)]
-    if not _has_values(cleaned):
-        box = _Box(16, top, width - 32, max(height - top - 16, 20))
-        parts.append(_no_data(box))
-        return "".join([*parts, "</svg>"])
-    low, high, ticks = _value_axis(_values(cleaned))
-    labels = [_tick_label(tick, ticks) for tick in ticks]
-    left = 14.0 + max(len(label) for label in labels) * CHAR_WIDTH + (18.0 if y_label else 0.0)
-    box = _Box(left, top, max(width - left - 18, 20), max(height - top - bottom, 20))
-    first, last = _day_domain(cleaned)
-    scale = _Scale(box, first, last, low, high)
-    parts.append(_y_axis(scale, ticks, labels, y_label))
-    parts.append(_x_axis(scale, labels_shown=True))
-    for name, points in cleaned.items():
-        parts.append(_series(name, points, scale, colours[name]))
-    parts.append(_legend(legend_rows, colours, box.bottom + 38))
-    return "".join([*parts, "</svg>"])
 
 
 def small_multiples_svg(
@@ -321,36 +287,6 @@ def _series(name: str, points: list[Point], scale: _Scale, colour: str) -> str:
             f'<polyline points="{coordinates}" fill="none" stroke="{colour}" stroke-width="2" '
             f'stroke-linejoin="round" stroke-linecap="round"><title>{label}</title></polyline>'
         )
-    parts.append("</g>")
-    return "".join(parts)
-
-
-def _legend_rows(names: list[str], width: float) -> list[list[str]]:
-    """Legend entries wrapped into rows that fit ``width``."""
-    rows: list[list[str]] = []
-    used = width
-    for name in names:
-        entry = 30 + len(name) * CHAR_WIDTH
-        if not rows or used + entry > width:
-            rows.append([])
-            used = 0.0
-        rows[-1].append(name)
-        used += entry
-    return rows
-
-
-def _legend(rows: list[list[str]], colours: Mapping[str, str], top: float) -> str:
-    parts = ['<g class="legend">']
-    for row_index, row in enumerate(rows):
-        y = top + 20 * row_index
-        x = 16.0
-        for name in row:
-            parts.append(
-                f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x + 18:.1f}" y2="{y - 4:.1f}" '
-                f'stroke="{colours[name]}" stroke-width="3"/>'
-            )
-            parts.append(_text(x + 23, y, name, colour=TEXT_COLOUR))
-            x += 30 + len(name) * CHAR_WIDTH
     parts.append("</g>")
     return "".join(parts)
 

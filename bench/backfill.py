@@ -44,7 +44,8 @@ from services.control import open_control
 from settings.config import Settings, load_settings
 from testing.bench_simulator import start_bench_simulator
 from testing.simulated_consent import consent_as_seller
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import LOAD_COLUMNS, LOAD_SCHEMA
 
 SEED = 42

@@ -21,10 +21,10 @@ from typing import Any
 from tqdm import tqdm
 
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.token_provider import TokenProvider
 from settings.defaults import MAX_RANGE_DAYS
 from testing.bench_simulator import BenchSimulator, consented_provider, start_bench_simulator
+from testing.memory_call_log import MemoryCallLog
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

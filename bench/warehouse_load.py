@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.stats_loader import open_warehouse
+from warehouse.backends import open_warehouse
 from warehouse.stats_schema import LOAD_COLUMNS, LOAD_SCHEMA, MONEY, RATIO
 
 CUSTOMER = "bench-customer"

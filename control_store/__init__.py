@@ -1,4 +1,1 @@
-"""The control store: customers, links, users, portfolios, encrypted tokens, the API-call log.
-
-Its Alembic migrations live in ``migrations/``.
-"""
+"""The control store: customers, links, users, portfolios, tokens, API-call log, migrations."""

@@ -1,7 +1,7 @@
 """Consent links (single-use, expiring, revocable) and the OAuth ``state`` rows of a consent.
 
 The URL a customer receives carries a *signed* link id (``services.link_signing``); the row
-here is what makes it single-use: ``mark_used`` succeeds for exactly one caller.
+here is what makes it single-use: ``mark_used_in`` succeeds for exactly one caller.
 """
 
 from __future__ import annotations
@@ -10,15 +10,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from control_store.database import Conflict, NotFound, write
 from control_store.schema import auth_links, customers, oauth_states
-
-if TYPE_CHECKING:
-    from control_store.token_store import TokenCipher
+from control_store.token_cipher import TokenCipher
 
 DEFAULT_STATE_TTL = timedelta(minutes=15)
 
@@ -154,16 +152,11 @@ def list_links(engine: Engine, customer_id: str | None = None) -> list[AuthLink]
         return [_link(row) for row in conn.execute(stmt)]
 
 
-def mark_used(engine: Engine, link_id: str, now: datetime | None = None) -> None:
-    """Use the link up; exactly one caller succeeds, others get ``LinkUnusable``."""
-    with write(engine) as conn:
-        mark_used_in(conn, link_id, now or _now())
-
-
 def mark_used_in(
     conn: Connection, link_id: str, now: datetime, *, customer_id: str | None = None
 ) -> None:
-    """``mark_used`` inside the caller's transaction (e.g. together with storing tokens)."""
+    """Use the link up inside the caller's transaction (e.g. together with storing tokens);
+    exactly one caller succeeds, others get ``LinkUnusable``."""
     conditions = [
         auth_links.c.id == link_id,
         auth_links.c.used_at.is_(None),

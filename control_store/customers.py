@@ -130,18 +130,6 @@ def assign_portfolio(engine: Engine, id_or_name: str, portfolio: str | None) -> 
     return find_customer(engine, customer.id)
 
 
-def set_ads_client_id(engine: Engine, customer_id: str, ads_client_id: str | None) -> None:
-    """Record the agency-client id under which the Ads API serves this customer."""
-    with write(engine) as conn:
-        result = conn.execute(
-            update(customers)
-            .where(customers.c.id == customer_id)
-            .values(ads_client_id=ads_client_id)
-        )
-    if result.rowcount != 1:
-        raise NotFound(f"no customer {customer_id}; list them with: allegro-ads customers list")
-
-
 def visible_to(engine: Engine, user: User, *, active_only: bool = False) -> list[Customer]:
     """The customers a portal user may see: all for admins, their portfolios' for viewers."""
     if user.is_admin:

@@ -56,11 +56,6 @@ def find_portfolio_in(conn: Connection, id_or_name: str) -> Portfolio:
     return Portfolio(**dict(row._mapping))
 
 
-def find_portfolio(engine: Engine, id_or_name: str) -> Portfolio:
-    with engine.connect() as conn:
-        return find_portfolio_in(conn, id_or_name)
-
-
 def _viewer_id(conn: Connection, email: str) -> str:
     row = conn.execute(
         select(users.c.id, users.c.role).where(users.c.email == normalise_email(email))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import filelock
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Connection, Engine, RowMapping, Select, select, update
 
 from allegro_resource.models import TokenSet
@@ -25,61 +24,10 @@ from allegro_resource.token_manager import StoredTokens
 from allegro_resource.token_status import STICKY_STATUSES, TokenStatus
 from control_store import auth_links
 from control_store.api_call_log import redact_secrets
-from control_store.database import Conflict, ControlStoreError, NotFound, write
+from control_store.database import Conflict, NotFound, write
 from control_store.schema import customers, oauth_states, oauth_tokens
+from control_store.token_cipher import TokenCipher
 from settings.defaults import REFRESH_TOKEN_DAYS
-
-KEYS_VARIABLE = "ALLEGRO_ADS_TOKEN_KEYS"
-
-
-class TokenKeyError(ControlStoreError):
-    """The configured keys cannot decrypt a stored value (or none are configured)."""
-
-
-class TokenCipher:
-    """Encrypts with the first key, decrypts with any; errors name ALLEGRO_ADS_TOKEN_KEYS."""
-
-    def __init__(self, keys: Sequence[str]) -> None:
-        if not keys:
-            raise TokenKeyError(
-                f"{KEYS_VARIABLE} is empty; generate a key: allegro-ads keys generate"
-            )
-        try:
-            self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
-        except ValueError as exc:
-            raise TokenKeyError(
-                f"{KEYS_VARIABLE} holds a value that is not a Fernet key; generate one with: "
-                "allegro-ads keys generate"
-            ) from exc
-
-    def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode("ascii")
-
-    def decrypt(self, ciphertext: str, what: str) -> str:
-        """Plaintext of ``ciphertext``; ``what`` names the value in the error message."""
-        if not ciphertext:
-            return ""
-        try:
-            return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
-        except InvalidToken:
-            raise TokenKeyError(_undecryptable(what)) from None
-
-    def rotate(self, ciphertext: str, what: str) -> str:
-        """The same plaintext encrypted with the newest key."""
-        if not ciphertext:
-            return ""
-        try:
-            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
-        except InvalidToken:
-            raise TokenKeyError(_undecryptable(what)) from None
-
-
-def _undecryptable(what: str) -> str:
-    return (
-        f"cannot decrypt {what} with the keys in {KEYS_VARIABLE}: the key it was encrypted "
-        "with is missing; put that key back in the list (comma-separated, newest first). "
-        "Nothing was changed"
-    )
 
 
 class _StatusRow(Protocol):

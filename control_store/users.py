@@ -130,19 +130,6 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
     return _user(row)
 
 
-def set_password(engine: Engine, email: str, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    with write(engine) as conn:
-        result = conn.execute(
-            update(users)
-            .where(users.c.email == normalise_email(email))
-            .values(password_hash=_hasher.hash(password))
-        )
-    if result.rowcount != 1:
-        raise NotFound(f"no user {email}; list them with: allegro-ads users list")
-
-
 def deactivate_user(engine: Engine, email: str) -> User:
     """The user can no longer sign in; their row stays for the record."""
     with write(engine) as conn:

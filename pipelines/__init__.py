@@ -1,1 +1,1 @@
-
+"""The Dagster definitions only: assets, partitions, schedule, sensor, checks, resources."""

@@ -30,8 +30,10 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[ad_daily_stats],
         jobs=[stats_job],
-        schedules=[build_daily_schedule(stats_job, settings.schedule_cron, settings.lookback_days)],
-        sensors=[build_new_customer_sensor(stats_job, settings.history_days, None)],
+        schedules=[
+            build_daily_schedule(stats_job.name, settings.schedule_cron, settings.lookback_days)
+        ],
+        sensors=[build_new_customer_sensor(stats_job.name, settings.history_days)],
         resources=build_resources(settings),
     )
 

@@ -22,7 +22,8 @@ from services.control import Control, open_control
 from services.stats_sync import CustomerTarget
 from settings import defaults
 from settings.config import Secret, Settings, load_settings, settings_from
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]

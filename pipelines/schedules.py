@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from pipelines.partitions import REPORTING_TIMEZONE, lookback_range, range_tags
 
 
-def build_daily_schedule(
-    job: UnresolvedAssetJobDefinition, cron: str, lookback_days: int
-) -> dg.ScheduleDefinition:
+def build_daily_schedule(job_name: str, cron: str, lookback_days: int) -> dg.ScheduleDefinition:
     """A schedule launching ONE run for [yesterday - lookback + 1, yesterday]."""
 
     @dg.schedule(
         name="daily_ad_stats",
         cron_schedule=cron,
         execution_timezone=REPORTING_TIMEZONE,
-        job=job,
+        job_name=job_name,
         description=(
             f"Every day: re-fetch the last {lookback_days} days for every connected customer "
             "in one run (Allegro revises recent days' attributed sales)."

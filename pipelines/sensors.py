@@ -1,9 +1,8 @@
 """A newly connected customer gets its history loaded at once, in one run of its own."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from allegro_resource.windows import oldest_served_day, reporting_today
 from pipelines.checks import rerun_config
@@ -12,20 +11,12 @@ from pipelines.resources import ControlStoreResource, WarehouseResource, reporta
 from warehouse import stats_queries
 
 
-def history_start(today: date, history_days: int, configured: date | None) -> date:
-    """The first day of a new customer's history: the configured start or the API's floor."""
-    floor = oldest_served_day(today, history_days)
-    return max(floor, configured) if configured else floor
-
-
-def build_new_customer_sensor(
-    job: UnresolvedAssetJobDefinition, history_days: int, configured_start: date | None
-) -> dg.SensorDefinition:
+def build_new_customer_sensor(job_name: str, history_days: int) -> dg.SensorDefinition:
     """Launch one history run per customer that is connected but has never been loaded."""
 
     @dg.sensor(
         name="new_customer_history",
-        job=job,
+        job_name=job_name,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Loads a newly connected customer's history (one run for that customer).",
@@ -36,7 +27,7 @@ def build_new_customer_sensor(
         warehouse: WarehouseResource,
     ) -> dg.SensorResult:
         today = reporting_today()
-        start = history_start(today, history_days, configured_start)
+        start = oldest_served_day(today, history_days)
         end = today - timedelta(days=1)
         with control.open() as ctl, warehouse.open() as wh:
             targets = reportable_customers(ctl)

@@ -56,8 +56,3 @@ def verify_link_token(secret: str, token: str) -> str:
 def link_url(public_url: str, secret: str, link_id: str) -> str:
     """The URL to send to the customer."""
     return f"{public_url.rstrip('/')}/authorize/{sign_link_id(secret, link_id)}"
-
-
-def token_from_url(url_or_token: str) -> str:
-    """The token part of a consent URL (or the token itself)."""
-    return url_or_token.rstrip("/").rsplit("/authorize/", 1)[-1]

@@ -1,2 +1,1 @@
-"""Harnesses shared by the tests and the benchmarks, never installed: simulator sessions, load
-and chaos drivers, simulated consent, throw-away databases."""
+"""Harnesses shared by tests and benchmarks (never installed): simulator, load, chaos, consent."""

@@ -27,8 +27,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from warehouse.backends import duckdb_path
 from warehouse.postgres_warehouse import _LOCK_NAMESPACE
-from warehouse.stats_loader import duckdb_path
 
 JOB = "ad_stats_job"
 ASSET = "ad_daily_stats"

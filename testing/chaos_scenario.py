@@ -49,8 +49,9 @@ from testing.chaos import (
     run_summary,
 )
 from testing.pipeline_agency import Agency, Connected, days_back
+from testing.stat_tables import table_rows
 from warehouse import stats_queries
-from warehouse.stats_loader import open_warehouse
+from warehouse.backends import open_warehouse
 
 SEED = 42
 # One line of the check's "errors" metadata: - **name** (`id`): error  (then "fix: …").
@@ -271,7 +272,7 @@ def _load_state(
         for customer in agency.customers:
             cid = customer.customer_id
             days[cid] = total - len(stats_queries.missing_days(wh, cid, start, end))
-            rows[cid] = stats_queries.table_rows(wh, cid, start, end).num_rows
+            rows[cid] = table_rows(wh, cid, start, end).num_rows
             claimed = wh.read(
                 "SELECT COALESCE(SUM(rows), 0) AS n FROM load_log "
                 "WHERE customer_id = $customer_id AND day BETWEEN $start AND $end",

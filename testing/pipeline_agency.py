@@ -27,8 +27,9 @@ from services.control import open_control
 from settings.config import Settings
 from simulator.server import RunningSimulator
 from testing.simulated_consent import consent_as_seller
-from warehouse import stats_queries
-from warehouse.stats_loader import Warehouse, open_warehouse
+from testing.stat_tables import table_rows
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 """``pytest.mark.parametrize("backend", BACKENDS)`` runs a test on both sets of stores."""
@@ -161,7 +162,7 @@ class Agency:
         self, customer: Connected, start: date, end: date, columns: Sequence[str]
     ) -> dict[RowKey, RowValues]:
         with self.warehouse() as wh:
-            table = stats_queries.table_rows(wh, customer.customer_id, start, end)
+            table = table_rows(wh, customer.customer_id, start, end)
         return keyed_columns(table, columns)
 
     def row_count(self) -> int:

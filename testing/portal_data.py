@@ -28,8 +28,9 @@ from allegro_resource.windows import reporting_today
 from simulator.data import DEFAULT_SEED, generate_table
 from simulator.entities import make_users
 from warehouse import stats_queries
+from warehouse.backends import open_warehouse
 from warehouse.stats_frames import stats_table_to_facts
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,8 +181,10 @@ def time_queries(
     """Timings of the portal's report queries for ``customer_ids`` over ``start..end``."""
     ids = list(customer_ids)
     calls: dict[str, Callable[[], object]] = {
-        "campaign_report": lambda: stats_queries.campaign_report(warehouse, ids, start, end),
-        "daily_totals": lambda: stats_queries.daily_totals(warehouse, ids, start, end),
+        "campaign_report_table": lambda: stats_queries.campaign_report_table(
+            warehouse, ids, start, end
+        ),
+        "daily_trend": lambda: stats_queries.daily_trend(warehouse, ids, start, end),
         "customer_summary": lambda: stats_queries.customer_summary(warehouse, ids, start, end),
         "latest_loaded_day": lambda: stats_queries.latest_loaded_day(warehouse, ids),
     }

@@ -117,9 +117,12 @@ def seed_bench_customers(
             conn.execute(
                 update(customers_table)
                 .where(customers_table.c.id == created.id)
-                .values(id=customer_id, allegro_login=seller.login)
+                .values(
+                    id=customer_id,
+                    allegro_login=seller.login,
+                    ads_client_id=client_of[customer_id],
+                )
             )
-        customers.set_ads_client_id(engine, customer_id, client_of[customer_id])
 
 
 class _CsrfField(HTMLParser):

@@ -15,9 +15,13 @@ from control_store.customers import Customer
 from services.clients import oauth_client
 from services.consent import begin_consent, finish_consent
 from services.control import Control
-from services.link_signing import token_from_url
 from services.links import issue_link
 from simulator.browser import answer_consent_page
+
+
+def token_from_url(url_or_token: str) -> str:
+    """The token part of a consent URL (or the token itself)."""
+    return url_or_token.rstrip("/").rsplit("/authorize/", 1)[-1]
 
 
 class SimulatedConsentFailed(RuntimeError):

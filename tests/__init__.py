@@ -1,0 +1,1 @@
+"""The tests, one package per area; shared fixtures in each area's conftest and helpers."""

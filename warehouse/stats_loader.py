@@ -1,8 +1,7 @@
 """The warehouse interface: idempotent, atomic loads of one customer's day range, and reads.
 
-``open_warehouse(url)`` picks the backend from the URL (``duckdb:///file.duckdb`` or
-``postgresql://…``) and makes sure the schema exists. Both backends run the same SQL below,
-written with ``$name`` parameters; each backend binds them its own way.
+Both backends (``duckdb_warehouse``, ``postgres_warehouse``; ``backends.open_warehouse`` picks
+one) run the same SQL below, written with ``$name`` parameters; each binds them its own way.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -144,44 +142,6 @@ class Warehouse(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def open_warehouse(url: str) -> Warehouse:
-    """The warehouse at ``url`` (``duckdb:///file.duckdb`` or ``postgresql://…``), schema made."""
-    scheme = url.split(":", 1)[0].lower()
-    warehouse: Warehouse
-    if scheme == "duckdb":
-        from warehouse.duckdb_warehouse import DuckDBWarehouse
-
-        warehouse = DuckDBWarehouse(duckdb_path(url))
-    elif scheme in ("postgresql", "postgresql+psycopg2", "postgres"):
-        from warehouse.postgres_warehouse import PostgresWarehouse
-
-        warehouse = PostgresWarehouse(url)
-    else:
-        raise ValueError(
-            f"unsupported warehouse URL scheme {scheme!r}; set ALLEGRO_ADS_WAREHOUSE_URL to "
-            "duckdb:///path/to/warehouse.duckdb or postgresql://user:password@host/dbname"
-        )
-    try:
-        warehouse.ensure_schema()
-    except BaseException:
-        warehouse.close()
-        raise
-    return warehouse
-
-
-def duckdb_path(url: str) -> Path:
-    """The file of a ``duckdb:///relative/file`` or ``duckdb:////absolute/file`` URL."""
-    prefix = "duckdb:///"
-    path = url[len(prefix) :] if url.lower().startswith(prefix) else ""
-    if not path or path == ":memory:" or "?" in path:
-        raise ValueError(
-            f"warehouse URL {url!r} does not name a DuckDB file; use "
-            "duckdb:///relative/file.duckdb or duckdb:////absolute/file.duckdb "
-            "(an in-memory warehouse would vanish after each load)"
-        )
-    return Path(path)
 
 
 # --- validation -------------------------------------------------------------------------------

@@ -14,8 +14,6 @@ import pyarrow as pa
 
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import (
-    FACT_COLUMNS,
-    FACT_SCHEMA,
     METRIC_COLUMNS,
     RATIOS,
     SUMMARY_GROUP,
@@ -36,18 +34,11 @@ _KEY = "customer_id, ad_type, ad_id, day"
 _RATIO_TOLERANCE = {"ctr": "0.0001", "cpc": "0.01", "roas": "0.01"}
 
 
-def campaign_report(
-    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
-) -> pd.DataFrame:
-    """Per customer and campaign over ``start..end``: metrics, CTR, CPC, ROAS; top spend first."""
-    frame: pd.DataFrame = campaign_report_table(wh, customer_ids, start, end).to_pandas()
-    return frame
-
-
 def campaign_report_table(
     wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
 ) -> pa.Table:
-    """``campaign_report`` as Arrow (no pandas round trip; decimals exact)."""
+    """Per customer and campaign over ``start..end``: metrics, CTR, CPC, ROAS; top spend first
+    (Arrow, decimals exact)."""
     ratios = ratio_columns_sql(wh.dialect, "t")
     sql = f"""
 SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.currency,
@@ -63,20 +54,10 @@ ORDER BY t.customer_id, t.cost DESC, t.campaign_id"""  # noqa: S608 - constants 
     return wh.read(sql, _scope(customer_ids, start, end))
 
 
-def daily_totals(
-    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
-) -> pd.DataFrame:
-    """Per customer and day with data: summed metrics and ratios (``customer_daily_stats``)."""
-    sql = f"""
-SELECT customer_id, day, currency, {", ".join(METRIC_COLUMNS)}, {", ".join(RATIOS)}
-FROM customer_daily_stats WHERE {_in_scope(wh)}
-ORDER BY customer_id, day"""  # noqa: S608 - constants only
-    return _frame(wh, sql, _scope(customer_ids, start, end))
-
-
 def daily_trend(wh: Warehouse, customer_ids: Sequence[str], start: date, end: date) -> pa.Table:
     """Per day with data, the customers' cost, clicks and attributed value summed together
-    (the report's trend chart; what summing ``daily_totals`` per day gives), in day order."""
+    (the report's trend chart; what summing ``customer_daily_stats`` per day gives), in day
+    order."""
     money = metric_sql_type("cost")
     sql = f"""
 SELECT day, CAST(SUM(cost) AS {money}) AS cost, CAST(SUM(clicks) AS BIGINT) AS clicks,
@@ -239,16 +220,6 @@ FULL OUTER JOIN (
 WHERE {differs}
 ORDER BY 1, 2, 3, 4"""  # noqa: S608 - constants only
     return _frame(wh, sql, {"start": start, "end": end})
-
-
-def table_rows(wh: Warehouse, customer_id: str, start: date, end: date) -> pa.Table:
-    """The customer's ``ad_daily_stats`` rows in ``start..end`` as ``FACT_SCHEMA``, in key order."""
-    sql = f"""
-SELECT {", ".join(c.name for c in FACT_COLUMNS)} FROM ad_daily_stats
-WHERE customer_id = $customer_id AND day BETWEEN $start AND $end
-ORDER BY day, ad_type, ad_id"""  # noqa: S608 - constants only
-    table = wh.read(sql, {"customer_id": customer_id, "start": start, "end": end})
-    return table.cast(FACT_SCHEMA)
 
 
 def _customer_in(wh: Warehouse) -> str:

@@ -78,7 +78,6 @@ FACT_SCHEMA = pa.schema([c.field() for c in FACT_COLUMNS])
 LOAD_SCHEMA = pa.schema([c.field() for c in LOAD_COLUMNS])
 
 MONEY_COLUMNS = ("cost", "attributed_value")
-API_RATIO_COLUMNS = ("api_ctr", "api_cpc", "api_roas")
 METRIC_COLUMNS = (
     "views",
     "clicks",

@@ -10,6 +10,7 @@ from typing import Any
 from allegro_ads.cli import CommandError
 from allegro_ads.commands.arguments import iso_date
 from settings.config import load_settings
+from warehouse.backends import open_warehouse
 from warehouse.export import (
     EXPORT_FORMATS,
     ExportError,
@@ -17,7 +18,7 @@ from warehouse.export import (
     check_export_target,
     export_campaign_daily,
 )
-from warehouse.stats_loader import WarehouseError, first_line, open_warehouse
+from warehouse.stats_loader import WarehouseError, first_line
 from warehouse.stats_queries import loaded_customers
 
 

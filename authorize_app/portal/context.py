@@ -18,7 +18,8 @@ from authorize_app.portal.sessions import Session, SessionCodec
 from authorize_app.web import render as render_template
 from control_store.users import User
 from services.control import Control
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 
 
 class WarehouseHandle:

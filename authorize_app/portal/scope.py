@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 
 from sqlalchemy import Engine
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import NotFound
 
 from control_store.customers import Customer, visible_to
 from control_store.users import User
@@ -42,9 +42,6 @@ class Scope:
     def customer_ids(self) -> list[str]:
         return list(self._by_id)
 
-    def contains(self, customer_id: str | None) -> bool:
-        return customer_id is not None and customer_id in self._by_id
-
     def require(self, customer_id: str) -> Customer:
         """The visible customer with this id; a 404 for any other id."""
         found = self._by_id.get(customer_id)
@@ -57,14 +54,6 @@ class Scope:
         if not requested:
             return list(self.customers)
         return [self.require(customer_id) for customer_id in _unique(requested)]
-
-    def only_visible(self, customer_ids: Iterable[str | None]) -> list[str]:
-        """The ids among ``customer_ids`` this user may see (for filtering listings)."""
-        return [cid for cid in customer_ids if cid is not None and cid in self._by_id]
-
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise Forbidden(ADMINS_ONLY)
 
 
 def _unique(values: Iterable[str]) -> list[str]:

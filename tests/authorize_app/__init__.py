@@ -1,0 +1,1 @@
+"""Tests of the public consent flow: onboarding, failures, re-authorisation, its surface."""

@@ -1,0 +1,1 @@
+"""Chaos tests: faults, spikes, killed loads and interrupted refreshes leave no damage."""

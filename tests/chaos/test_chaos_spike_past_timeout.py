@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.calllog import MemoryCallLog
 from services.clients import token_manager
 from services.control import open_control
+from testing.memory_call_log import MemoryCallLog
 from testing.pipeline_agency import Agency, yesterday
 
 pytestmark = pytest.mark.slow

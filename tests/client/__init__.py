@@ -1,0 +1,1 @@
+"""Tests of the Allegro client: OAuth, tokens, retries, paging, statistics, parsing."""

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.token_provider import TokenProvider
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session, sim_today
 
 

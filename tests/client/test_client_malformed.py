@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.static_tokens import StaticTokenProvider
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, Seller, sim_today
 
 

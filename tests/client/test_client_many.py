@@ -8,13 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from allegro_resource.ads_client import StatsJob, StatsResult
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroError, DateRangeError, Forbidden
 from allegro_resource.static_tokens import StaticTokenProvider
 from services.stats_sync import CustomerTarget, sync_statistics
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, sellers_of, sim_session, sim_today
-from warehouse.stats_loader import open_warehouse
+from warehouse.backends import open_warehouse
 
 
 def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(

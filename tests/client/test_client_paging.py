@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from allegro_resource.calllog import MemoryCallLog
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, sellers_of, sim_session
 
 

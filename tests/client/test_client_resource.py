@@ -8,11 +8,11 @@ import dagster as dg
 import pytest
 from pydantic import ValidationError
 
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.oauth import TOKEN_PATH
 from allegro_resource.resource import AllegroResource
 from allegro_resource.static_tokens import StaticTokenProvider
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import sellers_of, sim_session, sim_today
 
 

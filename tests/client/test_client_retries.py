@@ -10,11 +10,11 @@ from email.utils import format_datetime
 import pytest
 
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import AllegroUnavailable, RateLimited, ServerError
 from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.transport import parse_retry_after
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, Seller, sim_today
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from allegro_resource.ads_client import STATISTICS_PATH, AllegroAdsClient
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import DateRangeError
 from allegro_resource.models import AdType, StatRow
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import Seller, sim_today, stat_calls
 
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from allegro_resource.ads_client import AllegroAdsClient
-from allegro_resource.calllog import MemoryCallLog
 from allegro_resource.errors import InvalidGrant, NeedsReauthorization
 from allegro_resource.oauth import TOKEN_PATH
 from allegro_resource.static_tokens import StaticTokenProvider
 from simulator.server import RunningSimulator
+from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session
 
 

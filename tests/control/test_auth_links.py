@@ -10,11 +10,17 @@ from sqlalchemy import Engine, select
 
 from control_store import auth_links, customers
 from control_store.auth_links import LinkState, LinkUnusable, StateUnusable
-from control_store.database import Conflict, NotFound
+from control_store.database import Conflict, NotFound, write
 from control_store.schema import oauth_states
 from control_store.token_store import TokenStore
 
 HOUR = timedelta(hours=1)
+
+
+def mark_used(engine: Engine, link_id: str) -> None:
+    """Use the link up in a transaction of its own (a consent does it while storing the tokens)."""
+    with write(engine) as conn:
+        auth_links.mark_used_in(conn, link_id, datetime.now(UTC))
 
 
 def test_a_link_id_has_128_random_bits(engine: Engine, customer_id: str) -> None:
@@ -26,9 +32,9 @@ def test_a_link_id_has_128_random_bits(engine: Engine, customer_id: str) -> None
 def test_a_link_can_be_used_once(engine: Engine, customer_id: str) -> None:
     link = auth_links.create_link(engine, customer_id, ttl=HOUR, created_by="cli:anna")
     assert auth_links.require_usable(engine, link.id).created_by == "cli:anna"
-    auth_links.mark_used(engine, link.id)
+    mark_used(engine, link.id)
     with pytest.raises(LinkUnusable, match="already used") as refused:
-        auth_links.mark_used(engine, link.id)
+        mark_used(engine, link.id)
     assert refused.value.state is LinkState.USED
     with pytest.raises(LinkUnusable):
         auth_links.require_usable(engine, link.id)
@@ -42,7 +48,7 @@ def test_only_one_of_many_simultaneous_uses_wins(engine: Engine, customer_id: st
     def use() -> None:
         start.wait()
         try:
-            auth_links.mark_used(engine, link.id)
+            mark_used(engine, link.id)
             outcomes.append("used")
         except LinkUnusable:
             outcomes.append("refused")
@@ -59,7 +65,7 @@ def test_an_expired_link_is_refused(engine: Engine, customer_id: str) -> None:
     past = datetime.now(UTC) - timedelta(days=4)
     link = auth_links.create_link(engine, customer_id, ttl=timedelta(hours=72), now=past)
     with pytest.raises(LinkUnusable, match="expired"):
-        auth_links.mark_used(engine, link.id)
+        mark_used(engine, link.id)
     assert auth_links.get_link(engine, link.id).used_at is None  # type: ignore[union-attr]
 
 
@@ -68,20 +74,20 @@ def test_a_revoked_link_is_refused(engine: Engine, customer_id: str) -> None:
     assert auth_links.revoke_link(engine, link.id).state() is LinkState.REVOKED
     auth_links.revoke_link(engine, link.id)  # twice is harmless
     with pytest.raises(LinkUnusable, match="revoked"):
-        auth_links.mark_used(engine, link.id)
+        mark_used(engine, link.id)
 
 
 def test_a_used_link_cannot_be_revoked_and_unknown_links_are_named(
     engine: Engine, customer_id: str
 ) -> None:
     link = auth_links.create_link(engine, customer_id, ttl=HOUR)
-    auth_links.mark_used(engine, link.id)
+    mark_used(engine, link.id)
     with pytest.raises(Conflict, match="already used"):
         auth_links.revoke_link(engine, link.id)
     with pytest.raises(NotFound, match="no link nope"):
         auth_links.revoke_link(engine, "nope")
     with pytest.raises(LinkUnusable, match="does not exist"):
-        auth_links.mark_used(engine, "nope")
+        mark_used(engine, "nope")
 
 
 def test_links_are_only_issued_for_active_customers(engine: Engine, customer_id: str) -> None:

@@ -17,8 +17,9 @@ from allegro_ads.cli import main
 from control_store import auth_links, customers
 from control_store.database import head_revision, make_engine
 from control_store.token_store import TokenStore
-from services.link_signing import token_from_url, verify_link_token
+from services.link_signing import verify_link_token
 from settings.config import load_settings
+from testing.simulated_consent import token_from_url
 from tests.control.control_helpers import fake_tokens
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from services.link_signing import (
     MalformedLinkToken,
     link_url,
     sign_link_id,
-    token_from_url,
     verify_link_token,
 )
+from testing.simulated_consent import token_from_url
 
 SECRET = "s" * 43
 LINK_ID = "Zm9vYmFyYmF6cXV4MTIzNA"

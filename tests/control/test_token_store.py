@@ -14,7 +14,8 @@ from control_store import auth_links, customers
 from control_store.database import Conflict, make_engine
 from control_store.schema import customers as customers_table
 from control_store.schema import oauth_tokens
-from control_store.token_store import TokenKeyError, TokenStore, rotate_keys, token_status
+from control_store.token_cipher import TokenKeyError
+from control_store.token_store import TokenStore, rotate_keys, token_status
 from tests.control.control_helpers import fake_tokens
 
 

@@ -23,8 +23,8 @@ from control_store.database import upgrade
 from control_store.token_store import TokenStore
 from services.consent import begin_consent, finish_consent
 from services.control import open_control
-from services.link_signing import token_from_url
 from services.links import issue_link
+from testing.simulated_consent import token_from_url
 from tests.control.control_helpers import approve, consent, me_status, sim_oauth, token_worker
 
 PROCESSES = 8

@@ -14,7 +14,7 @@ from services.control import open_control
 from settings.config import load_settings
 from simulator.server import RunningSimulator
 from testing.simulated_consent import consent_as_seller
-from warehouse.stats_loader import open_warehouse
+from warehouse.backends import open_warehouse
 
 Connect = Callable[[str], str]
 

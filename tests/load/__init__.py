@@ -1,0 +1,1 @@
+"""Load tests: the portal under many users, token refreshes under many processes."""

@@ -1,0 +1,1 @@
+"""Tests of the Dagster definitions: runs, backfills, checks, automation, failures, deploy."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pipelines import checks
 from services.stats_sync import SyncReport
 from testing.pipeline_agency import Agency, check_results, days_back
+from warehouse.backends import duckdb_path
 from warehouse.duckdb_warehouse import DuckDBWarehouse
-from warehouse.stats_loader import duckdb_path
 
 DAYS = 5
 

@@ -1,0 +1,1 @@
+"""Tests of the staff portal: pages, access, security, the browser."""

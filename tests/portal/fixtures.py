@@ -42,7 +42,8 @@ from tests.portal.portal_helpers import (
     sign_in,
     yesterday,
 )
-from warehouse.stats_loader import Warehouse, open_warehouse
+from warehouse.backends import open_warehouse
+from warehouse.stats_loader import Warehouse
 
 STORED_DAYS = 14
 

@@ -19,8 +19,8 @@ from services.control import Control
 from services.links import issue_link
 from settings.config import Settings
 from simulator.server import RunningSimulator
+from testing.stat_tables import stat_rows_to_arrow
 from tests.authorize_app.onboarding_helpers import consent_over_http
-from warehouse.stats_frames import stat_rows_to_arrow
 from warehouse.stats_loader import Warehouse
 
 PASSWORD = "correct horse battery"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
-from control_store import customers, portfolios
+from control_store import customers
 from tests.portal.portal_helpers import Account, PortalStack, connect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
@@ -116,8 +116,7 @@ def test_the_connections_board_shows_a_consent_withdrawn_at_allegro_as_needing_r
     portal: PortalStack, chromium: Browser, contexts: list[BrowserContext]
 ) -> None:
     control = portal.control
-    south = portfolios.find_portfolio(control.engine, "South")
-    customer = customers.create_customer(control.engine, "Delta Zabawki", portfolio=south.id)
+    customer = customers.create_customer(control.engine, "Delta Zabawki", portfolio="South")
     customer = connect(control, portal.simulator, customer, portal.next_seller())
     portal.simulator.revoke(str(customer.allegro_login))
     alpha = portal.north[0]

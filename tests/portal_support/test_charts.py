@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
-from authorize_app.charts import PALETTE, line_chart_svg, small_multiples_svg
+from authorize_app.charts import PALETTE, small_multiples_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY = date(2026, 3, 1)
@@ -35,7 +35,9 @@ def texts(root: ET.Element) -> list[str]:
 
 
 def test_root_element_identifies_the_chart() -> None:
-    svg = line_chart_svg("Cost per day", {"cost": [(DAY, 1.0), (DAY + timedelta(days=1), 2.0)]})
+    svg = small_multiples_svg(
+        "Cost per day", {"cost": [(DAY, 1.0), (DAY + timedelta(days=1), 2.0)]}
+    )
     root = parse(svg)
 
     assert root.tag == f"{SVG}svg"
@@ -52,17 +54,19 @@ def test_one_polyline_per_series_with_one_point_per_day() -> None:
         "clicks": [(d, float(i * 3)) for i, d in enumerate(days(30))],
         "roas": [(d, 2.5) for d in days(30)],
     }
-    root = parse(line_chart_svg("Trend", series))
+    root = parse(small_multiples_svg("Trend", series))
 
     lines = polylines(root)
     assert len(lines) == 3
     assert [len(points_of(line)) for line in lines] == [30, 30, 30]
     assert {line.attrib["stroke"] for line in lines} == set(PALETTE[:3])  # distinct colours
-    assert {"cost", "clicks", "roas"} <= set(texts(root))  # the legend names every series
+    assert {"cost", "clicks", "roas"} <= set(texts(root))  # every series is named
 
 
 def test_points_rise_left_to_right_and_up_the_page() -> None:
-    root = parse(line_chart_svg("Up", {"cost": [(d, float(i)) for i, d in enumerate(days(5))]}))
+    root = parse(
+        small_multiples_svg("Up", {"cost": [(d, float(i)) for i, d in enumerate(days(5))]})
+    )
 
     points = points_of(polylines(root)[0])
     xs, ys = [x for x, _ in points], [y for _, y in points]
@@ -73,9 +77,8 @@ def test_points_rise_left_to_right_and_up_the_page() -> None:
 def test_every_label_is_escaped() -> None:
     series = {HOSTILE: [(DAY, 1.0), (DAY + timedelta(days=1), 2.0)]}
     for svg in (
-        line_chart_svg(HOSTILE, series, y_label=HOSTILE),
         small_multiples_svg(HOSTILE, series, y_labels={HOSTILE: HOSTILE}),
-        line_chart_svg(HOSTILE, {HOSTILE: []}),
+        small_multiples_svg(HOSTILE, {HOSTILE: []}),
     ):
         assert "<script>" not in svg
         assert '"x"' not in svg and "'quoted'" not in svg
@@ -86,21 +89,21 @@ def test_every_label_is_escaped() -> None:
 
 def test_none_values_leave_gaps() -> None:
     values = [1.0, 2.0, None, 4.0, 5.0, 6.0, None, None, 9.0, 10.0]
-    root = parse(line_chart_svg("Gaps", {"cost": list(zip(days(10), values, strict=True))}))
+    root = parse(small_multiples_svg("Gaps", {"cost": list(zip(days(10), values, strict=True))}))
 
     assert [len(points_of(line)) for line in polylines(root)] == [2, 3, 2]
 
 
 def test_a_lone_value_between_gaps_is_a_dot() -> None:
     values = [1.0, 2.0, None, 4.0, None]
-    root = parse(line_chart_svg("Dot", {"cost": list(zip(days(5), values, strict=True))}))
+    root = parse(small_multiples_svg("Dot", {"cost": list(zip(days(5), values, strict=True))}))
 
     assert [len(points_of(line)) for line in polylines(root)] == [2]
     assert len(list(root.iter(f"{SVG}circle"))) == 1
 
 
 def test_a_single_point_is_drawn() -> None:
-    root = parse(line_chart_svg("One day", {"cost": [(DAY, 12.5)]}))
+    root = parse(small_multiples_svg("One day", {"cost": [(DAY, 12.5)]}))
 
     assert polylines(root) == []
     circles = list(root.iter(f"{SVG}circle"))
@@ -110,7 +113,7 @@ def test_a_single_point_is_drawn() -> None:
 
 def test_nan_counts_as_a_gap() -> None:
     values = [1.0, float("nan"), 3.0, 4.0]
-    root = parse(line_chart_svg("NaN", {"cost": list(zip(days(4), values, strict=True))}))
+    root = parse(small_multiples_svg("NaN", {"cost": list(zip(days(4), values, strict=True))}))
 
     assert [len(points_of(line)) for line in polylines(root)] == [2]
     assert len(list(root.iter(f"{SVG}circle"))) == 1
@@ -118,7 +121,7 @@ def test_nan_counts_as_a_gap() -> None:
 
 def test_empty_data_says_no_data() -> None:
     for series in ({}, {"cost": []}, {"cost": [(DAY, None), (DAY + timedelta(days=1), None)]}):
-        root = parse(line_chart_svg("Nothing", series))
+        root = parse(small_multiples_svg("Nothing", series))
         assert polylines(root) == []
         assert "no data" in texts(root)
         assert root.attrib["id"] == "trend-chart"
@@ -126,14 +129,16 @@ def test_empty_data_says_no_data() -> None:
 
 def test_unsorted_input_is_drawn_in_day_order() -> None:
     shuffled = [(DAY + timedelta(days=2), 3.0), (DAY, 1.0), (DAY + timedelta(days=1), 2.0)]
-    root = parse(line_chart_svg("Shuffled", {"cost": shuffled}))
+    root = parse(small_multiples_svg("Shuffled", {"cost": shuffled}))
 
     xs = [x for x, _ in points_of(polylines(root)[0])]
     assert xs == sorted(xs)
 
 
 def test_value_ticks_cover_the_data() -> None:
-    root = parse(line_chart_svg("Big", {"views": [(DAY, 0.0), (DAY + timedelta(days=1), 1.2e6)]}))
+    root = parse(
+        small_multiples_svg("Big", {"views": [(DAY, 0.0), (DAY + timedelta(days=1), 1.2e6)]})
+    )
 
     labels = texts(root)
     assert "0" in labels
@@ -142,7 +147,7 @@ def test_value_ticks_cover_the_data() -> None:
 
 def test_negative_and_flat_values_render() -> None:
     for values in ([-5.0, 3.0, 1.0], [0.0, 0.0, 0.0], [7.0, 7.0, 7.0]):
-        root = parse(line_chart_svg("Flat", {"v": list(zip(days(3), values, strict=True))}))
+        root = parse(small_multiples_svg("Flat", {"v": list(zip(days(3), values, strict=True))}))
         ys = [y for _, y in points_of(polylines(root)[0])]
         assert all(y == y for y in ys)  # no NaN coordinates
 

@@ -1,0 +1,1 @@
+"""The production profile of docs/deployment.md, run here: dagster-daemon, serve, PostgreSQL."""

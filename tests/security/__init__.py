@@ -1,0 +1,1 @@
+"""Security tests: sign-in, sessions, scope, links, bodies, markup, SQL, secrets, the CLI."""

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from authorize_app.portal.sessions import COOKIE_NAME, Session, csrf_matches
 from control_store.schema import api_calls, oauth_states, oauth_tokens
-from services.link_signing import token_from_url
 from settings.config import ConfigError, Secret, load_settings, settings_from
+from testing.simulated_consent import token_from_url
 from tests.authorize_app.onboarding_helpers import (
     CALLBACK_PATH,
     STATE_COOKIE,

@@ -1,0 +1,1 @@
+"""Tests of the simulator itself: its OAuth, API, data, faults, spikes, counters, CLI."""

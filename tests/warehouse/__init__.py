@@ -1,0 +1,1 @@
+"""Tests of the warehouse: schema, loads, queries, exports, DuckDB across processes."""

@@ -18,9 +18,10 @@ import pytest
 
 from allegro_resource.models import AdType, StatRow
 from testing.postgres_databases import execute
+from testing.stat_tables import stat_rows_to_arrow
+from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_warehouse import DuckDBWarehouse
-from warehouse.stats_frames import stat_rows_to_arrow
-from warehouse.stats_loader import Warehouse, duckdb_path, open_warehouse
+from warehouse.stats_loader import Warehouse
 
 FETCHED_AT = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)
 RUN_ID = "run-1"

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pytest
 
+from testing.stat_tables import table_rows
+from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_warehouse import DuckDBWarehouse
-from warehouse.stats_loader import WarehouseBusyError, duckdb_path, open_warehouse
-from warehouse.stats_queries import table_rows
+from warehouse.stats_loader import WarehouseBusyError
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue

@@ -19,11 +19,11 @@ import filelock
 import pyarrow as pa
 import pytest
 
+from testing.stat_tables import table_rows
 from warehouse import duckdb_readers, duckdb_warehouse
+from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_readers import IDLE_SECONDS, writer_holds_lock
 from warehouse.duckdb_warehouse import DuckDBWarehouse
-from warehouse.stats_loader import duckdb_path, open_warehouse
-from warehouse.stats_queries import table_rows
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from testing.stat_tables import table_rows
 from warehouse.stats_loader import LoadError, LoadResult, Warehouse
-from warehouse.stats_queries import table_rows
 from warehouse.stats_schema import FACT_SCHEMA
 
 if TYPE_CHECKING:

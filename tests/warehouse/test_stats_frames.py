@@ -11,7 +11,8 @@ import pytest
 
 from allegro_resource.models import AdType
 from allegro_resource.stats_parse import STATS_SCHEMA
-from warehouse.stats_frames import stat_rows_to_arrow, stat_rows_to_table, stats_table_to_facts
+from testing.stat_tables import stat_rows_to_arrow, stat_rows_to_table
+from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_schema import LOAD_SCHEMA
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.stats_loader import Warehouse, duckdb_path, open_warehouse
+from warehouse.backends import duckdb_path, open_warehouse
+from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import SCHEMA_VERSION, SchemaVersionError
 
 TABLES = {
