@@ -30,6 +30,7 @@ def build_server(
 ) -> BaseWSGIServer:
     """A multi-threaded werkzeug server listening on (host, port) for a new simulator;
     raises OSError when the address is taken."""
+    app = SimulatorApp(config)
     handler = _QuietHandler if quiet else WSGIRequestHandler
     # Bind ourselves: werkzeug would print and sys.exit(1) on a taken port, and a socket that
     # already listens queues connections before the serving thread runs.
@@ -38,7 +39,7 @@ def build_server(
         return make_server(
             host,
             port,
-            SimulatorApp(config),
+            app,
             threaded=True,
             request_handler=handler,
             fd=listening.fileno(),  # werkzeug keeps its own duplicate of the descriptor
