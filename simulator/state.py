@@ -1,6 +1,7 @@
 """The simulator's configuration and its mutable, thread-safe state: accounts, consents, codes,
 tokens (with the refresh grace), device grants, faults, counters, the rate limit, the revision
-and the clock."""
+and the clock. With ``SimulatorConfig.state_file`` set, every change of the durable part is
+written to that file (see ``simulator.persistence``) so a restarted simulator carries on."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from simulator import persistence
 from simulator.entities import SimUser, make_users
 from simulator.faults import After, Before, Faults, take_after, take_before
 from simulator.grants import (
@@ -68,6 +70,7 @@ class SimulatorConfig:
     today: date | None = None  # None: the real today in Europe/Warsaw (clock offset included)
     device_interval_seconds: int = 5
     device_ttl_seconds: int = 3600
+    state_file: str | None = None  # keep consents, tokens, clock… here across restarts
 
     def __post_init__(self) -> None:
         positive = (
@@ -132,6 +135,8 @@ class SimulatorState:
         self._by_login = {u.login: u for u in everyone}
         self._by_user_id = {u.user_id: u for u in everyone}
         self._by_client_id = {u.ads_client_id: u for u in self.sellers if u.ads_client_id}
+        if config.state_file:
+            persistence.load_into(self, config.state_file)
 
     @property
     def agency(self) -> SimUser:
@@ -149,6 +154,7 @@ class SimulatorState:
         age; 'today' may change)."""
         with self.lock:
             self.clock_offset += seconds
+            self._changed()
 
     def today(self) -> date:
         """The reporting day the API considers 'today' (its data is never served)."""
@@ -199,6 +205,7 @@ class SimulatorState:
             self.codes[value] = code
             self.consents[code.user_id] = Consent(code.scope, self.now())
             self.counters["codes_issued"] += 1
+            self._changed()
         return value
 
     def peek_code(self, value: str) -> AuthCode | None:
@@ -209,7 +216,10 @@ class SimulatorState:
     def take_code(self, value: str) -> AuthCode | None:
         """Remove and return the code: a code is spent by its first exchange attempt."""
         with self.lock:
-            return self.codes.pop(value, None)
+            code = self.codes.pop(value, None)
+            if code is not None:
+                self._changed()
+            return code
 
     def store_tokens(
         self, access: str, refresh: str, user_id: str, client_id: str, scope: str, now: float
@@ -225,6 +235,7 @@ class SimulatorState:
                 user_id, client_id, scope, refresh_ends, access
             )
             self.counters["tokens_issued"] += 1
+            self._changed()
 
     def access_grant(self, token: str) -> Grant | None:
         """What an access token stands for (None if unknown, replaced by a refresh or revoked;
@@ -248,14 +259,21 @@ class SimulatorState:
             if grant.expires_at <= now:
                 del self.refresh_tokens[token]
                 self.dead_refresh_tokens[token] = "refresh token expired"
+                self._changed()
                 return None, "refresh token expired"
             if grant.used_at is None:
                 grant.used_at = now
                 self.access_tokens.pop(grant.access, None)
                 self._used_refresh.append((now, token))
+                self._changed()
             else:
                 self.counters["refreshes_in_grace"] += 1
             return grant, ""
+
+    def restore_used_refresh(self, used: deque[tuple[float, str]]) -> None:
+        """Set the used refresh tokens in order of first use (restoring a state file)."""
+        with self.lock:
+            self._used_refresh = used
 
     def _end_graces(self, now: float) -> None:
         """Retire the used refresh tokens whose grace is over."""
@@ -266,6 +284,7 @@ class SimulatorState:
                 self.dead_refresh_tokens[token] = (
                     f"refresh token already used more than {grace} s ago (rotated)"
                 )
+                self._changed()
 
     def revoke(self, user: SimUser) -> int:
         """Withdraw ``user``'s consent: every token, code and device grant of theirs dies."""
@@ -283,6 +302,7 @@ class SimulatorState:
                 del self.devices[value]
             self.consents.pop(user.user_id, None)
             self.counters["revocations"] += 1
+            self._changed()
             return len(dead) + len(refresh)
 
     # --- device flow ---------------------------------------------------------
@@ -297,6 +317,7 @@ class SimulatorState:
         )
         with self.lock:
             self.devices[device_code] = grant
+            self._changed()
         return device_code, grant
 
     def device_by_user_code(self, user_code: str) -> DeviceGrant | None:
@@ -316,12 +337,14 @@ class SimulatorState:
                 return "Unknown or expired code."
             if not approve:
                 grant.denied = True
+                self._changed()
                 return ""
             user = self.user_by_login(login.strip())
             if user is None or (password and not self.check_password(user, password)):
                 return "Unknown login or wrong password."
             grant.user_id = user.user_id
             self.consents[user.user_id] = Consent(grant.scope, self.now())
+            self._changed()
             return ""
 
     def poll_device(self, device_code: str) -> DevicePoll:
@@ -334,9 +357,11 @@ class SimulatorState:
                 return DevicePoll(error="invalid_grant", description="Unknown device_code")
             if grant.expires_at <= now:
                 del self.devices[device_code]
+                self._changed()
                 return DevicePoll(error="expired_token", description="The device code expired")
             if grant.denied:
                 del self.devices[device_code]
+                self._changed()
                 return DevicePoll(error="access_denied", description="The user refused access")
             if grant.user_id is None:
                 too_fast = (
@@ -353,6 +378,7 @@ class SimulatorState:
                     description="The user has not confirmed yet",
                 )
             del self.devices[device_code]
+            self._changed()
             return DevicePoll(grant=grant)
 
     # --- rate limit, counters, revision --------------------------------------
@@ -373,6 +399,7 @@ class SimulatorState:
         """Bump the revision: recent days' attributed figures change."""
         with self.lock:
             self.revision += 1
+            self._changed()
             return self.revision
 
     # --- faults --------------------------------------------------------------
@@ -408,3 +435,10 @@ class SimulatorState:
                     self.counters["faults_injected"] += 1
                     self.counters[f"faults.{kind}"] += 1
             return after
+
+    # --- persistence ---------------------------------------------------------
+
+    def _changed(self) -> None:
+        """Called under ``lock`` after a change of the durable state: write the state file."""
+        if self.config.state_file:
+            persistence.save(self, self.config.state_file)
