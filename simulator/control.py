@@ -137,7 +137,7 @@ class ControlEndpoints:
 
     def truth(self, request: Request, client_id: str) -> Response:
         """What the statistics endpoint serves now for [from, to]: no range cap, no faults."""
-        if self.state.owner_of_client(client_id) is None:
+        if self.state.seller_of_client(client_id) is None:
             return _bad(f"unknown ads client {client_id}", 404)
         try:
             start = date.fromisoformat(request.args["from"])

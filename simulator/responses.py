@@ -9,7 +9,6 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 PUBLIC_MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
-BETA_MEDIA_TYPE = "application/vnd.allegro.beta.v1+json"
 
 
 def dumps(document: Any) -> bytes:

@@ -35,7 +35,6 @@ REPORTING_TZ = ZoneInfo("Europe/Warsaw")
 ADS_SCOPE = "allegro:api:ads"
 OFFERS_SCOPE = "allegro:api:sale:offers:read"
 PROFILE_SCOPE = "allegro:api:profile:read"
-DEFAULT_SCOPE = ADS_SCOPE  # kept for callers of the earlier simulator; see registered_scopes
 RATE_WINDOW_SECONDS = 60.0
 NON_PUBLIC_STATUSES = (401, 403)
 
@@ -175,10 +174,6 @@ class SimulatorState:
     def seller_of_client(self, ads_client_id: str) -> SimUser | None:
         """The seller who is this agency client, or None for an unknown id."""
         return self._by_client_id.get(ads_client_id)
-
-    def owner_of_client(self, ads_client_id: str) -> SimUser | None:
-        """The seller who is this agency client (the earlier name of ``seller_of_client``)."""
-        return self.seller_of_client(ads_client_id)
 
     def clients_of(self, agency: SimUser) -> list[SimUser]:
         """The sellers in ``agency``'s client list now: its clients, less those removed from
