@@ -11,6 +11,10 @@ from urllib.parse import urljoin
 
 import requests
 
+from simulator.state import SimulatorConfig
+
+DEFAULT_PASSWORD = SimulatorConfig().password
+
 
 @dataclass
 class ConsentForm:
@@ -56,9 +60,11 @@ def answer_consent_page(
     decision: str = "approve",
     *,
     follow_redirects: bool = True,
+    password: str = DEFAULT_PASSWORD,
 ) -> requests.Response:
-    """Submit the simulator's consent form shown in ``page`` as ``login`` with ``decision``."""
+    """Submit the simulator's consent form shown in ``page`` as ``login`` (with ``password``:
+    the simulator's default unless given) with ``decision``."""
     form = read_form(page.text)
     action = urljoin(page.url, form.action) if form.action else page.url
-    fields = form.hidden | {"login": login, "decision": decision}
+    fields = form.hidden | {"login": login, "password": password, "decision": decision}
     return http.post(action, data=fields, allow_redirects=follow_redirects, timeout=30)

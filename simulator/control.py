@@ -1,5 +1,7 @@
 """The simulator-only endpoints under /_sim/ (unauthenticated JSON, for tests and the demo):
-users, truth, faults, revocation, revision, device confirmation, clock, counters."""
+accounts (sellers, agencies), consents, truth (statistics and offers), faults, revocation,
+revision, device confirmation, clock, counters, configuration. docs/simulator.md lists their
+request and response shapes."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from simulator.data import statistics_json
 from simulator.entities import AD_TYPES, SimUser
-from simulator.oauth import confirm_device
+from simulator.offers import offer_json, seller_offers
 from simulator.responses import json_response
 from simulator.state import SimulatorState
 
@@ -28,15 +30,18 @@ REQUEST_KINDS = (
     "me",
     "clients",
     "statistics",
-    "campaigns",
+    "offers",
+    "non_public",
 )
 
 
-def _user_json(user: SimUser) -> dict[str, Any]:
+def _user_json(user: SimUser, password: str) -> dict[str, Any]:
     return {
         "login": user.login,
+        "password": password,
         "user_id": user.user_id,
         "ads_client_id": user.ads_client_id,
+        "agency_login": user.agency_login,
         "name": user.name,
         "email": user.email,
         "first_name": user.first_name,
@@ -70,7 +75,10 @@ class ControlEndpoints:
         return [
             Rule("/_sim/users", methods=["GET"], endpoint=self.users),
             Rule("/_sim/agency", methods=["GET"], endpoint=self.agency),
+            Rule("/_sim/agencies", methods=["GET"], endpoint=self.agencies),
+            Rule("/_sim/consents", methods=["GET"], endpoint=self.consents),
             Rule("/_sim/truth/<client_id>", methods=["GET"], endpoint=self.truth),
+            Rule("/_sim/offers/<login>", methods=["GET"], endpoint=self.offers),
             Rule("/_sim/faults", methods=["GET", "POST"], endpoint=self.faults),
             Rule("/_sim/revoke", methods=["POST"], endpoint=self.revoke),
             Rule("/_sim/revise", methods=["GET", "POST"], endpoint=self.revise),
@@ -81,23 +89,63 @@ class ControlEndpoints:
         ]
 
     def users(self, request: Request) -> Response:
-        """The sellers (the agency user is at /_sim/agency)."""
-        return json_response([_user_json(u) for u in self.state.sellers])
+        """The sellers, each with its agency client id and owning agency (agencies are at
+        /_sim/agency and /_sim/agencies)."""
+        password = self.state.config.password
+        return json_response([_user_json(u, password) for u in self.state.sellers])
 
     def agency(self, request: Request) -> Response:
-        """The agency user, whose token lists every seller's ads client."""
-        return json_response(_user_json(self.state.agency))
+        """The first agency account (login "agency") with the client ids in its list now."""
+        return json_response(self._agency_json(self.state.agency))
+
+    def agencies(self, request: Request) -> Response:
+        """Every agency account, each with the client ids in its list now."""
+        return json_response([self._agency_json(a) for a in self.state.agencies])
+
+    def _agency_json(self, agency: SimUser) -> dict[str, Any]:
+        clients = [u.ads_client_id for u in self.state.clients_of(agency)]
+        return {**_user_json(agency, self.state.config.password), "clients": clients}
+
+    def consents(self, request: Request) -> Response:
+        """The accounts that have approved the application now (revocation removes them)."""
+        with self.state.lock:
+            consents = list(self.state.consents.items())
+        result = []
+        for user_id, consent in consents:
+            user = self.state.user_by_id(user_id)
+            if user is not None:
+                result.append(
+                    {
+                        "login": user.login,
+                        "user_id": user_id,
+                        "scope": consent.scope,
+                        "granted_at": consent.granted_at,
+                    }
+                )
+        return json_response(sorted(result, key=lambda c: str(c["login"])))
+
+    def offers(self, request: Request, login: str) -> Response:
+        """Every offer of a seller as /sale/offers renders it, unpaged and without faults."""
+        user = self.state.user_by_login(login)
+        if user is None:
+            return _bad(f"unknown login {login!r}", 404)
+        client = user.ads_client_id
+        owned = seller_offers(self.state.config.seed, client) if client else ()
+        return json_response(
+            {"login": user.login, "ads_client_id": client, "offers": [offer_json(o) for o in owned]}
+        )
 
     def truth(self, request: Request, client_id: str) -> Response:
         """What the statistics endpoint serves now for [from, to]: no range cap, no faults."""
-        if self.state.owner_of_client(client_id) is None:
+        if self.state.seller_of_client(client_id) is None:
             return _bad(f"unknown ads client {client_id}", 404)
         try:
             start = date.fromisoformat(request.args["from"])
             end = date.fromisoformat(request.args["to"])
         except (KeyError, ValueError):
             return _bad("from and to are required dates (YYYY-MM-DD)")
-        types = request.args.getlist("types") or list(AD_TYPES)
+        types = [t for v in request.args.getlist("types") for t in v.split(",") if t]
+        types = types or list(AD_TYPES)
         if start > end or any(t not in AD_TYPES for t in types):
             return _bad(f"need from <= to and types among {list(AD_TYPES)}")
         today = self.state.today()
@@ -150,6 +198,7 @@ class ControlEndpoints:
             "faults": {},
             "statuses": {},
             "token_errors": {},
+            "forbidden": {},
         }
         for key, value in counters.items():
             section, _, name = key.partition(".")
@@ -163,6 +212,7 @@ class ControlEndpoints:
                 "statistics_calls": sections["requests"]["statistics"],
                 "statistics_ok": counters.get("statistics_ok", 0),
                 "refreshes_ok": counters.get("refreshes_ok", 0),
+                "refreshes_in_grace": counters.get("refreshes_in_grace", 0),
                 "refreshes_failed": counters.get("refreshes_failed", 0),
                 "invalid_grant": sections["token_errors"].get("invalid_grant", 0),
                 "responses_429": sections["statuses"].get("429", 0),
@@ -178,13 +228,17 @@ class ControlEndpoints:
         )
 
     def device_confirm(self, request: Request) -> Response:
-        """Confirm (or with ``"decision": "deny"`` refuse) a device code as a user."""
+        """Confirm (or with ``"decision": "deny"`` refuse) a device code as a user; the
+        password is checked only if sent."""
         body = _json_body(request)
         if isinstance(body, Response):
             return body
         approve = body.get("decision", "approve") == "approve"
-        error = confirm_device(
-            self.state, str(body.get("user_code", "")), str(body.get("login", "")), approve
+        error = self.state.confirm_device(
+            str(body.get("user_code", "")),
+            str(body.get("login", "")),
+            approve,
+            str(body.get("password", "")),
         )
         return _bad(error) if error else json_response({"confirmed": approve})
 
@@ -211,4 +265,6 @@ class ControlEndpoints:
         data = asdict(self.state.config)
         data["today"] = str(self.state.today())
         data["redirect_uris"] = list(self.state.config.redirect_uris)
+        data["registered_scopes"] = list(self.state.config.registered_scopes)
+        data["default_scope"] = self.state.config.default_scope
         return json_response(data)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from simulator.entities import (
     AD_TYPES,
@@ -46,18 +47,29 @@ TABLE_SCHEMA = pa.schema(
         ("attributed_value", pa.decimal128(18, 2)),
         ("attributed_count", pa.int64()),
         ("ctr", pa.decimal128(18, 4)),
-        ("effective_cpc", pa.decimal128(18, 2)),
+        ("effective_cpc", pa.decimal128(18, 2)),  # null on graphic-ad rows
         ("rate_of_return", pa.decimal128(18, 2)),
+        ("unique_reach", pa.int64()),  # this and the next two: null on sponsored-offer rows
+        ("effective_cpm", pa.decimal128(18, 2)),
+        ("attributed_to_core_value", pa.decimal128(18, 2)),
     ]
 )
 
 
-def _decimals(units: I64, scale: int) -> pa.Array:
-    """A decimal128(18, scale) array from integers in units of 10**-scale (no float on the way)."""
+def _decimals(units: I64, scale: int, valid: NDArray[np.bool_] | None = None) -> pa.Array:
+    """A decimal128(18, scale) array from integers in units of 10**-scale (no float on the way),
+    null where ``valid`` is False."""
     low = units.astype(np.int64)
     high = np.where(low < 0, -1, 0).astype(np.int64)  # two's complement sign extension
     buffer = np.column_stack([low, high]).ravel()
-    return pa.Array.from_buffers(pa.decimal128(18, scale), len(low), [None, pa.py_buffer(buffer)])
+    validity = None if valid is None or valid.all() else pa.array(valid).buffers()[1]
+    return pa.Array.from_buffers(
+        pa.decimal128(18, scale), len(low), [validity, pa.py_buffer(buffer)]
+    )
+
+
+def _days(fig: Figures, rows: I64 | slice) -> pa.Array:
+    return pa.array((fig.day[rows] - EPOCH_ORDINAL).astype(np.int32)).view(pa.date32())
 
 
 def _table(fig: Figures, dictionary: bool = False) -> pa.Table:
@@ -75,6 +87,7 @@ def _table(fig: Figures, dictionary: bool = False) -> pa.Table:
     ).astype(np.int64)
     campaigns = [c for s in structures for c in s.campaigns]
     graphic = np.concatenate([s.ad_graphic for s in structures] or [np.zeros(0, np.bool_)])
+    sponsored_row = ~fig.graphic
 
     def by_ad(values: list[str | None], per_ad: I64 | None = None) -> pa.Array:
         index = pa.array((fig.ad if per_ad is None else per_ad[fig.ad]).astype(np.int32))
@@ -93,7 +106,7 @@ def _table(fig: Figures, dictionary: bool = False) -> pa.Table:
         "ad_id": by_ad([a for s in structures for a in s.ad_ids]),
         "ad_name": by_ad([a for s in structures for a in s.ad_names]),
         "offer_id": by_ad([o for s in structures for o in s.offer_ids]),
-        "day": pa.array((fig.day - EPOCH_ORDINAL).astype(np.int32)).view(pa.date32()),
+        "day": _days(fig, slice(None)),
         "views": pa.array(fig.views),
         "clicks": pa.array(fig.clicks),
         "interest": pa.array(fig.interest),
@@ -101,8 +114,11 @@ def _table(fig: Figures, dictionary: bool = False) -> pa.Table:
         "attributed_value": _decimals(fig.attributed_value, 2),
         "attributed_count": pa.array(fig.attributed_count),
         "ctr": _decimals(fig.ctr, 4),
-        "effective_cpc": _decimals(fig.effective_cpc, 2),
+        "effective_cpc": _decimals(fig.effective_cpc, 2, sponsored_row),
         "rate_of_return": _decimals(fig.rate_of_return, 2),
+        "unique_reach": pa.array(fig.unique_reach, mask=sponsored_row),
+        "effective_cpm": _decimals(fig.effective_cpm, 2, fig.graphic),
+        "attributed_to_core_value": _decimals(fig.attributed_to_core_value, 2, fig.graphic),
     }
     return pa.Table.from_pydict(columns, schema=table_schema(dictionary))
 
@@ -188,38 +204,32 @@ def statistics_json(
     """The statistics endpoint's answer for one client as JSON bytes: rendered from the same
     computation and the same Arrow decimals as ``generate_table``, so both agree to the grosz.
 
-    Day rows are rendered by Arrow string kernels, not json.dumps on dicts: a 31-day window of
-    a few hundred ads then costs a few milliseconds instead of a few hundred."""
+    Sponsored offers carry effectiveCpc; graphic ads carry effectiveCpm, uniqueReach and
+    attributedToCoreValue instead. Day rows are rendered by Arrow string kernels, not
+    json.dumps on dicts: a 31-day window of a few hundred ads then costs a few milliseconds
+    instead of a few hundred."""
     structure = client_structure(seed, client_id)
     fig = compute_figures([structure], start, end, today, revision, revision_days, ad_types)
-    table = _table(fig)
+    sections = [_section(fig, structure, graphic) for graphic in (False, True)]
+    return b"".join((b'{"sponsoredOffers":[', sections[0], b'],"graphicAds":[', sections[1], b"]}"))
 
-    def text(name: str) -> pa.Array:
-        return pc.cast(table[name], pa.string())
 
-    rows: list[str] = pc.binary_join_element_wise(
-        '{"day":"', text("day"),
-        '","data":{"views":', text("views"),
-        ',"clicks":', text("clicks"),
-        ',"interest":', text("interest"),
-        ',"totalCost":"', text("cost"),
-        '","ctr":"', text("ctr"),
-        '","totalAttributionCount":', text("attributed_count"),
-        ',"totalAttributionValue":"', text("attributed_value"),
-        '","effectiveCpc":"', text("effective_cpc"),
-        '","rateOfReturn":"', text("rate_of_return"),
-        '"}}',
-        "",
-    ).to_pylist()  # fmt: skip
+def _section(fig: Figures, structure: ClientStructure, graphic: bool) -> bytes:
+    """The elements of one ad type's list, comma-separated, as JSON bytes.
 
+    Each row becomes [head of its ad, if first] + day + ["]}", if last], joined by Arrow into
+    one string array whose value buffer is the section: no Python object per row."""
+    chosen = fig.graphic == graphic
+    if not chosen.any():
+        return b""
+    rows: I64 | slice = slice(None) if chosen.all() else np.flatnonzero(chosen)
+    ads = fig.ad[rows]
+    starts = np.flatnonzero(np.diff(ads, prepend=-1))  # first row of each ad
     ad_campaign = structure.ad_campaign
-    sections: dict[bool, list[str]] = {False: [], True: []}  # keyed by "is graphic"
-    bounds = np.flatnonzero(np.diff(fig.ad, prepend=-1, append=-1))  # first row of each ad run
-    for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        ad = int(fig.ad[first])
+    heads = []
+    for k, ad in enumerate(ads[starts].tolist()):
         campaign = structure.campaigns[int(ad_campaign[ad])]
         group = int(structure.ad_group[ad])
-        graphic = bool(structure.ad_graphic[ad])
         ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}
         if not graphic:
             ad_ref["offerId"] = structure.offer_ids[ad]
@@ -230,11 +240,60 @@ def statistics_json(
                 "ad": ad_ref,
             }
         )
-        sections[graphic].append(f'{head[:-1]},"dayData":[{",".join(rows[first:stop])}]}}')
+        heads.append(f'{"," if k else ""}{head[:-1]},"dayData":[')
+    n = len(ads)
+    head_index = np.zeros(n, dtype=np.int32)  # label 0: "," between two days of one ad
+    head_index[starts] = np.arange(1, len(starts) + 1, dtype=np.int32)
+    tail_index = np.zeros(n, dtype=np.int32)
+    tail_index[np.append(starts[1:] - 1, n - 1)] = 1  # label 1: "]}" closes the ad
+    prefix = pa.array([",", *heads], pa.string()).take(pa.array(head_index))
+    suffix = pa.array(["", "]}"], pa.string()).take(pa.array(tail_index))
+    joined = pc.binary_join_element_wise(prefix, *_day_parts(fig, rows, graphic), suffix, "")
+    return _concatenated(joined)
+
+
+def _concatenated(strings: pa.Array) -> bytes:
+    """All values of a string array, back to back (its value buffer, sliced)."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)
+    first, last = int(offsets[strings.offset]), int(offsets[strings.offset + len(strings)])
+    values: bytes = strings.buffers()[2][first:last].to_pybytes()
+    return values
+
+
+def _day_parts(fig: Figures, rows: I64 | slice, graphic: bool) -> tuple[Any, ...]:
+    """The pieces of the chosen rows' ``dayData`` elements, for binary_join_element_wise."""
+
+    def ints(values: I64) -> pa.Array:
+        return pc.cast(pa.array(values[rows]), pa.string())
+
+    def money(values: I64, scale: int = 2) -> pa.Array:
+        return pc.cast(_decimals(values[rows], scale), pa.string())
+
+    common = (
+        '{"day":"', pc.cast(_days(fig, rows), pa.string()),
+        '","data":{"views":', ints(fig.views),
+        ',"clicks":', ints(fig.clicks),
+        ',"interest":', ints(fig.interest),
+        ',"totalCost":"', money(fig.cost),
+        '","ctr":"', money(fig.ctr, 4),
+        '","totalAttributionCount":', ints(fig.attributed_count),
+        ',"totalAttributionValue":"', money(fig.attributed_value),
+    )  # fmt: skip
+    if graphic:
+        return (
+            *common,
+            '","effectiveCpm":"', money(fig.effective_cpm),
+            '","rateOfReturn":"', money(fig.rate_of_return),
+            '","uniqueReach":', ints(fig.unique_reach),
+            ',"attributedToCoreValue":"', money(fig.attributed_to_core_value),
+            '"}}',
+        )  # fmt: skip
     return (
-        f'{{"sponsoredOffers":[{",".join(sections[False])}],'
-        f'"graphicAds":[{",".join(sections[True])}]}}'
-    ).encode()
+        *common,
+        '","effectiveCpc":"', money(fig.effective_cpc),
+        '","rateOfReturn":"', money(fig.rate_of_return),
+        '"}}',
+    )  # fmt: skip
 
 
 def statistics_document(

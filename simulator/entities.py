@@ -1,5 +1,6 @@
-"""Who and what the simulator serves: sellers, the agency user, and each ads client's
-campaigns, ad groups and ads. Everything is a pure function of the seed (and the client id)."""
+"""Who and what the simulator serves: the agency accounts, the sellers (each a client of one
+agency), and each agency client's campaigns, ad groups and ads. Everything is a pure function
+of the seed (and the client id)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from simulator.hashing import U64, lanes, mix, pick, splitmix64, text_key
 
 I64 = NDArray[np.int64]
 
-AGENCY_LOGIN = "agency"
+AGENCY_LOGIN = "agency"  # the first agency account; further ones are agency2, agency3, …
 SPONSORED_OFFER = "SPONSORED_OFFER"
 GRAPHIC_AD = "GRAPHIC_AD"
 AD_TYPES = (SPONSORED_OFFER, GRAPHIC_AD)
@@ -34,7 +35,7 @@ _UUID_NAMESPACE = uuid.UUID("6f1c3b52-9a0e-4d7b-8f4e-2d5a1c0b7e93")
 
 @dataclass(frozen=True, slots=True)
 class SimUser:
-    """A simulated Allegro account: a seller with one ads client, or the agency user."""
+    """A simulated Allegro account: a seller (an agency's client) or an agency account."""
 
     login: str
     user_id: str
@@ -42,8 +43,9 @@ class SimUser:
     email: str
     first_name: str
     last_name: str
-    ads_client_id: str | None  # None for the agency user, which owns no ads client itself
+    ads_client_id: str | None  # the seller's id as an agency client; None for an agency
     is_agency: bool = False
+    agency_login: str | None = None  # the agency whose client the seller is; None for agencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,25 +79,50 @@ class ClientStructure:
         return self.group_campaign[self.ad_group]
 
 
-def make_users(seed: int, count: int) -> tuple[tuple[SimUser, ...], SimUser]:
-    """The ``count`` sellers (seller01, seller02, …) and the agency user, for ``seed``."""
-    # The agency takes the first id so sellers keep theirs whatever ``count`` is.
+def agency_login(index: int) -> str:
+    """The login of the ``index``-th agency account (0-based): agency, agency2, agency3, …"""
+    return AGENCY_LOGIN if index == 0 else f"{AGENCY_LOGIN}{index + 1}"
+
+
+def make_users(
+    seed: int, count: int, agencies: int = 1
+) -> tuple[tuple[SimUser, ...], tuple[SimUser, ...]]:
+    """The ``count`` sellers (seller01, seller02, …) and the ``agencies`` agency accounts
+    (agency, agency2, …) for ``seed``. Seller N is a client of agency (N - 1) mod ``agencies``."""
+    if agencies < 1:
+        raise ValueError("a simulated Allegro needs at least one agency account")
+    # The first agency takes the first id so sellers keep theirs whatever ``count`` is; further
+    # agencies draw from a range no seller id comes from.
     ids = random.Random(seed).sample(range(10_000_000, 100_000_000), count + 1)
-    sellers = tuple(_seller(seed, i, str(ids[i])) for i in range(1, count + 1))
-    agency = SimUser(
-        login=AGENCY_LOGIN,
-        user_id=str(ids[0]),
-        name="Agencja Reklamowa Demo",
-        email=f"{AGENCY_LOGIN}@{EMAIL_DOMAIN}",
+    extra_ids = random.Random(f"{seed}/agencies").sample(
+        range(100_000_000, 200_000_000), agencies - 1
+    )
+    logins = [agency_login(i) for i in range(agencies)]
+    sellers = tuple(
+        _seller(seed, i, str(ids[i]), logins[(i - 1) % agencies]) for i in range(1, count + 1)
+    )
+    accounts = tuple(
+        _agency(i, str(ids[0]) if i == 0 else str(extra_ids[i - 1])) for i in range(agencies)
+    )
+    return sellers, accounts
+
+
+def _agency(index: int, user_id: str) -> SimUser:
+    login = agency_login(index)
+    suffix = "" if index == 0 else f" {index + 1}"
+    return SimUser(
+        login=login,
+        user_id=user_id,
+        name=f"Agencja Reklamowa Demo{suffix}",
+        email=f"{login}@{EMAIL_DOMAIN}",
         first_name="Ada",
         last_name="Agencyjna",
         ads_client_id=None,
         is_agency=True,
     )
-    return sellers, agency
 
 
-def _seller(seed: int, index: int, user_id: str) -> SimUser:
+def _seller(seed: int, index: int, user_id: str, agency: str) -> SimUser:
     login = f"seller{index:02d}"
     h = text_key(seed, "seller", index)
     shop = (
@@ -114,6 +141,7 @@ def _seller(seed: int, index: int, user_id: str) -> SimUser:
         first_name=first,
         last_name=last,
         ads_client_id=str(uuid.uuid5(_UUID_NAMESPACE, f"{seed}/{login}")),
+        agency_login=agency,
     )
 
 

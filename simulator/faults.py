@@ -159,8 +159,12 @@ def malform(kind: str, document: dict[str, Any]) -> dict[str, Any]:
         if not days:
             document["sponsoredOffers"] = "abc"
         return document
-    if kind in ("clients", "campaigns"):
-        return {**document, "count": "abc", "totalCount": None}
+    if kind == "clients":
+        clients = [{**c, "id": 12345, "name": None} for c in document["clients"]]
+        return {**document, "clients": clients or "abc"}
+    if kind == "offers":
+        offers = [{**o, "stock": "abc"} for o in document["offers"]]
+        return {**document, "offers": offers or "abc", "count": "abc", "totalCount": None}
     if kind == "me":
         return {**document, "id": 12345, "login": ["not", "a", "string"]}
     if kind == "token":
@@ -168,16 +172,23 @@ def malform(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     return {"unexpected": document}
 
 
-def add_extra_fields(document: dict[str, Any]) -> None:
-    """Give every statistics element and day an unexpected field (Allegro adds fields)."""
-    for ads in document.values():
-        if not isinstance(ads, list):
-            continue
-        for ad in ads:
-            ad["simulatorExtra"] = {"note": "a field the client does not know"}
-            for day in ad["dayData"]:
-                day["data"]["unknownMetric"] = "1.00"
-                day["extra"] = True
+def add_extra_fields(document: dict[str, Any], kind: str = "statistics") -> None:
+    """Give the answer fields the client does not know (Allegro adds fields without notice):
+    every statistics element and day, every agency client, every offer, and the document."""
+    extra = {"note": "a field the client does not know"}
+    if kind == "statistics":
+        for ads in document.values():
+            if not isinstance(ads, list):
+                continue
+            for ad in ads:
+                ad["simulatorExtra"] = extra
+                for day in ad["dayData"]:
+                    day["data"]["unknownMetric"] = "1.00"
+                    day["extra"] = True
+        return
+    for item in document.get(kind) or []:
+        item["simulatorExtra"] = extra
+    document["simulatorExtra"] = extra
 
 
 def drop_clicks(document: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ _S_PARAMS_B = np.uint64(0x0B0B5)
 _S_TRAFFIC = np.uint64(0x7AFF1C)
 _S_MONEY = np.uint64(0x3011E7)
 _S_SALES = np.uint64(0x5A1E5)
+_S_REACH = np.uint64(0x2EAC4)
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,13 @@ class Figures:
     attributed_count: I64
     attributed_value: I64  # grosze
     ctr: I64  # 1/10000
-    effective_cpc: I64  # grosze
+    effective_cpc: I64  # grosze (sponsored offers only: graphic ads carry no effectiveCpc)
     rate_of_return: I64  # 1/100
+    graphic: NDArray[np.bool_]  # the row's ad is a graphic ad
+    # Graphic ads only (computed for every row, served only where ``graphic``):
+    unique_reach: I64  # distinct users who saw the ad that day: never additive across days
+    effective_cpm: I64  # grosze per 1000 views
+    attributed_to_core_value: I64  # grosze: the part of attributed_value from core offers
 
 
 def _half_up(numerator: I64, denominator: I64) -> I64:
@@ -79,6 +85,7 @@ def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
         "interest": 0.1 + 0.35 * b[0],
         "conversion": _log_uniform(b[1], 0.01, 0.09),
         "price": _log_uniform(b[2], 1500, 60000),
+        "core": 0.3 + 0.5 * b[3],  # graphic ads: share of attributed sales from core offers
     }
 
 
@@ -156,6 +163,11 @@ def compute_figures(
     partial = np.minimum(final_count, np.floor(expected + redraw[1]))
     count = np.where(recent, partial, final_count).astype(np.int64)
     value = (count * unit_price).astype(np.int64)
+    # Graphic ads: a day's distinct viewers (fewer than its views, at least its clickers) and
+    # the attributed value of the advertiser's core offers (revised along with ``value``).
+    reach_share = 0.55 + 0.35 * lanes(splitmix64(cell ^ _S_REACH))[0]
+    reach = np.maximum(clicks, np.minimum(views, np.floor(views * reach_share))).astype(np.int64)
+    core = np.floor(value * params["core"]).astype(np.int64)
 
     return Figures(
         structures=tuple(structures),
@@ -171,4 +183,8 @@ def compute_figures(
         ctr=_half_up(clicks * 10_000, views),
         effective_cpc=_half_up(cost, clicks),
         rate_of_return=_half_up(value * 100, cost),
+        graphic=graphic[ad],
+        unique_reach=reach,
+        effective_cpm=_half_up(cost * 1000, views),
+        attributed_to_core_value=core,
     )

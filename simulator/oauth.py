@@ -1,5 +1,15 @@
-"""The simulated Allegro OAuth server: consent page, token endpoint (authorization code,
-refresh with rotation, device code) and the device flow's start and verification page."""
+"""The simulated Allegro OAuth server: login + consent page, token endpoint and the device flow.
+
+- Authorization codes live ``code_ttl_seconds`` (10) and are spent by their first exchange.
+- The token endpoint authenticates the application with HTTP Basic; an authorization-code
+  exchange may instead come from a public client: ``client_id`` + ``code_verifier`` in the form,
+  no Basic, for a code issued with a PKCE challenge.
+- Refresh rotation: each refresh returns a new pair and kills the access token minted with the
+  refresh token used; the used refresh token keeps working ``refresh_grace_seconds`` (60) after
+  its first use (each use in the grace returns another fresh pair), then it is refused with
+  400 ``invalid_grant`` "Invalid refresh token: …".
+- ``scope``: space-separated, each registered for the application; none given means all the
+  registered ones."""
 
 from __future__ import annotations
 
@@ -16,8 +26,9 @@ from werkzeug.wrappers import Request, Response
 
 from simulator import pages
 from simulator.faults import malform, truncate
+from simulator.grants import AuthCode
 from simulator.responses import dumps, html_response, oauth_error
-from simulator.state import DEFAULT_SCOPE, AuthCode, SimulatorState
+from simulator.state import SimulatorState
 from simulator.tokens import mint_tokens, pkce_challenge
 
 AUTHORIZE_PATH = "/auth/oauth/authorize"
@@ -93,9 +104,14 @@ class OAuthEndpoints:
                 error_description="code_challenge must be S256 (43-128 base64url characters)",
                 state=state,
             )
-        scope = params.get("scope", DEFAULT_SCOPE)
-        if any(not s.startswith("allegro:api:") for s in scope.split()):
-            return _redirect(redirect_uri, error="invalid_scope", state=state)
+        scope = self._scope(params.get("scope"))
+        if scope is None:
+            return _redirect(
+                redirect_uri,
+                error="invalid_scope",
+                error_description="scope must name scopes registered for the application",
+                state=state,
+            )
         if request.method == "GET":
             return self._consent_form(params)
         if request.form.get("decision") != "approve":
@@ -104,6 +120,10 @@ class OAuthEndpoints:
         user = self.state.user_by_login(request.form.get("login", "").strip())
         if user is None:
             return self._consent_form(params, "Unknown login: no such Allegro account.")
+        # The password is checked when sent; scripted browsers may send the login alone.
+        password = request.form.get("password", "")
+        if password and not self.state.check_password(user, password):
+            return self._consent_form(params, "Wrong password for this login.")
         code = self.state.issue_code(
             AuthCode(
                 client_id=client_id,
@@ -117,13 +137,26 @@ class OAuthEndpoints:
         self.state.count("consents_approved")
         return _redirect(redirect_uri, code=code, state=state)
 
+    def _scope(self, asked: str | None) -> str | None:
+        """The scope to grant for a request naming ``asked``: all registered scopes when none
+        is named, None when one named is not registered for the application."""
+        if not asked or not asked.strip():
+            return self.config.default_scope
+        names = asked.split()
+        if any(name not in self.config.registered_scopes for name in names):
+            return None
+        return " ".join(dict.fromkeys(names))
+
     def _login_hints(self) -> list[str]:
         # A datalist of logins for people trying the simulator by hand; 50 is plenty.
-        return [u.login for u in self.state.sellers[:50]] + [self.state.agency.login]
+        return [u.login for u in self.state.sellers[:50]] + [a.login for a in self.state.agencies]
 
     def _consent_form(self, params: dict[str, str], error: str = "") -> Response:
         logins = self._login_hints()
-        body = pages.consent_page(AUTHORIZE_PATH, params, self.config.client_id, logins, error)
+        scope = self._scope(params.get("scope")) or ""
+        body = pages.consent_page(
+            AUTHORIZE_PATH, params, self.config.client_id, scope, logins, error
+        )
         return html_response(body)
 
     def _error_page(self, title: str, message: str) -> Response:
@@ -132,7 +165,8 @@ class OAuthEndpoints:
     # --- token endpoint ------------------------------------------------------
 
     def token(self, request: Request) -> Response:
-        """POST /auth/oauth/token: every grant type, behind HTTP Basic client auth."""
+        """POST /auth/oauth/token: every grant type; the client authenticates with HTTP Basic
+        (or, exchanging a PKCE code, as a public client)."""
         grant_type = request.form.get("grant_type", "")
         kind = _TOKEN_KINDS.get(grant_type, "token_other")
         self.state.count(f"requests.{kind}")
@@ -144,10 +178,12 @@ class OAuthEndpoints:
         return response
 
     def _token(self, request: Request, grant_type: str) -> Response | dict[str, Any]:
+        form = request.form
+        if request.authorization is None and self._public_pkce_exchange(form, grant_type):
+            return self._code_grant(form.get("code", ""), form)
         refused = self._client_auth(request)
         if refused:
             return refused
-        form = request.form
         if not grant_type:
             return oauth_error(400, "invalid_request", "grant_type is missing")
         if grant_type == "authorization_code":
@@ -157,6 +193,18 @@ class OAuthEndpoints:
         if grant_type == DEVICE_GRANT:
             return self._device_grant(form.get("device_code", ""))
         return oauth_error(400, "unsupported_grant_type", f"grant_type {grant_type!r}")
+
+    def _public_pkce_exchange(self, form: Any, grant_type: str) -> bool:
+        """Whether this is a public client's exchange: no Basic auth, but the application's
+        client_id, a code_verifier, and a code that was issued with a PKCE challenge."""
+        if grant_type != "authorization_code" or not form.get("code_verifier"):
+            return False
+        if not hmac.compare_digest(
+            form.get("client_id", "").encode(), self.config.client_id.encode()
+        ):
+            return False
+        code = self.state.peek_code(form.get("code", ""))
+        return code is not None and code.challenge is not None
 
     def _client_auth(self, request: Request) -> Response | None:
         auth = request.authorization
@@ -173,7 +221,8 @@ class OAuthEndpoints:
         return oauth_error(
             401,
             "invalid_client",
-            "Bad client credentials: send client_id:client_secret with HTTP Basic",
+            "Bad client credentials: send client_id:client_secret with HTTP Basic "
+            "(or, exchanging a PKCE code, client_id and code_verifier in the form)",
             headers={"WWW-Authenticate": 'Basic realm="allegro"'},
         )
 
@@ -207,36 +256,19 @@ class OAuthEndpoints:
             return oauth_error(400, "invalid_request", "refresh_token is missing")
         if redirect_uri and redirect_uri not in self.config.redirect_uris:
             return oauth_error(400, "invalid_request", "redirect_uri is not registered")
-        grant, why = self.state.spend_refresh_token(value)
+        grant, _why = self.state.spend_refresh_token(value)
         if grant is None:
-            return oauth_error(400, "invalid_grant", f"Invalid refresh token: {why}")
+            # Allegro names the token, not the reason (expired, rotated, revoked look alike).
+            return oauth_error(400, "invalid_grant", f"Invalid refresh token: {value}")
         return mint_tokens(self.state, grant.user_id, grant.client_id, grant.scope)
 
     def _device_grant(self, device_code: str) -> Response | dict[str, Any]:
         if not device_code:
             return oauth_error(400, "invalid_request", "device_code is missing")
-        now = self.state.now()
-        with self.state.lock:
-            grant = self.state.devices.get(device_code)
-            if grant is None:
-                return oauth_error(400, "invalid_grant", "Unknown device_code")
-            if grant.expires_at <= now:
-                del self.state.devices[device_code]
-                return oauth_error(400, "expired_token", "The device code expired")
-            if grant.denied:
-                del self.state.devices[device_code]
-                return oauth_error(400, "access_denied", "The user refused access")
-            if grant.user_id is None:
-                too_fast = (
-                    grant.last_poll is not None
-                    and now - grant.last_poll < self.config.device_interval_seconds
-                )
-                grant.last_poll = now
-                if too_fast:
-                    return oauth_error(400, "slow_down", "Polling faster than the interval")
-                return oauth_error(400, "authorization_pending", "The user has not confirmed yet")
-            del self.state.devices[device_code]
-        return mint_tokens(self.state, grant.user_id, grant.client_id, grant.scope)
+        poll = self.state.poll_device(device_code)
+        if poll.grant is None or poll.grant.user_id is None:
+            return oauth_error(400, poll.error, poll.description)
+        return mint_tokens(self.state, poll.grant.user_id, poll.grant.client_id, poll.grant.scope)
 
     def _with_faults(
         self, request: Request, handle: Callable[[], Response | dict[str, Any]]
@@ -275,7 +307,11 @@ class OAuthEndpoints:
             asked = request.form.get("client_id")
             if asked and asked != self.config.client_id:
                 return oauth_error(400, "invalid_request", "client_id does not match Basic auth")
-            scope = request.form.get("scope", DEFAULT_SCOPE)
+            scope = self._scope(request.form.get("scope"))
+            if scope is None:
+                return oauth_error(
+                    400, "invalid_scope", "scope must name scopes registered for the application"
+                )
             device_code, grant = self.state.start_device(self.config.client_id, scope)
             verify = request.host_url.rstrip("/") + DEVICE_VERIFY_PATH
             return {
@@ -297,8 +333,8 @@ class OAuthEndpoints:
             return html_response(pages.device_page(DEVICE_VERIFY_PATH, code, logins))
         form = request.form
         approve = form.get("decision") == "approve"
-        error = confirm_device(
-            self.state, form.get("user_code", ""), form.get("login", ""), approve
+        error = self.state.confirm_device(
+            form.get("user_code", ""), form.get("login", ""), approve, form.get("password", "")
         )
         if error:
             page = pages.device_page(DEVICE_VERIFY_PATH, form.get("user_code", ""), logins, error)
@@ -315,19 +351,3 @@ def _error_code(response: Response) -> str:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     return str(error) if error else f"http_{response.status_code}"
-
-
-def confirm_device(state: SimulatorState, user_code: str, login: str, approve: bool) -> str:
-    """Approve or deny a pending device grant as ``login``; returns an error text or ""."""
-    with state.lock:
-        grant = state.device_by_user_code(user_code)
-        if grant is None or grant.expires_at <= state.now():
-            return "Unknown or expired code."
-        if not approve:
-            grant.denied = True
-            return ""
-        user = state.user_by_login(login.strip())
-        if user is None:
-            return "Unknown login: no such Allegro account."
-        grant.user_id = user.user_id
-        return ""

@@ -30,7 +30,8 @@ def _login_input(logins: Iterable[str]) -> str:
     options = "".join(f"<option value='{escape(login)}'>" for login in logins)
     return (
         "<label>Login <input type='text' name='login' list='logins' autofocus required>"
-        f"</label><datalist id='logins'>{options}</datalist>"
+        f"</label><datalist id='logins'>{options}</datalist> "
+        "<label>Hasło (password) <input type='password' name='password'></label>"
     )
 
 
@@ -42,10 +43,15 @@ def _decisions() -> str:
 
 
 def consent_page(
-    action: str, params: Mapping[str, str], app_name: str, logins: Iterable[str], error: str = ""
+    action: str,
+    params: Mapping[str, str],
+    app_name: str,
+    scope: str,
+    logins: Iterable[str],
+    error: str = "",
 ) -> str:
-    """Login + consent form; ``params`` (the authorize query) travel in hidden fields."""
-    scope = params.get("scope") or "allegro:api:ads"
+    """Login + consent form for ``scope``; ``params`` (the authorize query) travel in hidden
+    fields."""
     problem = f"<p class='error'>{escape(error)}</p>" if error else ""
     return _page(
         "Zaloguj się i zezwól aplikacji",

@@ -1,5 +1,6 @@
-"""The simulator's test controls (``/_sim/…``) over HTTP, usable from any process: faults,
-revocations, revisions, the clock, the truth and the counters."""
+"""The simulator's test controls (``/_sim/…``) over HTTP, usable from any process: accounts,
+consents, faults, revocations, revisions, the clock, the truth (statistics and offers) and the
+counters. docs/simulator.md describes each endpoint."""
 
 from __future__ import annotations
 
@@ -40,18 +41,40 @@ class SimulatorControl:
         return int(self._sim("POST", "revise")["revision"])
 
     def users(self) -> list[dict[str, Any]]:
-        """The sellers: login, user_id, ads_client_id, name, email, …"""
+        """The sellers: login, password, user_id, ads_client_id (the agency client id),
+        agency_login (the owning agency), name, email, …"""
         result: list[dict[str, Any]] = self._sim("GET", "users")
         return result
 
     def agency(self) -> dict[str, Any]:
-        """The agency user (login "agency"), whose token lists every seller's ads client."""
+        """The first agency account (login "agency", password, user_id, …, ``clients``: the
+        client ids in its list now)."""
         result: dict[str, Any] = self._sim("GET", "agency")
         return result
 
-    def truth(self, client_id: str, start: date, end: date) -> dict[str, Any]:
-        """The statistics as served now for [start, end], uncapped and without faults."""
-        params = {"from": start.isoformat(), "to": end.isoformat()}
+    def agencies(self) -> list[dict[str, Any]]:
+        """Every agency account, shaped as ``agency()``."""
+        result: list[dict[str, Any]] = self._sim("GET", "agencies")
+        return result
+
+    def consents(self) -> list[dict[str, Any]]:
+        """The accounts that approved the application: login, user_id, scope, granted_at."""
+        result: list[dict[str, Any]] = self._sim("GET", "consents")
+        return result
+
+    def offers(self, login: str) -> list[dict[str, Any]]:
+        """Every offer of seller ``login`` as /sale/offers renders them (unpaged, no faults)."""
+        result: list[dict[str, Any]] = self._sim("GET", f"offers/{login}")["offers"]
+        return result
+
+    def truth(
+        self, client_id: str, start: date, end: date, types: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The statistics as served now for [start, end] (capped at yesterday, no range cap,
+        no faults), of ``types`` (default both)."""
+        params: dict[str, Any] = {"from": start.isoformat(), "to": end.isoformat()}
+        if types:
+            params["types"] = list(types)
         result: dict[str, Any] = self._sim("GET", f"truth/{client_id}", params=params)
         return result
 
@@ -61,9 +84,10 @@ class SimulatorControl:
         result: dict[str, Any] = self._sim("GET", "stats")
         return result
 
-    def confirm_device(self, user_code: str, login: str) -> None:
-        """Confirm a device-flow code as ``login``."""
-        self._sim("POST", "device/confirm", json={"user_code": user_code, "login": login})
+    def confirm_device(self, user_code: str, login: str, decision: str = "approve") -> None:
+        """Confirm (``decision="deny"``: refuse) a device-flow code as ``login``."""
+        body = {"user_code": user_code, "login": login, "decision": decision}
+        self._sim("POST", "device/confirm", json=body)
 
     def advance(self, seconds: float) -> None:
         """Move the simulator's clock forward (tokens and codes expire without sleeping)."""

@@ -1,4 +1,5 @@
-"""Building the simulator's HTTP answers: Allegro's JSON error shape, OAuth errors, JSON."""
+"""Building the simulator's HTTP answers: Allegro's REST error shape, OAuth-style errors (the
+token endpoint's and the API's 401s), JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 PUBLIC_MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
-BETA_MEDIA_TYPE = "application/vnd.allegro.beta.v1+json"
 
 
 def dumps(document: Any) -> bytes:
@@ -33,16 +33,25 @@ def api_error(
     message: str,
     *,
     path: str | None = None,
+    user_message: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
     """One error in Allegro's REST shape: ``{"errors": [{code, message, details, path,
-    userMessage}]}``."""
-    return api_errors(status, [error_entry(code, message, path)], headers=headers)
+    userMessage}]}`` (``userMessage`` is ``message`` unless given)."""
+    return api_errors(status, [error_entry(code, message, path, user_message)], headers=headers)
 
 
-def error_entry(code: str, message: str, path: str | None = None) -> dict[str, Any]:
+def error_entry(
+    code: str, message: str, path: str | None = None, user_message: str | None = None
+) -> dict[str, Any]:
     """One element of the ``errors`` list."""
-    return {"code": code, "message": message, "details": None, "path": path, "userMessage": message}
+    return {
+        "code": code,
+        "message": message,
+        "details": None,
+        "path": path,
+        "userMessage": user_message or message,
+    }
 
 
 def api_errors(
@@ -51,6 +60,18 @@ def api_errors(
     """Several errors in Allegro's REST shape (e.g. every invalid parameter at once)."""
     return json_response(
         {"errors": errors}, status, content_type=PUBLIC_MEDIA_TYPE, headers=headers
+    )
+
+
+def forbidden(path: str) -> Response:
+    """403 as Allegro sends it for "not your client", "not a partner", "missing scope"."""
+    return api_error(403, "FORBIDDEN", "Access is forbidden", path=path)
+
+
+def invalid_token(description: str, error: str = "invalid_token") -> Response:
+    """An API 401: OAuth-style, as Allegro's resource servers answer a bad bearer token."""
+    return oauth_error(
+        401, error, description, headers={"WWW-Authenticate": f'Bearer error="{error}"'}
     )
 
 

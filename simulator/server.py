@@ -29,7 +29,9 @@ def build_server(
     config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True
 ) -> BaseWSGIServer:
     """A multi-threaded werkzeug server listening on (host, port) for a new simulator;
-    raises OSError when the address is taken."""
+    raises OSError when the address is taken, StateFileError when the configured state file
+    cannot be used."""
+    app = SimulatorApp(config)  # before binding: a bad state file must not hold the port
     handler = _QuietHandler if quiet else WSGIRequestHandler
     # Bind ourselves: werkzeug would print and sys.exit(1) on a taken port, and a socket that
     # already listens queues connections before the serving thread runs.
@@ -38,7 +40,7 @@ def build_server(
         return make_server(
             host,
             port,
-            SimulatorApp(config),
+            app,
             threaded=True,
             request_handler=handler,
             fd=listening.fileno(),  # werkzeug keeps its own duplicate of the descriptor

@@ -1,5 +1,6 @@
-"""Minting the simulator's tokens: a JWT-shaped access token (HS256 over a per-process
-secret, payload as Allegro's: user_name, exp, client_id, jti, scope) and a random refresh token."""
+"""Minting the simulator's tokens: a JWT access token (HS256 over the simulator's signing key,
+kept in its state file; payload as Allegro's: user_name = the Allegro user id, exp, scope as a
+list, client_id, jti) and a random refresh token."""
 
 from __future__ import annotations
 
@@ -28,13 +29,24 @@ def encode_jwt(payload: dict[str, Any], key: bytes) -> str:
     return f"{header}.{body}.{_b64url(signature)}"
 
 
+def issued_here(token: str, key: bytes) -> bool:
+    """Whether ``token`` is a JWT this simulator signed (a live, expired or killed one)."""
+    header, _, rest = token.partition(".")
+    body, _, signature = rest.partition(".")
+    if not (header and body and signature):
+        return False
+    expected = hmac.new(key, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(_b64url(expected), signature)
+
+
 def pkce_challenge(verifier: str) -> str:
     """The S256 code challenge of a PKCE ``verifier``."""
     return _b64url(hashlib.sha256(verifier.encode()).digest())
 
 
 def mint_tokens(state: SimulatorState, user_id: str, client_id: str, scope: str) -> dict[str, Any]:
-    """Create, store and return a token response for ``user_id`` (Allegro's JSON shape)."""
+    """Create, store and return a token response for ``user_id`` (Allegro's JSON shape:
+    access_token, token_type "bearer", refresh_token, expires_in, scope, jti, …)."""
     now = state.now()
     ttl = state.config.access_ttl_seconds
     jti = str(uuid.uuid4())

@@ -59,6 +59,7 @@ def statistics_query(
                 "statistics.lte",
             )
         )
+    # ``types`` comes repeated (types=A&types=B) or comma-joined (types=A,B): both are taken.
     requested = [t.strip() for v in args.getlist("types") for t in v.split(",") if t.strip()]
     unknown = [t for t in requested if t not in AD_TYPES]
     if unknown:
@@ -71,7 +72,7 @@ def statistics_query(
         )
     if errors or start is None or end is None:
         return api_errors(422, errors)
-    return start, end, tuple(requested) or AD_TYPES
+    return start, end, tuple(dict.fromkeys(requested)) or AD_TYPES
 
 
 def _parse_day(args: MultiDict[str, str], name: str, errors: list[dict[str, Any]]) -> date | None:

@@ -1,5 +1,7 @@
 """Helpers for the simulator's contract tests (fixtures are in conftest.py): drive the
-consent page over HTTP like a browser, exchange codes, call the API with the right headers.
+consent page over HTTP like a browser, exchange codes, call the API with the right headers,
+and check answers against the shapes allegro-api.md gives (never against our client's models:
+the simulator follows the page).
 
 ``consent(base_url, login)`` is the one-call version: it returns the token endpoint's JSON.
 """
@@ -9,8 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -19,8 +21,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from allegro_resource.models import StatRow, stat_rows_from_table
-from allegro_resource.stats_parse import parse_statistics
 from simulator.entities import client_structure
 from simulator.server import RunningSimulator
 from simulator.state import SimulatorConfig
@@ -30,9 +30,23 @@ CLIENT_ID = DEFAULTS.client_id
 CLIENT_SECRET = DEFAULTS.client_secret
 CLIENT_AUTH = (CLIENT_ID, CLIENT_SECRET)
 REDIRECT_URI = DEFAULTS.redirect_uris[0]
+PASSWORD = DEFAULTS.password
 PUBLIC = "application/vnd.allegro.public.v1+json"
 BETA = "application/vnd.allegro.beta.v1+json"
 TIMEOUT = 10
+CLIENTS_PATH = "/advertising-agencies/clients"
+OFFERS_PATH = "/sale/offers"
+SPONSORED_FIELDS = {
+    "views": int, "clicks": int, "interest": int, "totalAttributionCount": int,
+    "totalCost": str, "ctr": str, "totalAttributionValue": str, "effectiveCpc": str,
+    "rateOfReturn": str,
+}  # fmt: skip
+GRAPHIC_FIELDS = {
+    "views": int, "clicks": int, "interest": int, "totalAttributionCount": int,
+    "uniqueReach": int, "totalCost": str, "ctr": str, "totalAttributionValue": str,
+    "effectiveCpm": str, "rateOfReturn": str, "attributedToCoreValue": str,
+}  # fmt: skip
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 
 @dataclass
@@ -111,14 +125,19 @@ def authorize_url(
     return f"{base_url}/auth/oauth/authorize?{urlencode(params)}"
 
 
-def submit_consent(url: str, login: str, decision: str = "approve") -> requests.Response:
-    """GET the consent page at ``url``, fill in ``login``, press ``decision`` (no redirects)."""
+def submit_consent(
+    url: str, login: str, decision: str = "approve", password: str | None = PASSWORD
+) -> requests.Response:
+    """GET the consent page at ``url``, fill in ``login`` and ``password`` (None: leave it
+    out), press ``decision`` (no redirects)."""
     with requests.Session() as http:
         page = http.get(url, timeout=TIMEOUT)
         assert page.status_code == 200, page.text
         form = read_form(page.text)
         target = requests.compat.urljoin(url, form.action)
         fields = {**form.hidden, "login": login, "decision": decision}
+        if password is not None:
+            fields["password"] = password
         return http.post(target, data=fields, allow_redirects=False, timeout=TIMEOUT)
 
 
@@ -157,13 +176,22 @@ def refresh(base_url: str, refresh_token: str) -> requests.Response:
     return token_request(base_url, data)
 
 
-def consent(base_url: str, login: str, *, pkce: bool = True) -> dict[str, Any]:
+def consent(
+    base_url: str, login: str, *, pkce: bool = True, scope: str | None = None
+) -> dict[str, Any]:
     """The whole authorization-code flow (PKCE by default) as ``login``: the token JSON."""
     verifier, challenge = pkce_pair() if pkce else (None, None)
-    answer = exchange(base_url, get_code(base_url, login, challenge), verifier)
+    answer = exchange(base_url, get_code(base_url, login, challenge, scope=scope), verifier)
     assert answer.status_code == 200, answer.text
     tokens: dict[str, Any] = answer.json()
     return tokens
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT (unverified)."""
+    part = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return claims
 
 
 def api_get(
@@ -191,8 +219,11 @@ def stats_params(start: date, end: date, *types: str) -> dict[str, Any]:
     return params
 
 
-def assert_error_shape(response: requests.Response, status: int, path: str | None = None) -> None:
-    """``response`` is Allegro's error body with ``status`` (naming ``path`` if given)."""
+def assert_error_shape(
+    response: requests.Response, status: int, path: str | None = None, code: str | None = None
+) -> None:
+    """``response`` is Allegro's REST error body with ``status`` (naming ``path`` and having
+    ``code`` if given)."""
     assert response.status_code == status, response.text
     errors = response.json()["errors"]
     assert errors and all(
@@ -200,11 +231,61 @@ def assert_error_shape(response: requests.Response, status: int, path: str | Non
     )
     if path is not None:
         assert path in [e["path"] for e in errors], errors
+    if code is not None:
+        assert code in [e["code"] for e in errors], errors
+
+
+def assert_forbidden(response: requests.Response) -> None:
+    """The page's 403: ``{"errors": [{"code": "FORBIDDEN", "message": "Access is forbidden",
+    "details": null, "path": <request path>, "userMessage": "Access is forbidden"}]}``."""
+    assert response.status_code == 403, response.text
+    path = urlsplit(response.url).path
+    assert response.json() == {
+        "errors": [
+            {
+                "code": "FORBIDDEN",
+                "message": "Access is forbidden",
+                "details": None,
+                "path": path,
+                "userMessage": "Access is forbidden",
+            }
+        ]
+    }
+
+
+def assert_oauth_error(response: requests.Response, status: int, error: str) -> None:
+    """An OAuth-style error: ``{"error": error, "error_description": …}`` with ``status``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "error_description"}, body
+    assert body["error"] == error and body["error_description"], body
+
+
+def assert_token_expired(response: requests.Response, token: str) -> None:
+    """The API's 401 for a token past its exp, replaced by a refresh or revoked."""
+    assert_oauth_error(response, 401, "invalid_token")
+    assert response.json()["error_description"] == f"Access token expired: {token}"
+
+
+def is_decimal_string(value: object) -> bool:
+    """A JSON decimal string as the page has them: "12.30", never a number."""
+    return isinstance(value, str) and bool(_DECIMAL.match(value))
+
+
+def assert_day_data(data: dict[str, Any], graphic: bool) -> None:
+    """One day's ``data`` has exactly the page's fields of its ad type, with their types."""
+    fields = GRAPHIC_FIELDS if graphic else SPONSORED_FIELDS
+    assert set(data) == set(fields), sorted(data)
+    for name, kind in fields.items():
+        if kind is int:
+            assert type(data[name]) is int and data[name] >= 0, (name, data[name])
+        else:
+            assert is_decimal_string(data[name]), (name, data[name])
 
 
 @dataclass
-class Seller:
-    """A consented seller: who it is and its tokens."""
+class Account:
+    """A consented account (seller or agency): who it is and its tokens."""
 
     login: str
     ads_client_id: str
@@ -215,16 +296,29 @@ class Seller:
         return str(self.tokens["access_token"])
 
     def stats_path(self, client_id: str | None = None) -> str:
-        return f"/ads/clients/{client_id or self.ads_client_id}/statistics"
+        return f"{CLIENTS_PATH}/{client_id or self.ads_client_id}/statistics"
 
 
-def login_with_graphic_ads(sim: RunningSimulator) -> str:
-    """A seller whose ads client runs both sponsored-offer and graphic campaigns."""
+Seller = Account  # the name the earlier tests used
+
+
+def stats_path(client_id: str) -> str:
+    """The statistics path of agency client ``client_id``."""
+    return f"{CLIENTS_PATH}/{client_id}/statistics"
+
+
+def login_with_graphic_ads(sim: RunningSimulator, agency: str = "agency") -> str:
+    """A seller, client of ``agency``, that runs both sponsored-offer and graphic campaigns."""
     for user in sim.users():
         structure = client_structure(sim.app.config.seed, user["ads_client_id"])
-        if structure.ad_graphic.any():
+        if user["agency_login"] == agency and structure.ad_graphic.any():
             return str(user["login"])
     raise AssertionError("no seller runs graphic ads; use more users")
+
+
+def client_of(sim: RunningSimulator, login: str) -> str:
+    """The agency client id of seller ``login``."""
+    return str(next(u["ads_client_id"] for u in sim.users() if u["login"] == login))
 
 
 def sim_today(sim: RunningSimulator) -> date:
@@ -236,13 +330,3 @@ def last_days(sim: RunningSimulator, days: int) -> tuple[date, date]:
     """The last ``days`` days that the API serves, ending yesterday."""
     yesterday = sim_today(sim) - timedelta(days=1)
     return yesterday - timedelta(days=days - 1), yesterday
-
-
-def statistics_rows(ads_client_id: str, answer: bytes | Mapping[str, Any]) -> list[StatRow]:
-    """A statistics answer (its body, or the document decoded from it) read by the client's own
-    parser, the one definition of the wire format: strict, ``MalformedResponse`` if it is not."""
-    body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-    table = parse_statistics(
-        body, ads_client_id=ads_client_id, endpoint="the simulator's statistics", customer_id=None
-    )
-    return stat_rows_from_table(table)

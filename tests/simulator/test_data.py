@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,16 +21,45 @@ from simulator.data import (
 )
 from simulator.entities import client_structure, make_users
 from simulator.server import RunningSimulator
-from tests.simulator.sim_helpers import Seller, api_get, last_days, statistics_rows, stats_params
+from tests.simulator.sim_helpers import Account, api_get, last_days, stats_params, stats_path
 
 Factory = Callable[..., RunningSimulator]
-Consented = Callable[[RunningSimulator, str], Seller]
+Consented = Callable[[RunningSimulator, str], Account]
 TODAY = date(2026, 6, 17)  # a Wednesday
 CENTS = Decimal("0.01")
+# JSON field -> table column, for both ad types (a type lacks the other's own fields).
+_FIELDS = {
+    "views": "views", "clicks": "clicks", "interest": "interest", "totalCost": "cost",
+    "ctr": "ctr", "totalAttributionCount": "attributed_count",
+    "totalAttributionValue": "attributed_value", "effectiveCpc": "effective_cpc",
+    "rateOfReturn": "rate_of_return", "uniqueReach": "unique_reach",
+    "effectiveCpm": "effective_cpm", "attributedToCoreValue": "attributed_to_core_value",
+}  # fmt: skip
 
 
 def _client_ids(count: int, seed: int = 42) -> list[str]:
     return [str(u.ads_client_id) for u in make_users(seed, count)[0]]
+
+
+def _rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per (ad, day) of a statistics answer, with the table's column names."""
+    rows = []
+    for key, ad_type in (("sponsoredOffers", "SPONSORED_OFFER"), ("graphicAds", "GRAPHIC_AD")):
+        for ad in document[key]:
+            for day in ad["dayData"]:
+                row: dict[str, Any] = {c: None for c in _FIELDS.values()}
+                for name, value in day["data"].items():
+                    row[_FIELDS[name]] = Decimal(value) if isinstance(value, str) else value
+                row |= {
+                    "ad_id": ad["ad"]["id"],
+                    "offer_id": ad["ad"].get("offerId"),
+                    "ad_type": ad_type,
+                    "campaign_id": ad["campaign"]["id"],
+                    "ad_group_id": ad["adGroup"]["id"],
+                    "day": date.fromisoformat(day["day"]),
+                }
+                rows.append(row)
+    return rows
 
 
 def test_same_seed_same_day_serves_identical_data(
@@ -40,8 +70,9 @@ def test_same_seed_same_day_serves_identical_data(
     start, end = last_days(first, 31)
     bodies = []
     for sim in (first, second):
-        seller = consented(sim, "seller01")
-        answer = api_get(sim.base_url, seller.stats_path(), seller.token, stats_params(start, end))
+        agency = consented(sim, "agency")
+        path = stats_path(sim.users()[0]["ads_client_id"])
+        answer = api_get(sim.base_url, path, agency.token, stats_params(start, end))
         bodies.append(answer.content)
     assert bodies[0] == bodies[1]
     other_seed = simulator_factory(seed=8, today=TODAY)
@@ -56,12 +87,24 @@ def test_past_days_do_not_depend_on_today() -> None:
     assert once == later
 
 
-def test_truth_equals_statistics_endpoint(simulator: RunningSimulator, seller: Seller) -> None:
+def test_truth_equals_statistics_endpoint(simulator: RunningSimulator, agency: Account) -> None:
     start, end = last_days(simulator, 31)
-    answer = api_get(
-        simulator.base_url, seller.stats_path(), seller.token, stats_params(start, end)
-    )
-    assert answer.json() == simulator.truth(seller.ads_client_id, start, end)
+    for user in simulator.users():
+        client = user["ads_client_id"]
+        answer = api_get(
+            simulator.base_url, stats_path(client), agency.token, stats_params(start, end)
+        )
+        assert answer.json() == simulator.truth(client, start, end)
+
+
+def test_truth_filters_types_like_the_endpoint(simulator: RunningSimulator) -> None:
+    client = simulator.users()[0]["ads_client_id"]
+    start, end = last_days(simulator, 3)
+    only = simulator.truth(client, start, end, ("SPONSORED_OFFER",))
+    assert only["graphicAds"] == [] and only == {
+        **simulator.truth(client, start, end),
+        "graphicAds": [],
+    }
 
 
 def test_truth_has_no_range_cap_and_stops_at_yesterday(simulator: RunningSimulator) -> None:
@@ -75,21 +118,20 @@ def test_truth_has_no_range_cap_and_stops_at_yesterday(simulator: RunningSimulat
 def test_revise_changes_only_recent_days(simulator: RunningSimulator) -> None:
     cid = simulator.users()[0]["ads_client_id"]
     start, end = last_days(simulator, 40)
-    before = statistics_rows(cid, simulator.truth(cid, start, end))
+    before = _rows(simulator.truth(cid, start, end))
     assert simulator.revise() == 1
-    after = statistics_rows(cid, simulator.truth(cid, start, end))
+    after = _rows(simulator.truth(cid, start, end))
     assert len(before) == len(after)
     today = simulator.app.state.today()
     changed_recent = 0
     for old, new in zip(before, after, strict=True):
-        assert (old.ad_id, old.day, old.views, old.clicks, old.cost) == (
-            new.ad_id, new.day, new.views, new.clicks, new.cost,
-        )  # fmt: skip
-        if (today - old.day).days >= 14:
-            assert old == new, old.day
-        elif (old.attributed_count, old.attributed_value) != (
-            new.attributed_count,
-            new.attributed_value,
+        same = ("ad_id", "day", "views", "clicks", "cost", "unique_reach")
+        assert [old[k] for k in same] == [new[k] for k in same]
+        if (today - old["day"]).days >= 14:
+            assert old == new, old["day"]
+        elif (old["attributed_count"], old["attributed_value"]) != (
+            new["attributed_count"],
+            new["attributed_value"],
         ):
             changed_recent += 1
     assert changed_recent > 0
@@ -151,15 +193,27 @@ def test_client_structures_stay_within_the_documented_sizes() -> None:
 
 
 def test_sellers_are_deterministic_and_look_real() -> None:
-    sellers, agency = make_users(42, 12)
+    sellers, agencies = make_users(42, 12)
     assert [s.login for s in sellers[:2]] == ["seller01", "seller02"]
-    assert make_users(42, 12) == (sellers, agency)
+    assert make_users(42, 12) == (sellers, agencies)
     assert make_users(42, 3)[0] == sellers[:3]  # more users do not renumber the first ones
-    assert len({s.user_id for s in (*sellers, agency)}) == 13
+    assert len({s.user_id for s in (*sellers, *agencies)}) == 13
     assert all(s.user_id.isdigit() for s in sellers)
     assert all(uuid.UUID(str(s.ads_client_id)) for s in sellers)
-    assert agency.login == "agency" and agency.ads_client_id is None
+    assert [(a.login, a.ads_client_id, a.is_agency) for a in agencies] == [("agency", None, True)]
+    assert {s.agency_login for s in sellers} == {"agency"}
     assert all(s.name and s.email.endswith(".test") for s in sellers)
+
+
+def test_a_second_agency_takes_every_other_seller_and_changes_no_one_else() -> None:
+    one_sellers, (first,) = make_users(42, 6)
+    sellers, agencies = make_users(42, 6, agencies=2)
+    assert [a.login for a in agencies] == ["agency", "agency2"]
+    assert agencies[0] == first  # the first agency keeps its id
+    assert [s.agency_login for s in sellers] == ["agency", "agency2"] * 3
+    same = [(s.login, s.user_id, s.ads_client_id) for s in sellers]
+    assert same == [(s.login, s.user_id, s.ads_client_id) for s in one_sellers]
+    assert len({u.user_id for u in (*sellers, *agencies)}) == 8
 
 
 def test_table_has_the_documented_schema_and_never_today() -> None:
@@ -173,38 +227,59 @@ def test_table_has_the_documented_schema_and_never_today() -> None:
     assert lean.cast(TABLE_SCHEMA).to_pylist() == table.to_pylist()
 
 
+def test_each_ad_type_has_only_its_own_metrics_in_the_table() -> None:
+    table = generate_table(_client_ids(10), TODAY - timedelta(days=3), TODAY, TODAY)
+    graphic_only = ("unique_reach", "effective_cpm", "attributed_to_core_value")
+    types = set()
+    for row in table.to_pylist():
+        graphic = row["ad_type"] == "GRAPHIC_AD"
+        types.add(row["ad_type"])
+        assert (row["effective_cpc"] is None) == graphic
+        assert all((row[c] is None) != graphic for c in graphic_only)
+    assert types == {"SPONSORED_OFFER", "GRAPHIC_AD"}
+
+
 def test_table_agrees_with_the_statistics_json_to_the_grosz() -> None:
-    cid = _client_ids(4)[3]
+    cid = next(c for c in _client_ids(10) if client_structure(42, c).ad_graphic.any())
     start, end = TODAY - timedelta(days=20), TODAY - timedelta(days=1)
     table = generate_table([cid], start, end, TODAY, revision=3)
-    document = statistics_document(cid, start, end, TODAY, revision=3)
-    rows = statistics_rows(cid, document)
-    from_json = sorted(
-        (r.ad_id, r.day, r.views, r.clicks, r.interest, r.cost, r.attributed_value,
-         r.attributed_count, r.ctr, r.effective_cpc, r.rate_of_return, r.offer_id, r.ad_type.value,
-         r.campaign_id, r.ad_group_id)
-        for r in rows
-    )  # fmt: skip
-    from_table = sorted(
-        (r["ad_id"], r["day"], r["views"], r["clicks"], r["interest"], r["cost"],
-         r["attributed_value"], r["attributed_count"], r["ctr"], r["effective_cpc"],
-         r["rate_of_return"], r["offer_id"], r["ad_type"], r["campaign_id"], r["ad_group_id"])
-        for r in table.to_pylist()
-    )  # fmt: skip
-    assert from_json == from_table
+    from_json = _rows(statistics_document(cid, start, end, TODAY, revision=3))
+    columns = [
+        "ad_id",
+        "day",
+        "ad_type",
+        "offer_id",
+        "campaign_id",
+        "ad_group_id",
+        *_FIELDS.values(),
+    ]
+    key = [columns.index("ad_id"), columns.index("day")]
+
+    def ordered(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (tuple(r[c] for c in columns) for r in rows), key=lambda t: [t[k] for k in key]
+        )
+
+    assert ordered(from_json) == ordered(table.to_pylist())
     assert len(from_json) > 100
 
 
 def test_ratios_are_rounded_half_up_from_the_base_figures() -> None:
-    table = generate_table(_client_ids(3), TODAY - timedelta(days=30), TODAY, TODAY)
+    table = generate_table(_client_ids(10), TODAY - timedelta(days=30), TODAY, TODAY)
+    assert "GRAPHIC_AD" in table["ad_type"].to_pylist()
     nonzero = 0
     for r in table.to_pylist():
         assert 0 <= r["clicks"] <= r["views"] and r["interest"] <= r["views"]
         views, clicks, cost, value = r["views"], r["clicks"], r["cost"], r["attributed_value"]
         ctr = (Decimal(clicks) / views).quantize(Decimal("0.0001"), ROUND_HALF_UP) if views else 0
         cpc = (cost / clicks).quantize(CENTS, ROUND_HALF_UP) if clicks else 0
+        cpm = (cost * 1000 / views).quantize(CENTS, ROUND_HALF_UP) if views else 0
         ror = (value / cost).quantize(CENTS, ROUND_HALF_UP) if cost else 0
-        assert (r["ctr"], r["effective_cpc"], r["rate_of_return"]) == (ctr, cpc, ror)
+        per_mille_or_click = (
+            r["effective_cpm"] if r["ad_type"] == "GRAPHIC_AD" else r["effective_cpc"]
+        )
+        expected = cpm if r["ad_type"] == "GRAPHIC_AD" else cpc
+        assert (r["ctr"], per_mille_or_click, r["rate_of_return"]) == (ctr, expected, ror)
         nonzero += bool(value)
     assert nonzero > 50
 

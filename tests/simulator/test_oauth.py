@@ -1,5 +1,6 @@
-"""The simulated OAuth server follows allegro-api.md: consent page, codes, PKCE, Basic client
-auth, refresh rotation, revocation, lifetimes, device flow."""
+"""The simulated OAuth server follows allegro-api.md: login + consent page, 10-second
+single-use codes, Basic client auth or the PKCE public-client exchange, scopes, the JWT access
+token, refresh rotation with its 60-second grace, revocation, lifetimes, the device flow."""
 
 from __future__ import annotations
 
@@ -13,14 +14,19 @@ import requests
 from simulator.server import RunningSimulator
 from tests.simulator.sim_helpers import (
     CLIENT_ID,
+    CLIENTS_PATH,
+    PASSWORD,
     REDIRECT_URI,
     TIMEOUT,
-    Seller,
+    Account,
     api_get,
+    assert_oauth_error,
+    assert_token_expired,
     authorize_url,
     consent,
     exchange,
     get_code,
+    jwt_claims,
     pkce_pair,
     read_form,
     redirect_query,
@@ -30,6 +36,9 @@ from tests.simulator.sim_helpers import (
 )
 
 Factory = Callable[..., RunningSimulator]
+Consented = Callable[[RunningSimulator, str], Account]
+Seller = Account
+REGISTERED = "allegro:api:ads allegro:api:sale:offers:read allegro:api:profile:read"
 
 
 def _b64json(part: str) -> dict[str, Any]:
@@ -37,11 +46,7 @@ def _b64json(part: str) -> dict[str, Any]:
     return decoded
 
 
-def _oauth_error(response: requests.Response, status: int, error: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == error
-    assert body["error_description"]
+_oauth_error = assert_oauth_error
 
 
 # --- consent page ------------------------------------------------------------
@@ -55,7 +60,7 @@ def test_consent_page_is_a_form_with_login_and_approve_deny(simulator: RunningSi
     form = read_form(page.text)
     assert form.method.lower() == "post"
     assert form.action.split("?")[0] == "/auth/oauth/authorize"
-    assert "login" in form.inputs
+    assert "login" in form.inputs and "password" in form.inputs
     assert ("decision", "approve") in form.buttons
     assert ("decision", "deny") in form.buttons
     assert form.hidden["state"] == "abc"
@@ -122,6 +127,31 @@ def test_unknown_login_shows_the_form_again_with_an_error(simulator: RunningSimu
     assert form.hidden["client_id"] == CLIENT_ID  # the form keeps the request's parameters
 
 
+def test_a_wrong_password_shows_the_form_again(simulator: RunningSimulator) -> None:
+    answer = submit_consent(authorize_url(simulator.base_url), "seller01", password="nope")
+    assert answer.status_code == 200 and "Location" not in answer.headers
+    assert "Wrong password" in read_form(answer.text).error
+
+
+def test_the_right_password_or_none_is_accepted(simulator: RunningSimulator) -> None:
+    for password in (PASSWORD, None):
+        answer = submit_consent(authorize_url(simulator.base_url), "seller01", password=password)
+        assert redirect_query(answer)["code"]
+
+
+def test_the_agency_account_consents_like_any_account(simulator: RunningSimulator) -> None:
+    tokens = consent(simulator.base_url, "agency")
+    listed = api_get(simulator.base_url, CLIENTS_PATH, tokens["access_token"])
+    assert listed.status_code == 200 and listed.json()["clients"]
+
+
+def test_an_unregistered_scope_redirects_with_invalid_scope(simulator: RunningSimulator) -> None:
+    for scope in ("allegro:api:orders:read", "allegro:api:ads openid"):
+        url = authorize_url(simulator.base_url, scope=scope, state="s-1")
+        query = redirect_query(requests.get(url, allow_redirects=False, timeout=TIMEOUT))
+        assert (query["error"], query["state"]) == ("invalid_scope", "s-1")
+
+
 def test_wrong_response_type_redirects_with_an_error(simulator: RunningSimulator) -> None:
     url = authorize_url(simulator.base_url).replace("response_type=code", "response_type=token")
     answer = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
@@ -141,7 +171,6 @@ def test_token_response_has_allegros_shape_and_a_jwt(simulator: RunningSimulator
     tokens = consent(simulator.base_url, "seller01")
     assert tokens["token_type"] == "bearer"
     assert tokens["expires_in"] == 43199
-    assert tokens["scope"] == "allegro:api:ads"
     assert tokens["refresh_token"] and tokens["jti"]
     header, payload, signature = tokens["access_token"].split(".")
     assert _b64json(header) == {"alg": "HS256", "typ": "JWT"}
@@ -150,7 +179,22 @@ def test_token_response_has_allegros_shape_and_a_jwt(simulator: RunningSimulator
     assert claims["user_name"] == user["user_id"]
     assert claims["client_id"] == CLIENT_ID
     assert claims["jti"] == tokens["jti"]
-    assert claims["exp"] > 0 and signature
+    assert abs(claims["exp"] - (simulator.clock()["now"] + 43199)) < 5
+    assert claims["scope"] == tokens["scope"].split() and signature
+
+
+def test_without_a_scope_the_registered_scopes_are_granted(simulator: RunningSimulator) -> None:
+    tokens = consent(simulator.base_url, "seller01")
+    assert tokens["scope"] == REGISTERED
+    assert jwt_claims(tokens["access_token"])["scope"] == REGISTERED.split()
+
+
+def test_the_scope_asked_for_is_the_scope_granted(simulator: RunningSimulator) -> None:
+    tokens = consent(simulator.base_url, "seller01", scope="allegro:api:sale:offers:read")
+    assert tokens["scope"] == "allegro:api:sale:offers:read"
+    assert jwt_claims(tokens["access_token"])["scope"] == ["allegro:api:sale:offers:read"]
+    renewed = refresh(simulator.base_url, tokens["refresh_token"]).json()
+    assert renewed["scope"] == "allegro:api:sale:offers:read"  # a refresh keeps the scope
 
 
 def test_code_is_single_use(simulator: RunningSimulator) -> None:
@@ -158,6 +202,14 @@ def test_code_is_single_use(simulator: RunningSimulator) -> None:
     code = get_code(simulator.base_url, "seller01", challenge)
     assert exchange(simulator.base_url, code, verifier).status_code == 200
     _oauth_error(exchange(simulator.base_url, code, verifier), 400, "invalid_grant")
+
+
+def test_a_code_lives_ten_seconds(simulator: RunningSimulator) -> None:
+    in_time, too_late = (get_code(simulator.base_url, "seller01") for _ in range(2))
+    simulator.advance(8)  # 2 s left for real time to pass
+    assert exchange(simulator.base_url, in_time).status_code == 200
+    simulator.advance(2)
+    _oauth_error(exchange(simulator.base_url, too_late), 400, "invalid_grant")
 
 
 def test_code_expires_after_code_ttl(simulator_factory: Factory) -> None:
@@ -190,6 +242,54 @@ def test_code_without_pkce_needs_no_verifier(simulator: RunningSimulator) -> Non
     assert tokens["access_token"]
 
 
+def test_a_public_client_exchanges_a_pkce_code_without_basic_auth(
+    simulator: RunningSimulator,
+) -> None:
+    verifier, challenge = pkce_pair()
+    code = get_code(simulator.base_url, "seller01", challenge)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": CLIENT_ID,
+        "code_verifier": verifier,
+    }
+    answer = token_request(simulator.base_url, data, auth=None)
+    assert answer.status_code == 200, answer.text
+    assert api_get(simulator.base_url, "/me", answer.json()["access_token"]).status_code == 200
+
+
+def test_a_public_client_needs_a_pkce_code_and_its_client_id(simulator: RunningSimulator) -> None:
+    plain = get_code(simulator.base_url, "seller01")  # issued without a challenge
+    verifier, challenge = pkce_pair()
+    pkce = get_code(simulator.base_url, "seller01", challenge)
+    base = {"grant_type": "authorization_code", "redirect_uri": REDIRECT_URI}
+    for data in (
+        {**base, "code": plain, "client_id": CLIENT_ID, "code_verifier": verifier},
+        {**base, "code": pkce, "client_id": "other-app", "code_verifier": verifier},
+        {**base, "code": pkce, "client_id": CLIENT_ID},
+    ):
+        _oauth_error(token_request(simulator.base_url, data, auth=None), 401, "invalid_client")
+    # Refusing the client spent neither code.
+    assert exchange(simulator.base_url, plain).status_code == 200
+    assert exchange(simulator.base_url, pkce, verifier).status_code == 200
+
+
+def test_a_public_client_with_a_wrong_verifier_is_invalid_grant(
+    simulator: RunningSimulator,
+) -> None:
+    _, challenge = pkce_pair()
+    code = get_code(simulator.base_url, "seller01", challenge)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": CLIENT_ID,
+        "code_verifier": pkce_pair()[0],
+    }
+    _oauth_error(token_request(simulator.base_url, data, auth=None), 400, "invalid_grant")
+
+
 def test_token_endpoint_requires_basic_client_auth(simulator: RunningSimulator) -> None:
     code = get_code(simulator.base_url, "seller01")
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
@@ -209,7 +309,7 @@ def test_missing_or_unknown_grant_type_is_refused(simulator: RunningSimulator) -
     )
 
 
-# --- refresh, rotation, revocation, lifetimes --------------------------------
+# --- refresh, rotation, grace, revocation, lifetimes --------------------------------
 
 
 def test_refresh_returns_a_new_pair(simulator: RunningSimulator, seller: Seller) -> None:
@@ -218,20 +318,57 @@ def test_refresh_returns_a_new_pair(simulator: RunningSimulator, seller: Seller)
     new = answer.json()
     assert new["access_token"] != seller.token
     assert new["refresh_token"] != seller.tokens["refresh_token"]
+    assert new["expires_in"] == 43199
     assert api_get(simulator.base_url, "/me", new["access_token"]).status_code == 200
 
 
-def test_refresh_token_is_refused_after_rotation(
+def test_a_used_refresh_token_works_for_60_more_seconds(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    old = seller.tokens["refresh_token"]
+    first = refresh(simulator.base_url, old).json()
+    simulator.advance(55)  # within the grace even if real seconds pass meanwhile
+    again = refresh(simulator.base_url, old)
+    assert again.status_code == 200
+    second = again.json()
+    # Within the grace a second use returns another fresh pair ...
+    assert second["access_token"] not in (seller.token, first["access_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+    # ... and kills nothing more: the first refresh's pair still works.
+    assert api_get(simulator.base_url, "/me", first["access_token"]).status_code == 200
+    assert api_get(simulator.base_url, "/me", second["access_token"]).status_code == 200
+    assert refresh(simulator.base_url, first["refresh_token"]).status_code == 200
+    assert simulator.stats()["refreshes_in_grace"] == 1
+
+
+def test_after_the_grace_a_used_refresh_token_is_invalid_grant(
     simulator: RunningSimulator, seller: Seller
 ) -> None:
     old = seller.tokens["refresh_token"]
     new = refresh(simulator.base_url, old).json()["refresh_token"]
-    _oauth_error(refresh(simulator.base_url, old), 400, "invalid_grant")
+    simulator.advance(60)
+    answer = refresh(simulator.base_url, old)
+    _oauth_error(answer, 400, "invalid_grant")
+    assert answer.json()["error_description"] == f"Invalid refresh token: {old}"
     assert refresh(simulator.base_url, new).status_code == 200
 
 
+def test_the_grace_is_a_setting(simulator_factory: Factory, consented: Consented) -> None:
+    sim = simulator_factory(refresh_grace_seconds=0)
+    seller = consented(sim, "seller01")
+    assert refresh(sim.base_url, seller.tokens["refresh_token"]).status_code == 200
+    _oauth_error(refresh(sim.base_url, seller.tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_a_refresh_kills_the_access_token_issued_with_the_used_refresh_token(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    refresh(simulator.base_url, seller.tokens["refresh_token"])
+    assert_token_expired(api_get(simulator.base_url, "/me", seller.token), seller.token)
+
+
 def test_refresh_token_expires_after_refresh_ttl(
-    simulator_factory: Factory, consented: Callable[[RunningSimulator, str], Seller]
+    simulator_factory: Factory, consented: Consented
 ) -> None:
     sim = simulator_factory(refresh_ttl_seconds=100)
     seller = consented(sim, "seller01")
@@ -240,16 +377,14 @@ def test_refresh_token_expires_after_refresh_ttl(
 
 
 def test_access_token_expires_after_access_ttl(
-    simulator_factory: Factory, consented: Callable[[RunningSimulator, str], Seller]
+    simulator_factory: Factory, consented: Consented
 ) -> None:
     sim = simulator_factory(access_ttl_seconds=2)
     seller = consented(sim, "seller01")
     assert seller.tokens["expires_in"] == 2
     assert api_get(sim.base_url, "/me", seller.token).status_code == 200
     sim.advance(3)
-    answer = api_get(sim.base_url, "/me", seller.token)
-    assert answer.status_code == 401
-    assert "expired" in answer.json()["errors"][0]["message"]
+    assert_token_expired(api_get(sim.base_url, "/me", seller.token), seller.token)
     # The refresh token outlives the access token.
     assert refresh(sim.base_url, seller.tokens["refresh_token"]).status_code == 200
 
@@ -261,13 +396,25 @@ def test_revoked_consent_kills_access_and_refresh_tokens(
     assert api_get(simulator.base_url, "/me", seller.token).status_code == 401
     answer = refresh(simulator.base_url, seller.tokens["refresh_token"])
     _oauth_error(answer, 400, "invalid_grant")
-    assert "consent withdrawn" in answer.json()["error_description"]
+
+
+def test_revocation_also_ends_a_used_refresh_tokens_grace(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    refresh(simulator.base_url, seller.tokens["refresh_token"])
+    simulator.revoke(seller.login)
+    _oauth_error(refresh(simulator.base_url, seller.tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_consents_are_listed_until_revoked(simulator: RunningSimulator, seller: Seller) -> None:
+    consents = simulator.consents()
+    assert [(c["login"], c["scope"]) for c in consents] == [("seller01", REGISTERED)]
+    simulator.revoke(seller.login)
+    assert simulator.consents() == []
 
 
 def test_revocation_touches_only_that_user(
-    simulator: RunningSimulator,
-    seller: Seller,
-    consented: Callable[[RunningSimulator, str], Seller],
+    simulator: RunningSimulator, seller: Seller, consented: Consented
 ) -> None:
     other = consented(simulator, "seller02")
     simulator.revoke(seller.login)
@@ -285,7 +432,8 @@ def test_refreshes_are_counted_ok_and_failed(simulator: RunningSimulator, seller
     before = simulator.stats()
     assert before["refreshes_ok"] == before["refreshes_failed"] == 0
     refresh(simulator.base_url, seller.tokens["refresh_token"])
-    refresh(simulator.base_url, seller.tokens["refresh_token"])  # rotated: fails
+    simulator.advance(61)
+    refresh(simulator.base_url, seller.tokens["refresh_token"])  # rotated, grace over: fails
     after = simulator.stats()
     assert after["refreshes_ok"] == 1
     assert after["refreshes_failed"] == 1
@@ -351,6 +499,42 @@ def test_device_flow_can_be_confirmed_on_the_verification_page(simulator: Runnin
     assert answer.status_code == 200 and "connected" in answer.text
     simulator.advance(10)  # past the polling interval
     assert _poll(simulator, started["device_code"]).status_code == 200
+
+
+def test_the_agency_account_authorises_by_device_flow(simulator_factory: Factory) -> None:
+    sim = simulator_factory(device_interval_seconds=0)
+    started = _start_device(sim)
+    sim.confirm_device(started["user_code"], "agency")
+    tokens = _poll(sim, started["device_code"]).json()
+    assert tokens["scope"] == REGISTERED
+    listed = api_get(sim.base_url, CLIENTS_PATH, tokens["access_token"]).json()["clients"]
+    assert [c["id"] for c in listed] == [u["ads_client_id"] for u in sim.users()]
+
+
+def test_device_start_answers_the_documented_fields(simulator: RunningSimulator) -> None:
+    started = _start_device(simulator)
+    assert set(started) == {
+        "device_code", "user_code", "verification_uri", "verification_uri_complete",
+        "expires_in", "interval",
+    }  # fmt: skip
+    assert started["verification_uri_complete"].endswith(f"user_code={started['user_code']}")
+
+
+def test_the_verification_page_checks_the_password(simulator: RunningSimulator) -> None:
+    started = _start_device(simulator)
+    refused = requests.post(
+        started["verification_uri"],
+        data={
+            "user_code": started["user_code"],
+            "login": "agency",
+            "password": "nope",
+            "decision": "approve",
+        },
+        timeout=TIMEOUT,
+    )
+    assert "wrong password" in read_form(refused.text).error
+    simulator.advance(10)
+    _oauth_error(_poll(simulator, started["device_code"]), 400, "authorization_pending")
 
 
 def test_device_flow_denied_by_the_user(simulator: RunningSimulator) -> None:

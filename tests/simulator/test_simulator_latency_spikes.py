@@ -9,19 +9,27 @@ import pytest
 import requests
 
 from simulator.server import RunningSimulator
-from tests.simulator.sim_helpers import TIMEOUT, Seller, api_get, last_days, refresh, stats_params
+from tests.simulator.sim_helpers import (
+    TIMEOUT,
+    Account,
+    api_get,
+    last_days,
+    refresh,
+    stats_params,
+    stats_path,
+)
 
 SPIKE_MS = 400
 
 
-def _timed_me(sim: RunningSimulator, seller: Seller) -> float:
+def _timed_me(sim: RunningSimulator, seller: Account) -> float:
     began = time.monotonic()
     assert api_get(sim.base_url, "/me", seller.token).status_code == 200
     return time.monotonic() - began
 
 
 def test_spike_rate_one_delays_every_api_call_by_spike_ms_on_top_of_latency(
-    simulator: RunningSimulator, seller: Seller
+    simulator: RunningSimulator, seller: Account
 ) -> None:
     simulator.faults(latency_ms=100, spike_rate=1.0, spike_ms=SPIKE_MS)
 
@@ -32,19 +40,21 @@ def test_spike_rate_one_delays_every_api_call_by_spike_ms_on_top_of_latency(
     assert stats["faults"]["spike"] == 2 and stats["faults"]["latency"] == 2
 
 
-def test_a_spiked_call_still_answers_correctly(simulator: RunningSimulator, seller: Seller) -> None:
-    path = seller.stats_path()
+def test_a_spiked_call_still_answers_correctly(
+    simulator: RunningSimulator, seller: Account, agency: Account
+) -> None:
+    path = stats_path(seller.ads_client_id)
     params = stats_params(*last_days(simulator, 3))
-    calm = api_get(simulator.base_url, path, seller.token, params)
+    calm = api_get(simulator.base_url, path, agency.token, params)
     simulator.faults(spike_rate=1.0, spike_ms=SPIKE_MS)
 
-    spiked = api_get(simulator.base_url, path, seller.token, params)
+    spiked = api_get(simulator.base_url, path, agency.token, params)
 
     assert spiked.status_code == 200 and spiked.content == calm.content
 
 
 def test_spike_rate_delays_about_that_share_of_calls(
-    simulator: RunningSimulator, seller: Seller
+    simulator: RunningSimulator, seller: Account
 ) -> None:
     simulator.faults(spike_rate=0.5, spike_ms=20)
 
@@ -56,7 +66,7 @@ def test_spike_rate_delays_about_that_share_of_calls(
     assert simulator.stats()["faults_injected"] == spikes
 
 
-def test_spikes_spare_oauth_unless_asked(simulator: RunningSimulator, seller: Seller) -> None:
+def test_spikes_spare_oauth_unless_asked(simulator: RunningSimulator, seller: Account) -> None:
     simulator.faults(spike_rate=1.0, spike_ms=SPIKE_MS)
     began = time.monotonic()
     renewed = refresh(simulator.base_url, seller.tokens["refresh_token"])
@@ -69,7 +79,7 @@ def test_spikes_spare_oauth_unless_asked(simulator: RunningSimulator, seller: Se
 
 
 def test_spikes_are_switched_off_by_a_zero_rate(
-    simulator: RunningSimulator, seller: Seller
+    simulator: RunningSimulator, seller: Account
 ) -> None:
     simulator.faults(spike_rate=1.0, spike_ms=SPIKE_MS)
     simulator.faults(spike_rate=0)

@@ -4,7 +4,7 @@ can assert that no refresh was refused (``invalid_grant``) without reading any l
 from __future__ import annotations
 
 from simulator.server import RunningSimulator
-from tests.simulator.sim_helpers import Seller, exchange, refresh, token_request
+from tests.simulator.sim_helpers import Account, exchange, refresh, token_request
 
 
 def test_a_fresh_simulator_reports_zero_invalid_grant_and_no_token_errors(
@@ -15,10 +15,22 @@ def test_a_fresh_simulator_reports_zero_invalid_grant_and_no_token_errors(
     assert stats["token_errors"] == {}
 
 
+def test_a_reuse_within_the_grace_is_no_token_error(
+    simulator: RunningSimulator, seller: Account
+) -> None:
+    for _ in range(2):
+        assert refresh(simulator.base_url, seller.tokens["refresh_token"]).status_code == 200
+
+    stats = simulator.stats()
+    assert stats["token_errors"] == {} and stats["refreshes_ok"] == 2
+    assert stats["refreshes_in_grace"] == 1
+
+
 def test_a_reused_refresh_token_is_counted_as_one_invalid_grant(
-    simulator: RunningSimulator, seller: Seller
+    simulator: RunningSimulator, seller: Account
 ) -> None:
     assert refresh(simulator.base_url, seller.tokens["refresh_token"]).status_code == 200
+    simulator.advance(60)  # past the used token's grace
     assert refresh(simulator.base_url, seller.tokens["refresh_token"]).status_code == 400
 
     stats = simulator.stats()
@@ -39,7 +51,7 @@ def test_an_unknown_code_also_counts_as_invalid_grant_and_bad_client_as_invalid_
 
 
 def test_successful_refreshes_count_no_token_error(
-    simulator: RunningSimulator, seller: Seller
+    simulator: RunningSimulator, seller: Account
 ) -> None:
     answer = refresh(simulator.base_url, seller.tokens["refresh_token"])
     refresh(simulator.base_url, answer.json()["refresh_token"])
