@@ -1,8 +1,12 @@
-"""Typed methods for the Allegro Ads endpoints the product uses.
+"""Typed methods for the Allegro REST endpoints the product uses.
 
-Dates are checked before any call, long ranges are split into the fewest windows the API
-allows, pages are followed to the end, a 401 refreshes the token once, and a malformed
-answer raises one ``MalformedResponse`` with nothing half-parsed returned.
+With an **agency account's** token: its client list and each client's advertising statistics
+(``/advertising-agencies/...``, public.v1). With a **sales account's** token: ``/me`` and the
+seller's offers. Dates are checked before any call, long ranges are split into the fewest
+windows the API allows, pages are followed where the API pages, a 401 ``invalid_token`` makes
+the token provider re-read (and only if still the same, refresh) the pair once, a 403 is
+explained (missing scope or no access, with the fix), and a malformed answer raises one
+``MalformedResponse`` with nothing half-parsed returned.
 """
 
 from __future__ import annotations
@@ -18,16 +22,24 @@ import pyarrow as pa
 import requests
 from pydantic import BaseModel
 
+from allegro_resource.access_errors import (
+    OFFERS_READ_SCOPE,
+    Access,
+    agency_clients_access,
+    explain_forbidden,
+    seller_access,
+    statistics_access,
+)
 from allegro_resource.calllog import CallCounter, CallLogSink, FanOutCallLog, NullCallLog
-from allegro_resource.errors import AllegroError, Unauthorized, UnexpectedFailure
+from allegro_resource.errors import AllegroError, Forbidden, InvalidToken, UnexpectedFailure
 from allegro_resource.fan_out import fan_out
 from allegro_resource.models import (
-    AdsClient,
-    AdsClientsPage,
     AdType,
-    Campaign,
-    CampaignsPage,
+    AgencyClient,
+    AgencyClientsPage,
     Me,
+    Offer,
+    OffersPage,
     StatRow,
     stat_rows_from_table,
 )
@@ -39,22 +51,24 @@ from settings import defaults
 
 ACCEPT = "application/vnd.allegro.public.v1+json"
 ME_PATH = "/me"
-CLIENTS_PATH = "/ads/clients"
-CAMPAIGNS_PATH = "/ads/clients/{client_id}/sponsored/campaigns"
-STATISTICS_PATH = "/ads/clients/{client_id}/statistics"
-PAGE_LIMIT = 1000  # the largest page the clients list serves
+CLIENTS_PATH = "/advertising-agencies/clients"
+STATISTICS_PATH = "/advertising-agencies/clients/{client_id}/statistics"
+OFFERS_PATH = "/sale/offers"
+OFFERS_PAGE_LIMIT = 1000  # the largest page /sale/offers serves
+ALL_AD_TYPES = (AdType.SPONSORED_OFFER, AdType.GRAPHIC_AD)
 _THREADS = "allegro-fetch"
 
 T = TypeVar("T")
-Page = TypeVar("Page", AdsClientsPage, CampaignsPage)
 M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
 class StatsJob:
-    """One customer's agency client to fetch statistics for."""
+    """One customer's statistics: the rows are the customer's (``customer_id``), read from the
+    agency client ``ads_client_id`` with the token of the agency account ``agency_account_id``."""
 
     customer_id: str
+    agency_account_id: str
     ads_client_id: str
 
 
@@ -69,6 +83,7 @@ class StatsResult:
     error: AllegroError | None = None
     calls: int = 0
     retries: int = 0
+    agency_account_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,7 +97,10 @@ class StatsResult:
 
 
 class AllegroAdsClient:
-    """The Allegro Ads REST API for many customers; thread-safe, one HTTP session per thread."""
+    """Allegro's REST API for many accounts; thread-safe, one HTTP session per thread.
+
+    Every method names the account whose token is used (``account_id``: an agency account's id
+    or a customer's); the token provider hands out its token."""
 
     def __init__(
         self,
@@ -99,9 +117,18 @@ class AllegroAdsClient:
         run_id: str | None = None,
         today: Callable[[], date] = reporting_today,
         session: requests.Session | None = None,
+        types_style: defaults.TypesStyle = defaults.STATS_TYPES_STYLE,
+        rate_limit_block_seconds: float = defaults.RATE_LIMIT_BLOCK_SECONDS,
+        offer_ids_per_request: int = defaults.OFFER_IDS_PER_REQUEST,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        if max_range_days < 1 or concurrency < 1:
-            raise ValueError("max_range_days and concurrency must be at least 1")
+        if max_range_days < 1 or concurrency < 1 or offer_ids_per_request < 1:
+            raise ValueError(
+                "max_range_days, concurrency and offer_ids_per_request must be at least 1"
+            )
+        if types_style not in ("repeated", "comma"):
+            raise ValueError(f"types_style must be 'repeated' or 'comma', not {types_style!r}")
         self.api_url = api_url.rstrip("/")
         self.tokens = tokens
         self.call_log: CallLogSink = call_log or NullCallLog()
@@ -110,12 +137,20 @@ class AllegroAdsClient:
         self.concurrency = concurrency
         self.run_id = run_id
         self.today = today
+        self.types_style = types_style
+        self.offer_ids_per_request = min(offer_ids_per_request, OFFERS_PAGE_LIMIT)
         self._transport = Transport(
-            policy=RetryPolicy(max_attempts=max_attempts, max_retry_seconds=max_retry_seconds),
+            policy=RetryPolicy(
+                max_attempts=max_attempts,
+                max_retry_seconds=max_retry_seconds,
+                rate_limit_block_seconds=rate_limit_block_seconds,
+            ),
             timeout=timeout,
             pool_size=concurrency,
             call_log=self.call_log,
             session=session,
+            sleep=sleep,
+            clock=clock,
         )
 
     def __repr__(self) -> str:
@@ -136,50 +171,63 @@ class AllegroAdsClient:
         """Close the HTTP sessions this client opened."""
         self._transport.close()
 
-    # --- endpoints ----------------------------------------------------------------
+    # --- any account ----------------------------------------------------------------
 
-    def me(self, customer_id: str) -> Me:
-        """The Allegro account the customer's tokens belong to."""
-        return self._get(customer_id, ME_PATH, (), self._model(Me, ME_PATH, customer_id))
+    def me(self, account_id: str) -> Me:
+        """The Allegro account the tokens of ``account_id`` belong to."""
+        access = seller_access(account_id, None)
+        return self._get(account_id, ME_PATH, (), self._model(Me, ME_PATH, account_id), access)
 
-    def list_clients(self, customer_id: str) -> list[AdsClient]:
-        """Every agency client visible to the customer's token, all pages."""
-        pages = self._pages(customer_id, CLIENTS_PATH, AdsClientsPage)
-        return [client for page in pages for client in page.clients]
+    # --- agency account ---------------------------------------------------------------
 
-    def list_campaigns(self, customer_id: str, ads_client_id: str) -> list[Campaign]:
-        """Every sponsored-offer campaign of one agency client, all pages."""
-        path = CAMPAIGNS_PATH.format(client_id=quote(ads_client_id, safe=""))
-        pages = self._pages(customer_id, path, CampaignsPage)
-        return [campaign for page in pages for campaign in page.campaigns]
+    def list_agency_clients(self, agency_account_id: str) -> list[AgencyClient]:
+        """The agency account's clients (``GET /advertising-agencies/clients``).
+
+        Allegro documents no paging here: the first answer is taken whole unless it carries
+        ``count``/``totalCount``, in which case ``limit``/``offset`` pages are followed.
+        """
+        access = agency_clients_access(agency_account_id)
+        parse = self._model(AgencyClientsPage, CLIENTS_PATH, agency_account_id)
+        first = self._get(agency_account_id, CLIENTS_PATH, (), parse, access)
+        clients = list(first.clients)
+        if first.count is None and first.totalCount is None:
+            return clients
+        # The first page's size is one the API chose, so it is a limit it accepts.
+        limit = len(first.clients)
+        page = first
+        while page.clients and (page.totalCount is None or len(clients) < page.totalCount):
+            if page.totalCount is None and len(page.clients) < limit:
+                break  # a short page without a total: the last one
+            params = [("limit", str(limit)), ("offset", str(len(clients)))]
+            page = self._get(agency_account_id, CLIENTS_PATH, params, parse, access)
+            clients.extend(page.clients)
+        return clients
 
     def fetch_statistics_table(
         self,
-        customer_id: str,
-        ads_client_id: str,
+        job: StatsJob,
         start: date,
         end: date,
         types: Sequence[AdType] | None = None,
     ) -> pa.Table:
-        """One ``STATS_SCHEMA`` row per ad and day over [start, end], in the fewest windows.
+        """One ``STATS_SCHEMA`` row per ad and day over [start, end] for the job's client, in
+        the fewest windows, with its agency account's token. ``types``: both by default.
 
         Raises ``DateRangeError`` before any call when the range is not served; any failure
         in any window raises and returns nothing.
         """
         self.check_range(start, end)
-        return self._fetch_windows(customer_id, ads_client_id, start, end, types, self.call_log)
+        return self._fetch_windows(job, start, end, types, self.call_log)
 
     def fetch_statistics(
         self,
-        customer_id: str,
-        ads_client_id: str,
+        job: StatsJob,
         start: date,
         end: date,
         types: Sequence[AdType] | None = None,
     ) -> list[StatRow]:
         """``fetch_statistics_table`` as ``StatRow`` objects (same rules, same errors)."""
-        table = self.fetch_statistics_table(customer_id, ads_client_id, start, end, types)
-        return stat_rows_from_table(table)
+        return stat_rows_from_table(self.fetch_statistics_table(job, start, end, types))
 
     def fetch_statistics_many(
         self,
@@ -248,7 +296,7 @@ class AllegroAdsClient:
         sink = FanOutCallLog(self.call_log, counter)
         try:
             self.check_range(start, end)
-            table = self._fetch_windows(job.customer_id, job.ads_client_id, start, end, types, sink)
+            table = self._fetch_windows(job, start, end, types, sink)
         except Exception as exc:  # one customer's failure must never stop the others
             error = (
                 exc if isinstance(exc, AllegroError) else UnexpectedFailure(job.customer_id, exc)
@@ -259,64 +307,94 @@ class AllegroAdsClient:
                 error=error,
                 calls=counter.calls,
                 retries=counter.retries,
+                agency_account_id=job.agency_account_id,
             )
         return StatsResult(
-            job.customer_id, job.ads_client_id, table, calls=counter.calls, retries=counter.retries
+            job.customer_id,
+            job.ads_client_id,
+            table,
+            calls=counter.calls,
+            retries=counter.retries,
+            agency_account_id=job.agency_account_id,
         )
 
     def _fetch_windows(
         self,
-        customer_id: str,
-        ads_client_id: str,
+        job: StatsJob,
         start: date,
         end: date,
         types: Sequence[AdType] | None,
         sink: CallLogSink,
     ) -> pa.Table:
-        tables = [
-            self._window(customer_id, ads_client_id, gte, lte, types, sink)
-            for gte, lte in self.windows(start, end)
-        ]
+        tables = [self._window(job, gte, lte, types, sink) for gte, lte in self.windows(start, end)]
         return pa.concat_tables(tables)
 
     def _window(
         self,
-        customer_id: str,
-        ads_client_id: str,
+        job: StatsJob,
         gte: date,
         lte: date,
         types: Sequence[AdType] | None,
         sink: CallLogSink,
     ) -> pa.Table:
-        path = STATISTICS_PATH.format(client_id=quote(ads_client_id, safe=""))
+        path = STATISTICS_PATH.format(client_id=quote(job.ads_client_id, safe=""))
         params = [("statistics.gte", gte.isoformat()), ("statistics.lte", lte.isoformat())]
-        params += [("types", AdType(t).value) for t in types or ()]
+        params += self._types_params(types)
 
         def parse(response: requests.Response) -> tuple[pa.Table, int]:
             table = parse_statistics(
                 response.content,
-                ads_client_id=ads_client_id,
+                ads_client_id=job.ads_client_id,
                 endpoint=path,
-                customer_id=customer_id,
+                customer_id=job.customer_id,
                 trace_id=response.headers.get("Trace-Id"),
             )
             return table, table.num_rows
 
-        return self._get(customer_id, path, params, parse, sink)
+        access = statistics_access(job.agency_account_id, job.ads_client_id)
+        return self._get(
+            job.agency_account_id, path, params, parse, access, sink, subject=job.customer_id
+        )
 
-    # --- paging -----------------------------------------------------------------------
+    def _types_params(self, types: Sequence[AdType] | None) -> list[tuple[str, str]]:
+        """``types`` as the API documents it: every type named (both unless narrowed), repeated
+        or comma-joined per ``types_style`` (Allegro accepts both)."""
+        names = list(dict.fromkeys(AdType(t).value for t in (types or ALL_AD_TYPES)))
+        if self.types_style == "comma":
+            return [("types", ",".join(names))]
+        return [("types", name) for name in names]
 
-    def _pages(self, customer_id: str, path: str, model: type[Page]) -> list[Page]:
-        """Follow limit/offset paging until ``totalCount`` items (or an empty page) arrived."""
-        pages: list[Page] = []
-        offset = 0
+    # --- sales account ---------------------------------------------------------------
+
+    def offers(self, customer_id: str, offer_ids: Sequence[str] | None = None) -> list[Offer]:
+        """The customer's offers among ``offer_ids`` (all of them when None) with the sales
+        account's token: ``GET /sale/offers``, ``offer.id`` repeated, at most
+        ``offer_ids_per_request`` ids per request (URLs stay short), pages of up to 1000.
+
+        Ids that are not the seller's are simply absent from the answer.
+        """
+        if offer_ids is None:
+            return self._offer_pages(customer_id, [])
+        wanted = list(dict.fromkeys(offer_ids))
+        size = self.offer_ids_per_request
+        found: list[Offer] = []
+        for index in range(0, len(wanted), size):
+            chunk = [("offer.id", offer_id) for offer_id in wanted[index : index + size]]
+            found.extend(self._offer_pages(customer_id, chunk))
+        return found
+
+    def _offer_pages(self, customer_id: str, ids: list[tuple[str, str]]) -> list[Offer]:
+        access = seller_access(customer_id, OFFERS_READ_SCOPE)
+        parse = self._model(OffersPage, OFFERS_PATH, customer_id)
+        offers: list[Offer] = []
         while True:
-            params = [("limit", str(PAGE_LIMIT)), ("offset", str(offset))]
-            page = self._get(customer_id, path, params, self._model(model, path, customer_id))
-            pages.append(page)
-            offset += page.count
-            if page.count == 0 or offset >= page.totalCount:
-                return pages
+            params = [*ids, ("limit", str(OFFERS_PAGE_LIMIT)), ("offset", str(len(offers)))]
+            page = self._get(customer_id, OFFERS_PATH, params, parse, access)
+            offers.extend(Offer.from_doc(doc) for doc in page.offers)
+            if not page.offers or len(offers) >= page.totalCount:
+                return offers
+
+    # --- parsing ----------------------------------------------------------------------
 
     def _model(self, model: type[M], path: str, customer_id: str) -> Parser[M]:
         def parse(response: requests.Response) -> tuple[M, int | None]:
@@ -325,28 +403,43 @@ class AllegroAdsClient:
 
         return parse
 
-    # --- one GET with the 401 rule ------------------------------------------------
+    # --- one GET with the 401 and 403 rules ---------------------------------------
 
     def _get(
         self,
-        customer_id: str,
+        account_id: str,
         path: str,
         params: Sequence[tuple[str, str]],
         parse: Parser[T],
+        access: Access,
         sink: CallLogSink | None = None,
+        *,
+        subject: str | None = None,
     ) -> T:
-        """GET ``path`` for the customer; a 401 refreshes the token once and retries once."""
+        """GET ``path`` with the token of ``account_id``; the call is logged for ``subject``
+        (whose data it is; the account by default).
+
+        A 401 ``invalid_token`` asks the provider again, naming the rejected token (it re-reads
+        the stored pair and refreshes only if that is still the one), and retries once; other
+        401s are not about the token and raise. A 403 is explained (``explain_forbidden``).
+        """
         attempts = CallCounter()
         sink = FanOutCallLog(sink or self.call_log, attempts)
-        token = self.tokens.access_token(customer_id)
+        who = subject or account_id
+        token = self.tokens.access_token(account_id)
         try:
-            return self._transport.send(
-                self._request(customer_id, path, params, token), parse, sink=sink
-            )
-        except Unauthorized:
-            token = self.tokens.access_token(customer_id, force_refresh=True)
-        request = self._request(customer_id, path, params, token)
-        return self._transport.send(request, parse, sink=sink, first_attempt=attempts.calls + 1)
+            try:
+                return self._transport.send(
+                    self._request(who, path, params, token), parse, sink=sink
+                )
+            except InvalidToken:
+                token = self.tokens.access_token(
+                    account_id, force_refresh=True, rejected_token=token
+                )
+            request = self._request(who, path, params, token)
+            return self._transport.send(request, parse, sink=sink, first_attempt=attempts.calls + 1)
+        except Forbidden as exc:
+            raise explain_forbidden(exc, access, account_id, token) from None
 
     def _request(
         self, customer_id: str, path: str, params: Sequence[tuple[str, str]], token: str
@@ -362,8 +455,8 @@ class AllegroAdsClient:
 
 
 def _item_count(body: object) -> int | None:
-    if isinstance(body, AdsClientsPage):
+    if isinstance(body, AgencyClientsPage):
         return len(body.clients)
-    if isinstance(body, CampaignsPage):
-        return len(body.campaigns)
+    if isinstance(body, OffersPage):
+        return len(body.offers)
     return None

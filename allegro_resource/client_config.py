@@ -15,6 +15,7 @@ from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.calllog import CallLogSink
 from allegro_resource.oauth import OAuthClient
 from allegro_resource.token_provider import TokenProvider
+from settings import defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,10 @@ class ClientConfig:
     max_range_days: int
     history_days: int
     concurrency: int
+    types_style: defaults.TypesStyle = defaults.STATS_TYPES_STYLE
+    rate_limit_block_seconds: float = defaults.RATE_LIMIT_BLOCK_SECONDS
+    agency_scope: str = defaults.AGENCY_SCOPE
+    sales_scope: str = defaults.SALES_SCOPE
 
     def capped(self, *, max_attempts: int, max_retry_seconds: float | None = None) -> ClientConfig:
         """This configuration retrying at most ``max_attempts`` times within at most
@@ -64,6 +69,8 @@ class ClientConfig:
             call_log=call_log,
             run_id=run_id,
             clock=clock,
+            agency_scope=self.agency_scope,
+            sales_scope=self.sales_scope,
         )
 
     def ads_client(
@@ -73,7 +80,7 @@ class ClientConfig:
         *,
         run_id: str | None = None,
     ) -> AllegroAdsClient:
-        """An Ads API client that takes its tokens from ``tokens``."""
+        """An API client (agency and seller endpoints) that takes its tokens from ``tokens``."""
         return AllegroAdsClient(
             self.api_url,
             tokens,
@@ -85,4 +92,6 @@ class ClientConfig:
             history_days=self.history_days,
             concurrency=self.concurrency,
             run_id=run_id,
+            types_style=self.types_style,
+            rate_limit_block_seconds=self.rate_limit_block_seconds,
         )

@@ -50,15 +50,32 @@ class InvalidClient(OAuthError):
         )
 
 
+AGENCY_ACCOUNT_PREFIX = "ag_"
+"""Agency account ids start with it (docs/accounts.md); customer ids never do."""
+
+
+def is_agency_account(account_id: str) -> bool:
+    """True for an agency account's id, False for a customer's (a sales account)."""
+    return account_id.startswith(AGENCY_ACCOUNT_PREFIX)
+
+
+def reconnect_fix(account_id: str) -> str:
+    """What an admin does to authorise ``account_id`` again."""
+    if is_agency_account(account_id):
+        return "connect the agency account again: allegro-ads agency connect"
+    return f"send the customer a new link: allegro-ads links create {account_id}"
+
+
 class NeedsReauthorization(AllegroError):
-    """A customer's connection is unusable until the customer consents again."""
+    """A connection (an agency account's or a customer's) is unusable until its account
+    authorises the application again. ``customer_id`` holds the account id."""
 
     def __init__(self, customer_id: str, reason: str) -> None:
         self.customer_id = customer_id
         self.reason = reason
+        who = "agency account" if is_agency_account(customer_id) else "customer"
         super().__init__(
-            f"customer {customer_id} needs to authorise again ({reason}); "
-            f"send a new link: allegro-ads links create {customer_id}"
+            f"{who} {customer_id} needs to authorise again ({reason}); {reconnect_fix(customer_id)}"
         )
 
 
@@ -92,11 +109,63 @@ class ApiError(AllegroError):
 
 
 class Unauthorized(ApiError):
-    """401: the access token is missing, expired or revoked."""
+    """401 that is not about the token itself (e.g. the non-public ``/ads`` API's
+    "Non-whitelisted allegroId"): refreshing would not help."""
+
+
+class InvalidToken(Unauthorized):
+    """401 ``invalid_token``: the access token expired, was replaced by a refresh or revoked;
+    re-read the stored pair (refresh only if it is still the same) and retry once."""
 
 
 class Forbidden(ApiError):
-    """403: no access to this resource (e.g. the client left the agency, a scope is missing)."""
+    """403 ``FORBIDDEN``: this account may not read this resource. ``fix`` says what to do."""
+
+    def __init__(
+        self,
+        status: int,
+        endpoint: str,
+        errors: list[dict[str, Any]] | None = None,
+        trace_id: str | None = None,
+        customer_id: str | None = None,
+        *,
+        reason: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(status, endpoint, errors, trace_id, customer_id)
+        self.reason = reason
+        self.fix = fix
+        if reason or fix:
+            parts = [str(self), reason, f"Fix: {fix}" if fix else None]
+            self.args = ("; ".join(p for p in parts if p),)
+
+
+class MissingScope(Forbidden):
+    """403 because the token lacks the scope the endpoint needs (``scope``): the account must
+    authorise again, asking for it."""
+
+    def __init__(
+        self,
+        scope: str,
+        endpoint: str,
+        errors: list[dict[str, Any]] | None = None,
+        trace_id: str | None = None,
+        customer_id: str | None = None,
+        *,
+        account_id: str,
+        fix: str,
+    ) -> None:
+        self.scope = scope
+        self.account_id = account_id
+        super().__init__(
+            403,
+            endpoint,
+            errors,
+            trace_id,
+            customer_id,
+            reason=f"the token of account {account_id} lacks the scope {scope}",
+            fix=fix,
+        )
 
 
 class NotFound(ApiError):

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from allegro_resource.stats_parse import STATS_SCHEMA
 
@@ -61,33 +61,88 @@ class Me(_Model):
     lastName: str | None = None
 
 
-# --- Ads -------------------------------------------------------------------
+# --- Agency account: its clients ---------------------------------------------
 
 
-class AdsClient(_Model):
+class AgencyClient(_Model):
+    """One client in an agency account's list: ``id`` is the ``{clientId}`` of its statistics."""
+
+    id: str = Field(min_length=1)
+    name: str
+
+
+class AgencyClientsPage(_Model):
+    # Allegro documents neither paging nor counts here; they are followed only when present.
+    clients: list[AgencyClient]
+    count: int | None = Field(None, ge=0)
+    totalCount: int | None = Field(None, ge=0)
+
+
+# --- Sales account: its offers -----------------------------------------------------
+
+OfferStatus = Literal["ACTIVE", "INACTIVE", "ENDED", "ACTIVATING"]
+# A price as Allegro writes it: a decimal string, never a float.
+_Amount = Annotated[str, StringConstraints(pattern=r"^-?\d{1,16}(?:\.\d{1,2})?$")]
+
+
+class _PriceDoc(_Model):
+    amount: _Amount
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class _SellingModeDoc(_Model):
+    price: _PriceDoc
+
+
+class _StockDoc(_Model):
+    available: int = Field(ge=0)
+    sold: int = Field(ge=0)
+
+
+class _PublicationDoc(_Model):
+    status: OfferStatus
+
+
+class OfferDoc(_Model):
+    """One element of ``GET /sale/offers``' ``offers`` (the fields the product reads)."""
+
+    id: str = Field(min_length=1)
+    name: str
+    sellingMode: _SellingModeDoc
+    stock: _StockDoc
+    publication: _PublicationDoc
+
+
+class OffersPage(_Model):
+    offers: list[OfferDoc]
+    count: int = Field(ge=0)
+    totalCount: int = Field(ge=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A seller's offer as the product keeps it (the warehouse's ``offers`` dimension)."""
+
     id: str
     name: str
-    type: str
-    status: Literal["ACTIVE", "PENDING", "INACTIVE"]
+    price: Decimal
+    currency: str
+    stock_available: int
+    stock_sold: int
+    status: OfferStatus
 
-
-class AdsClientsPage(_Model):
-    clients: list[AdsClient]
-    count: int
-    totalCount: int
-
-
-class Campaign(_Model):
-    id: str
-    marketplaceId: str
-    name: str
-    status: str
-
-
-class CampaignsPage(_Model):
-    campaigns: list[Campaign]
-    count: int
-    totalCount: int
+    @classmethod
+    def from_doc(cls, doc: OfferDoc) -> Offer:
+        price = doc.sellingMode.price
+        return cls(
+            id=doc.id,
+            name=doc.name,
+            price=Decimal(price.amount),
+            currency=price.currency,
+            stock_available=doc.stock.available,
+            stock_sold=doc.stock.sold,
+            status=doc.publication.status,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +166,13 @@ class StatRow:
     ctr: Decimal
     attributed_count: int
     attributed_value: Decimal
-    effective_cpc: Decimal
+    effective_cpc: Decimal | None  # sponsored offers only
     rate_of_return: Decimal
+    # Graphic ads only (None on sponsored offers). ``unique_reach``: distinct users that day,
+    # never additive across days.
+    unique_reach: int | None = None
+    effective_cpm: Decimal | None = None
+    attributed_to_core_value: Decimal | None = None
 
 
 _AD_TYPES = {t.value: t for t in AdType}

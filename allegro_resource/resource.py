@@ -48,6 +48,16 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     concurrency: int = Field(
         defaults.FETCH_CONCURRENCY, ge=1, le=64, description="Customers fetched at once"
     )
+    types_style: defaults.TypesStyle = Field(
+        defaults.STATS_TYPES_STYLE, description="Send statistics 'types' repeated or comma-joined"
+    )
+    rate_limit_block_seconds: float = Field(
+        defaults.RATE_LIMIT_BLOCK_SECONDS,
+        gt=0,
+        description="Wait after a 429 without Retry-After (Allegro blocks for a minute)",
+    )
+    agency_scope: str = Field(defaults.AGENCY_SCOPE, description="Scope the agency account grants")
+    sales_scope: str = Field(defaults.SALES_SCOPE, description="Scope a sales account grants")
 
     def client_config(self) -> ClientConfig:
         """This resource's configuration, from which every client is built (the resource's

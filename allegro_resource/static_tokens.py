@@ -6,6 +6,7 @@ production provider. Nothing here is written to disk or logged.
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -68,14 +69,26 @@ class StaticTokenProvider:
         with self._guard:
             return self._refreshes.get(customer_id, 0)
 
-    def access_token(self, customer_id: str, *, force_refresh: bool = False) -> str:
+    def access_token(
+        self,
+        customer_id: str,
+        /,
+        *,
+        force_refresh: bool = False,
+        rejected_token: str | None = None,
+    ) -> str:
         """A usable access token; refreshed first when forced or within the margin of expiry.
 
+        A forced refresh naming ``rejected_token`` refreshes only if that is still the token
+        held: another thread may have replaced it while the rejected call was under way.
         Raises ``NeedsReauthorization`` when the customer's consent is gone.
         """
         with self._lock(customer_id):
             tokens = self._current(customer_id)
-            if force_refresh or self._expiring(tokens):
+            replaced = rejected_token is not None and not hmac.compare_digest(
+                tokens.access_token.encode(), rejected_token.encode()
+            )
+            if (force_refresh and not replaced) or self._expiring(tokens):
                 tokens = self._refresh(customer_id, tokens)
             return tokens.access_token
 

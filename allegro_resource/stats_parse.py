@@ -43,7 +43,7 @@ _STRICT = ConfigDict(strict=True, extra="ignore")
 
 
 @with_config(_STRICT)
-class DayMetricsDoc(TypedDict):
+class _BaseMetricsDoc(TypedDict):
     views: Count
     clicks: Count
     interest: Count
@@ -51,14 +51,36 @@ class DayMetricsDoc(TypedDict):
     ctr: Ratio
     totalAttributionCount: Count
     totalAttributionValue: Money
-    effectiveCpc: MoneyRatio
     rateOfReturn: MoneyRatio
+
+
+@with_config(_STRICT)
+class DayMetricsDoc(_BaseMetricsDoc):
+    """A sponsored offer's day: billed per click, so it carries ``effectiveCpc``."""
+
+    effectiveCpc: MoneyRatio
+
+
+@with_config(_STRICT)
+class GraphicDayMetricsDoc(_BaseMetricsDoc):
+    """A graphic ad's day: ``effectiveCpm``, ``uniqueReach`` and ``attributedToCoreValue``, no
+    ``effectiveCpc`` (allegro-api.md; a stray one is ignored like any unknown key)."""
+
+    effectiveCpm: MoneyRatio
+    uniqueReach: Count
+    attributedToCoreValue: Money
 
 
 @with_config(_STRICT)
 class DayDataDoc(TypedDict):
     day: date  # strict JSON mode takes exactly "yyyy-MM-dd" strings (and real dates)
     data: DayMetricsDoc
+
+
+@with_config(_STRICT)
+class GraphicDayDataDoc(TypedDict):
+    day: date
+    data: GraphicDayMetricsDoc
 
 
 @with_config(_STRICT)
@@ -83,9 +105,17 @@ class AdStatisticsDoc(TypedDict):
 
 
 @with_config(_STRICT)
+class GraphicAdStatisticsDoc(TypedDict):
+    campaign: NamedRefDoc
+    adGroup: NamedRefDoc
+    ad: AdRefDoc
+    dayData: list[GraphicDayDataDoc]
+
+
+@with_config(_STRICT)
 class StatisticsDocument(TypedDict):
     sponsoredOffers: NotRequired[list[AdStatisticsDoc]]
-    graphicAds: NotRequired[list[AdStatisticsDoc]]
+    graphicAds: NotRequired[list[GraphicAdStatisticsDoc]]
 
 
 _ADAPTER: TypeAdapter[StatisticsDocument] = TypeAdapter(StatisticsDocument)
@@ -93,12 +123,15 @@ _ADAPTER: TypeAdapter[StatisticsDocument] = TypeAdapter(StatisticsDocument)
 
 @dataclass(frozen=True, slots=True)
 class _Metric:
-    """One metric: its key in ``data``, its column, its Arrow type, rounded or exact."""
+    """One metric: its key in ``data``, its column, its Arrow type, rounded or exact, and
+    which ad types carry it (the column is null on the other type's rows)."""
 
     key: str
     column: str
     type: pa.DataType
     rounded: bool = False
+    sponsored: bool = True
+    graphic: bool = True
 
 
 _METRICS = (
@@ -109,13 +142,20 @@ _METRICS = (
     _Metric("ctr", "ctr", RATIO, rounded=True),
     _Metric("totalAttributionCount", "attributed_count", pa.int64()),
     _Metric("totalAttributionValue", "attributed_value", MONEY),
-    _Metric("effectiveCpc", "effective_cpc", MONEY, rounded=True),
+    _Metric("effectiveCpc", "effective_cpc", MONEY, rounded=True, graphic=False),
     _Metric("rateOfReturn", "rate_of_return", MONEY, rounded=True),
+    _Metric("uniqueReach", "unique_reach", pa.int64(), sponsored=False),
+    _Metric("effectiveCpm", "effective_cpm", MONEY, rounded=True, sponsored=False),
+    _Metric("attributedToCoreValue", "attributed_to_core_value", MONEY, sponsored=False),
 )
 ROUNDED_COLUMNS = frozenset(m.column for m in _METRICS if m.rounded)
+_SPONSORED_METRICS = tuple(m for m in _METRICS if m.sponsored)
+_GRAPHIC_METRICS = tuple(m for m in _METRICS if m.graphic)
 
 # (column, its value in an ad element): values that repeat on every day of an ad.
-_AD_COLUMNS: tuple[tuple[str, Callable[[AdStatisticsDoc], str | None]], ...] = (
+_AD_COLUMNS: tuple[
+    tuple[str, Callable[[AdStatisticsDoc | GraphicAdStatisticsDoc], str | None]], ...
+] = (
     ("campaign_id", lambda ad: ad["campaign"]["id"]),
     ("campaign_name", lambda ad: ad["campaign"]["name"]),
     ("ad_group_id", lambda ad: ad["adGroup"]["id"]),
@@ -144,15 +184,19 @@ STATS_SCHEMA = pa.schema(
         pa.field("ctr", RATIO, nullable=False),
         pa.field("attributed_count", pa.int64(), nullable=False),
         pa.field("attributed_value", MONEY, nullable=False),
-        pa.field("effective_cpc", MONEY, nullable=False),
+        pa.field("effective_cpc", MONEY),  # sponsored offers only
         pa.field("rate_of_return", MONEY, nullable=False),
+        pa.field("unique_reach", pa.int64()),  # graphic ads only: distinct users that day
+        pa.field("effective_cpm", MONEY),  # graphic ads only
+        pa.field("attributed_to_core_value", MONEY),  # graphic ads only
     ]
 )
-"""One ad on one day, column names as ``StatRow``'s fields (and in the same order)."""
+"""One ad on one day, column names as ``StatRow``'s fields (and in the same order).
+
+``unique_reach`` counts distinct users of one day: it is never additive across days."""
 
 _DAY = itemgetter("day")
 _DATA = itemgetter("data")
-_METRIC_GETTERS = tuple(itemgetter(m.key) for m in _METRICS)
 
 
 class UnfitDecimalError(ValueError):
@@ -197,7 +241,13 @@ def _statistics_table(document: StatisticsDocument, *, ads_client_id: str) -> pa
     }
     for column, value in _AD_COLUMNS:
         arrays[column] = _per_ad([value(ad) for ad in flat.ads], ad_index)
-    for metric, values in zip(_METRICS, _transpose(flat.metrics), strict=True):
+    sponsored = _transpose(flat.sponsored, _SPONSORED_METRICS)
+    graphic = _transpose(flat.graphic, _GRAPHIC_METRICS)
+    for metric in _METRICS:
+        # Rows are every sponsored offer's days, then every graphic ad's (``_flatten``); a
+        # metric one type lacks is null on its rows.
+        values = sponsored.get(metric.column, [None] * len(flat.sponsored))
+        values += graphic.get(metric.column, [None] * len(flat.graphic))
         arrays[metric.column] = _metric_array(metric, values)
     return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
 
@@ -212,11 +262,12 @@ def round_half_away(values: pa.Array, type_: pa.Decimal128Type) -> pa.Array:
 class _Flat:
     """The document's ads (with their type) and their days' entries, in row order."""
 
-    ads: list[AdStatisticsDoc] = field(default_factory=list)
+    ads: list[AdStatisticsDoc | GraphicAdStatisticsDoc] = field(default_factory=list)
     ad_types: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     days: list[date] = field(default_factory=list)
-    metrics: list[DayMetricsDoc] = field(default_factory=list)
+    sponsored: list[DayMetricsDoc] = field(default_factory=list)
+    graphic: list[GraphicDayMetricsDoc] = field(default_factory=list)
 
     def ad_index(self) -> pa.Array:
         """For each row, the index of its ad in ``ads``."""
@@ -225,25 +276,29 @@ class _Flat:
 
 
 def _flatten(document: StatisticsDocument) -> _Flat:
+    """Sponsored offers first, then graphic ads: the row order of the table."""
     flat = _Flat()
-    sections = (
-        ("SPONSORED_OFFER", document.get("sponsoredOffers", [])),
-        ("GRAPHIC_AD", document.get("graphicAds", [])),
-    )
-    for ad_type, ads in sections:
-        for ad in ads:
-            entries = ad["dayData"]
-            flat.counts.append(len(entries))
-            flat.days.extend(map(_DAY, entries))
-            flat.metrics.extend(map(_DATA, entries))
-        flat.ads.extend(ads)
-        flat.ad_types.extend([ad_type] * len(ads))
+    sponsored = document.get("sponsoredOffers", [])
+    for ad in sponsored:
+        entries = ad["dayData"]
+        flat.counts.append(len(entries))
+        flat.days.extend(map(_DAY, entries))
+        flat.sponsored.extend(map(_DATA, entries))
+    graphic = document.get("graphicAds", [])
+    for graphic_ad in graphic:
+        graphic_entries = graphic_ad["dayData"]
+        flat.counts.append(len(graphic_entries))
+        flat.days.extend(map(_DAY, graphic_entries))
+        flat.graphic.extend(map(_DATA, graphic_entries))
+    flat.ads.extend(sponsored)
+    flat.ads.extend(graphic)
+    flat.ad_types.extend(["SPONSORED_OFFER"] * len(sponsored) + ["GRAPHIC_AD"] * len(graphic))
     return flat
 
 
-def _transpose(metrics: list[DayMetricsDoc]) -> list[list[Any]]:
-    """Metric rows -> one list per metric, in ``_METRICS`` order (one C-level pass each)."""
-    return [list(map(getter, metrics)) for getter in _METRIC_GETTERS]
+def _transpose(rows: Sequence[Any], metrics: Sequence[_Metric]) -> dict[str, list[Any]]:
+    """Metric rows -> column name: one list per metric of ``metrics`` (one C-level pass each)."""
+    return {metric.column: list(map(itemgetter(metric.key), rows)) for metric in metrics}
 
 
 def _per_ad(values: Sequence[str | None], ad_index: pa.Array) -> pa.Array:

@@ -22,7 +22,8 @@ from settings.defaults import REFRESH_MARGIN_SECONDS
 
 @dataclass(frozen=True, slots=True)
 class StoredTokens:
-    """A customer's decrypted token pair and the state the manager needs."""
+    """An account's decrypted token pair and the state the manager needs (``customer_id``
+    holds the account id: an agency account's or a customer's)."""
 
     customer_id: str
     access_token: str
@@ -58,13 +59,15 @@ class LockedTokens(Protocol):
 
 
 class TokenStorage(Protocol):
-    """Where tokens live; see ``control_store.token_store.TokenStore``."""
+    """Where tokens live, keyed by account id (an agency account's or a customer's); see
+    ``control_store.token_store.TokenStore``. Positional parameters: implementations name them
+    as they like."""
 
-    def read(self, customer_id: str) -> StoredTokens | None: ...
+    def read(self, account_id: str, /) -> StoredTokens | None: ...
 
-    def locked(self, customer_id: str) -> AbstractContextManager[LockedTokens]: ...
+    def locked(self, account_id: str, /) -> AbstractContextManager[LockedTokens]: ...
 
-    def record_error(self, customer_id: str, message: str, now: datetime) -> None: ...
+    def record_error(self, account_id: str, message: str, now: datetime, /) -> None: ...
 
 
 class Refresher(Protocol):
@@ -101,7 +104,12 @@ class TokenManager:
         self._handed_out = threading.local()
 
     def access_token(
-        self, customer_id: str, *, force_refresh: bool = False, rejected_token: str | None = None
+        self,
+        customer_id: str,
+        /,
+        *,
+        force_refresh: bool = False,
+        rejected_token: str | None = None,
     ) -> str:
         """A token valid for more than the margin; ``force_refresh`` after a 401.
 

@@ -1,7 +1,8 @@
 """The one place that sends an HTTP request to Allegro.
 
-Retries 429 (honouring ``Retry-After``), 5xx and connection errors/timeouts with
-exponential backoff and full jitter, capped by attempts and by total seconds; reports
+Retries 429 (honouring ``Retry-After``; without it, waiting out Allegro's one-minute block of
+the application, shared by every thread of the transport), 5xx and connection errors/timeouts
+with exponential backoff and full jitter, capped by attempts and by total seconds; reports
 every attempt to a call-log sink; maps error answers to the typed errors of ``errors``.
 """
 
@@ -36,6 +37,7 @@ from allegro_resource.errors import (
     AllegroUnavailable,
     ApiError,
     Forbidden,
+    InvalidToken,
     MalformedResponse,
     NotFound,
     RateLimited,
@@ -70,6 +72,8 @@ class RetryPolicy:
     max_retry_seconds: float = defaults.MAX_RETRY_SECONDS
     backoff_initial_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
+    # A 429 without Retry-After: Allegro blocks the application for a whole minute.
+    rate_limit_block_seconds: float = defaults.RATE_LIMIT_BLOCK_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,41 @@ class _Retryable(Exception):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.blocked_seconds: float | None = None  # a 429 without Retry-After: the block left
+
+
+class RateGate:
+    """When the application may call again after a 429, shared by a transport's threads: one
+    thread learning of Allegro's block holds the others back instead of each collecting 429s.
+
+    ``clock`` is monotonic seconds (injectable with the transport's ``sleep``)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._open_at = 0.0
+
+    def blocked_for(self, seconds: float) -> float:
+        """Record a 429 asking to wait ``seconds`` from now (a block already in force is kept
+        if it ends later); return the seconds left until the gate opens."""
+        with self._lock:
+            now = self._clock()
+            self._open_at = max(self._open_at, now + seconds)
+            return self._open_at - now
+
+    def block(self, block_seconds: float) -> float:
+        """Record a 429 without Retry-After: a block of ``block_seconds`` starts now unless one
+        is already in force (it started with an earlier 429); the seconds left until it ends."""
+        with self._lock:
+            now = self._clock()
+            if self._open_at <= now:
+                self._open_at = now + block_seconds
+            return self._open_at - now
+
+    def remaining(self) -> float:
+        """Seconds until the gate opens (0 when open)."""
+        with self._lock:
+            return max(0.0, self._open_at - self._clock())
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:
@@ -118,10 +157,16 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 
 def rest_error(request: HttpRequest, response: requests.Response) -> AllegroError:
-    """Map a REST API error answer to its typed error, keeping Allegro's ``errors`` list."""
-    errors = _errors_list(response)
+    """Map a REST API error answer to its typed error, keeping Allegro's ``errors`` list.
+
+    A 401 with an OAuth-style ``invalid_token`` body is ``InvalidToken`` (the token is stale);
+    a 401 in the REST error shape (the non-public API's "Non-whitelisted") is ``Unauthorized``.
+    """
+    errors = _errors_list(response, request.secrets())
     trace_id = response.headers.get("Trace-Id")
     cls = _STATUS_ERRORS.get(response.status_code, ApiError)
+    if response.status_code == 401 and any(e.get("code") == "invalid_token" for e in errors):
+        cls = InvalidToken
     return cls(response.status_code, request.endpoint, errors, trace_id, request.customer_id)
 
 
@@ -134,15 +179,20 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
 }
 
 
-def _errors_list(response: requests.Response) -> list[dict[str, Any]]:
-    """Allegro's ``{"errors": [...]}``; anything else becomes one entry with the body's start."""
+def _errors_list(response: requests.Response, secrets: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Allegro's ``{"errors": [...]}``; an OAuth-style ``{"error", "error_description"}`` (the
+    API's 401s) as one entry with ``code`` = the error; anything else one entry with the body's
+    start. Secrets are scrubbed (an "Access token expired: <token>" quotes the token)."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         return [e for e in body["errors"] if isinstance(e, dict)]
-    text = response.text[:_MAX_ERROR_BODY].strip()
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        description = redact(str(body.get("error_description") or ""), secrets)
+        return [{"code": body["error"], "message": description[:_MAX_ERROR_BODY]}]
+    text = redact(response.text[:_MAX_ERROR_BODY].strip(), secrets)
     return [{"message": text}] if text else []
 
 
@@ -213,9 +263,15 @@ class Transport:
         pool_size: int = defaults.FETCH_CONCURRENCY,
         call_log: CallLogSink | None = None,
         session: requests.Session | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
+        # Injectable (with ``clock``, monotonic seconds) so a test can wait out a one-minute
+        # block on the simulator's clock instead of the wall's.
+        self._sleep = sleep or time.sleep
+        self.rate_gate = RateGate(clock or time.monotonic)
         self.pool_size = max(1, pool_size)
         self.call_log: CallLogSink = call_log or NullCallLog()
         self._shared_session = session
@@ -265,13 +321,20 @@ class Transport:
             wait=self._wait,
             stop=stop_after_attempt(self.policy.max_attempts)
             | stop_before_delay(self.policy.max_retry_seconds),
+            sleep=self._sleep,
             reraise=True,
         )
 
     def _wait(self, state: RetryCallState) -> float:
-        """Retry-After when Allegro gave one, otherwise exponential backoff with full jitter."""
+        """After a 429: Retry-After when Allegro gave one, else until the application's block
+        ends (shared with every thread); after other failures exponential backoff, full jitter."""
         outcome = state.outcome
         failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Retryable) and isinstance(failure.error, RateLimited):
+            if failure.retry_after is not None:
+                return self.rate_gate.blocked_for(failure.retry_after)
+            failure.blocked_seconds = self.rate_gate.block(self.policy.rate_limit_block_seconds)
+            return failure.blocked_seconds
         if isinstance(failure, _Retryable) and failure.retry_after is not None:
             return failure.retry_after
         backoff = wait_random_exponential(
@@ -289,6 +352,11 @@ class Transport:
         sink: CallLogSink,
         number: int,
     ) -> T:
+        blocked = self.rate_gate.remaining()
+        if 0 < blocked <= self.policy.max_retry_seconds:
+            # Another thread met Allegro's block: wait it out rather than collect a 429. A block
+            # longer than the budget is not waited for: the 429 ends the request at once.
+            self._sleep(blocked)
         log = _AttemptLog(request, sink, number)
         try:
             response = self._session().request(
@@ -425,6 +493,11 @@ def _give_up(failure: _Retryable, attempts: int, seconds: float) -> AllegroError
         wait = (
             f" (Allegro asked to wait {failure.retry_after:.0f} s)" if failure.retry_after else ""
         )
+        if failure.blocked_seconds:
+            wait = (
+                f" (the application is blocked for a minute; {failure.blocked_seconds:.0f} s "
+                "were left)"
+            )
         advice = (
             f"still rate-limited{wait}; {tried}. Lower ALLEGRO_ADS_FETCH_CONCURRENCY or run "
             "again later; raise ALLEGRO_ADS_MAX_RETRY_SECONDS to wait longer"

@@ -31,6 +31,10 @@ def client_config(settings: Settings) -> ClientConfig:
         max_range_days=settings.max_range_days,
         history_days=settings.history_days,
         concurrency=settings.fetch_concurrency,
+        types_style=settings.stats_types_style,
+        rate_limit_block_seconds=settings.rate_limit_block_seconds,
+        agency_scope=settings.agency_scope,
+        sales_scope=settings.sales_scope,
     )
 
 

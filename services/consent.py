@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from allegro_resource.errors import AllegroError
-from allegro_resource.models import AdsClient
 from allegro_resource.oauth import OAuthClient, new_pkce
 from allegro_resource.static_tokens import StaticTokenProvider
 from control_store import auth_links, customers
@@ -41,30 +37,15 @@ def finish_consent(control: Control, oauth: OAuthClient, *, state: str, code: st
     provider = StaticTokenProvider(oauth, {consumed.customer_id: tokens})
     with clients.ads_client(control.settings, provider) as api:
         me = api.me(consumed.customer_id)
-        ads_client = _the_ads_client(api.list_clients(consumed.customer_id), me.login)
+    # A seller's token cannot list agency clients (the agency account's token does, issue 12):
+    # the consent binds the sales account only; the agency link is made elsewhere.
     control.tokens.save_consent(
         consumed.customer_id,
         provider.token_set(consumed.customer_id),  # /me may have refreshed it
         allegro_login=me.login,
         allegro_user_id=me.id,
-        ads_client_id=ads_client.id,
         link_id=consumed.link_id,
     )
     found = customers.get_customer(control.engine, consumed.customer_id)
     assert found is not None  # the link's foreign key guarantees it
     return found
-
-
-class NoAdsClient(AllegroError):
-    """The consenting account has no single Allegro Ads client the agency can report on."""
-
-
-def _the_ads_client(clients: Sequence[AdsClient], login: str) -> AdsClient:
-    """A seller's token sees exactly its own Ads client; anything else cannot be reported."""
-    active = [c for c in clients if c.status == "ACTIVE"] or list(clients)
-    if len(active) != 1:
-        raise NoAdsClient(
-            f"Allegro account {login} has {len(active)} Allegro Ads clients visible to the "
-            "agency (expected one); check the account's Ads Partner link in Allegro Ads"
-        )
-    return active[0]

@@ -33,6 +33,10 @@ class CustomerTarget:
     name: str
     ads_client_id: str
     currency: str = "PLN"
+    # The agency account whose token reads the statistics. Compile fix for the client's new
+    # API (issue 12): until the services layer links customers to agency accounts, None falls
+    # back to the customer's own token (which the real Allegro refuses with 403).
+    agency_account_id: str | None = None
 
 
 @dataclass
@@ -117,7 +121,14 @@ def sync_statistics(
     """
     report = SyncReport(start=start, end=end, run_id=run_id)
     by_id = {customer.customer_id: customer for customer in customers}
-    jobs = [StatsJob(customer.customer_id, customer.ads_client_id) for customer in customers]
+    jobs = [
+        StatsJob(
+            customer.customer_id,
+            customer.agency_account_id or customer.customer_id,
+            customer.ads_client_id,
+        )
+        for customer in customers
+    ]
     for result in client.stream_statistics(jobs, start, end):
         customer = by_id[result.customer_id]
         outcome = CustomerOutcome(

@@ -87,12 +87,18 @@ class Settings(BaseSettings):
     max_range_days: int = Field(defaults.MAX_RANGE_DAYS, ge=1, le=366)
     history_days: int = Field(defaults.HISTORY_DAYS, ge=1, le=3650)
     lookback_days: int = Field(14, ge=1, le=90)
+    stats_types_style: defaults.TypesStyle = defaults.STATS_TYPES_STYLE
+
+    # What each authorisation asks for: the agency account's and a customer's sales account.
+    agency_scope: str = defaults.AGENCY_SCOPE
+    sales_scope: str = defaults.SALES_SCOPE
 
     # HTTP behaviour towards Allegro.
     http_timeout_seconds: float = Field(defaults.HTTP_TIMEOUT_SECONDS, gt=0)
     max_attempts: int = Field(defaults.MAX_ATTEMPTS, ge=1, le=20)
     max_retry_seconds: float = Field(defaults.MAX_RETRY_SECONDS, gt=0)
     fetch_concurrency: int = Field(defaults.FETCH_CONCURRENCY, ge=1, le=64)
+    rate_limit_block_seconds: float = Field(defaults.RATE_LIMIT_BLOCK_SECONDS, gt=0, le=3600)
 
     # Tokens.
     refresh_margin_seconds: int = Field(defaults.REFRESH_MARGIN_SECONDS, ge=0)

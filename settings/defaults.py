@@ -6,6 +6,10 @@ resource configured by hand behave like the product with nothing set.
 
 from __future__ import annotations
 
+from typing import Final, Literal
+
+TypesStyle = Literal["repeated", "comma"]
+
 # HTTP behaviour towards Allegro.
 HTTP_TIMEOUT_SECONDS = 30.0  # one attempt
 MAX_ATTEMPTS = 6  # per request, retries included
@@ -15,6 +19,20 @@ FETCH_CONCURRENCY = 4  # customers fetched at once
 # The statistics API's rules.
 MAX_RANGE_DAYS = 31  # longest window; assumed by allegro-api.md, a setting, not a law
 HISTORY_DAYS = 730  # "not older than 2 years"
+# How ``types`` is sent: "repeated" (types=A&types=B) or "comma" (types=A,B); public agency code
+# sends both and the API accepts both (allegro-api.md), so this is a setting, not a law.
+STATS_TYPES_STYLE: Final = "repeated"
+
+# Rate limit: past 9,000 requests a minute Allegro blocks the application for a whole minute and
+# sends no Retry-After (allegro-api.md); without the header the client waits this long.
+RATE_LIMIT_BLOCK_SECONDS = 60.0
+
+# Seller data: offer ids asked for in one /sale/offers request (keeps URLs far below any limit).
+OFFER_IDS_PER_REQUEST = 100
+
+# Scopes each authorisation asks for (allegro-api.md, "Two kinds of Allegro account").
+AGENCY_SCOPE = "allegro:api:ads"
+SALES_SCOPE = "allegro:api:sale:offers:read allegro:api:profile:read"
 
 # Tokens.
 REFRESH_MARGIN_SECONDS = 600  # refresh an access token this long before it expires

@@ -1,7 +1,8 @@
-"""Drive the simulator's consent page over HTTP, as a customer's browser would.
+"""Drive the simulator's consent over HTTP, as a customer's browser or an agency admin would.
 
-Shared by the benchmarks and the client tests (tests/client/conftest.py loads this file):
-one implementation of "log in as a seller, approve, exchange the code".
+Shared by the benchmarks and the client tests: one implementation of "log in as a seller,
+approve, exchange the code" (code flow with PKCE) and of "connect the agency account" (device
+flow confirmed through ``/_sim/device/confirm``, or the code flow).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from simulator.state import SimulatorConfig
 SIM_CLIENT_ID = "allegro-ads-demo"
 SIM_CLIENT_SECRET = "demo-secret-not-for-production"
 SIM_REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
+SIM_AGENCY_LOGIN = "agency"
+AGENCY_ACCOUNT_ID = "ag_sim"  # the id tests and benchmarks give the simulator's agency account
 
 
 class ConsentFailed(AssertionError):
@@ -48,10 +51,35 @@ def consent(
     *,
     decision: str = "approve",
     session: requests.Session | None = None,
+    scope: str | None = None,
+    public_client: bool = False,
 ) -> TokenSet:
-    """Log in as ``login`` on the consent page, approve, and exchange the code (with PKCE)."""
-    code = authorize(oauth, login, decision=decision, session=session)
-    return oauth.exchange_code(code.code, code.verifier)
+    """Log in as ``login`` on the consent page, approve, and exchange the code (with PKCE;
+    ``public_client``: without Basic auth). ``scope``: None asks for every registered one."""
+    code = authorize(oauth, login, decision=decision, session=session, scope=scope)
+    return oauth.exchange_code(code.code, code.verifier, public_client=public_client)
+
+
+def device_consent(
+    oauth: OAuthClient,
+    base_url: str,
+    login: str = SIM_AGENCY_LOGIN,
+    *,
+    scope: str | None = None,
+    decision: str = "approve",
+) -> TokenSet:
+    """Connect ``login`` through the device flow, the user's confirmation given on
+    ``/_sim/device/confirm`` (as ``allegro-ads agency connect`` would wait for it)."""
+    started = oauth.start_device_flow(scope)
+    control = SimulatorControl(base_url)
+    try:
+        control.confirm_device(started.user_code, login, decision)
+    finally:
+        control.close()
+    tokens = oauth.poll_device_token(started.device_code)
+    if tokens is None:
+        raise ConsentFailed(f"the device flow of {login} was still pending after confirmation")
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -71,10 +99,11 @@ def authorize(
     *,
     decision: str = "approve",
     session: requests.Session | None = None,
+    scope: str | None = None,
 ) -> AuthorizedCode:
     """Walk the consent page and return the code Allegro redirects back with."""
     pkce, state = new_pkce(), secrets.token_urlsafe(16)
-    url = oauth.authorization_url(state, pkce.challenge)
+    url = oauth.authorization_url(state, pkce.challenge, scope=scope)
     with _session(session) as http:
         page = http.get(url, timeout=10)
         page.raise_for_status()
@@ -103,13 +132,18 @@ def consented_provider(
     *,
     call_log: CallLogSink | None = None,
     refresh_margin_seconds: float = 60.0,
+    scope: str | None = None,
+    agency: bool = False,
 ) -> StaticTokenProvider:
-    """A token provider holding one consented pair per login (customer id = login)."""
+    """A token provider holding one consented pair per login (customer id = login); with
+    ``agency`` also the agency account's pair (device flow) as ``AGENCY_ACCOUNT_ID``."""
     oauth = sim_oauth(base_url, call_log)
     provider = StaticTokenProvider(oauth, refresh_margin_seconds=refresh_margin_seconds)
     with requests.Session() as http:
         for login in logins:
-            provider.put(login, consent(oauth, login, session=http))
+            provider.put(login, consent(oauth, login, session=http, scope=scope))
+    if agency:
+        provider.put(AGENCY_ACCOUNT_ID, device_consent(oauth, base_url))
     return provider
 
 

@@ -67,7 +67,9 @@ def _jobs(customers: Iterable[Customer]) -> tuple[list[StatsJob], list[ErrorRow]
                 ErrorRow(customer.id, customer.name, "not connected to Allegro", NOT_CONNECTED_FIX)
             )
         else:
-            jobs.append(StatsJob(customer.id, customer.ads_client_id))
+            # Compile fix for the client's new API (issue 12): the customer's own token until
+            # the portal reads statistics with the customer's agency account.
+            jobs.append(StatsJob(customer.id, customer.id, customer.ads_client_id))
     return jobs, errors
 
 
