@@ -1,7 +1,8 @@
 """Helpers for the Allegro client tests: the simulator's sellers, its today, its counters.
 
 The consent driver lives in ``testing/bench_simulator.py`` (the benchmark uses it too) and is
-imported as ``sim_session``: one implementation of "log in, approve, exchange".
+imported as ``sim_session``: one implementation of "log in, approve, exchange" and of the
+agency account's device flow. The agency account's tokens are held as ``AGENCY``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob
 from simulator.server import RunningSimulator
 from testing import bench_simulator as sim_session
 
+AGENCY = sim_session.AGENCY_ACCOUNT_ID
 ClientFactory = Callable[..., AllegroAdsClient]
 """The ``make_client`` fixture: ``make_client(sim, tokens, **AllegroAdsClient options)``."""
 
@@ -29,6 +31,11 @@ class Seller:
     @property
     def customer_id(self) -> str:
         return self.login
+
+    @property
+    def job(self) -> StatsJob:
+        """This seller's statistics, read with the agency account's token."""
+        return StatsJob(self.customer_id, AGENCY, self.ads_client_id)
 
 
 def sellers_of(sim: RunningSimulator) -> list[Seller]:

@@ -32,9 +32,9 @@ def seller(simulator: RunningSimulator) -> Seller:
 def provider(
     simulator: RunningSimulator, seller: Seller, call_log: MemoryCallLog
 ) -> StaticTokenProvider:
-    """Tokens for the first seller, obtained through the consent page."""
+    """Tokens for the first seller (consent page) and the agency account (device flow)."""
     tokens: StaticTokenProvider = sim_session.consented_provider(
-        simulator.base_url, [seller.login], call_log=call_log
+        simulator.base_url, [seller.login], call_log=call_log, agency=True
     )
     return tokens
 
@@ -60,5 +60,6 @@ def make_client(call_log: MemoryCallLog) -> Iterator[ClientFactory]:
 def client(
     simulator: RunningSimulator, provider: StaticTokenProvider, make_client: ClientFactory
 ) -> AllegroAdsClient:
-    """A client for the first seller with a small retry budget (tests stay fast)."""
+    """A client for the first seller and the agency with a small retry budget (tests stay
+    fast)."""
     return make_client(simulator, provider, max_attempts=4, max_retry_seconds=10.0)

@@ -1,4 +1,5 @@
-"""Tokens: a 401 refreshes once, revoked consent ends clearly, secrets never reach the call log."""
+"""Tokens: a 401 ``invalid_token`` re-reads the pair (refreshing only a pair still holding the
+rejected token) and retries once, revoked consent ends clearly, secrets never reach the call log."""
 
 from __future__ import annotations
 
@@ -13,9 +14,18 @@ from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import InvalidGrant, NeedsReauthorization
 from allegro_resource.oauth import TOKEN_PATH
 from allegro_resource.static_tokens import StaticTokenProvider
+from allegro_resource.token_manager import TokenManager
 from simulator.server import RunningSimulator
 from testing.memory_call_log import MemoryCallLog
-from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session
+from testing.memory_token_storage import MemoryTokenStorage
+from tests.client.client_helpers import (
+    AGENCY,
+    ClientFactory,
+    Seller,
+    sellers_of,
+    sim_session,
+    sim_today,
+)
 
 
 def test_a_401_after_revocation_refreshes_once_then_asks_for_reauthorization(
@@ -29,7 +39,7 @@ def test_a_401_after_revocation_refreshes_once_then_asks_for_reauthorization(
     simulator.revoke(seller.login)
 
     with pytest.raises(
-        NeedsReauthorization, match=f"{seller.customer_id} needs to authorise"
+        NeedsReauthorization, match=f"customer {seller.customer_id} needs to authorise"
     ) as caught:
         client.me(seller.customer_id)
 
@@ -128,3 +138,71 @@ def test_concurrent_forced_refreshes_are_serialised_so_rotation_never_breaks(
 
     assert len(set(tokens)) == 8  # each refresh used the newest refresh token and got a new pair
     assert provider.refresh_count(seller.customer_id) == 8
+
+
+class _RefreshedElsewhereMeanwhile:
+    """Our process's token manager; the first token it hands out is replaced by another
+    process's refresh before our request reaches Allegro (Allegro then kills it)."""
+
+    def __init__(self, ours: TokenManager, theirs: TokenManager) -> None:
+        self.ours, self.theirs, self.raced = ours, theirs, False
+
+    def access_token(
+        self,
+        account_id: str,
+        /,
+        *,
+        force_refresh: bool = False,
+        rejected_token: str | None = None,
+    ) -> str:
+        token = self.ours.access_token(
+            account_id, force_refresh=force_refresh, rejected_token=rejected_token
+        )
+        if not self.raced:
+            self.raced = True
+            self.theirs.access_token(account_id, force_refresh=True)  # their own 401
+        return token
+
+
+def test_a_401_after_another_process_refreshed_rereads_the_pair_without_refreshing_again(
+    simulator: RunningSimulator, make_client: ClientFactory, seller: Seller, call_log: MemoryCallLog
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url, call_log)
+    storage = MemoryTokenStorage()
+    storage.put(AGENCY, sim_session.device_consent(oauth, simulator.base_url))
+    ours, theirs = TokenManager(storage, oauth), TokenManager(storage, oauth)
+    client = make_client(simulator, _RefreshedElsewhereMeanwhile(ours, theirs))
+    day = sim_today(simulator) - timedelta(days=1)
+    refreshes_before = simulator.stats()["refreshes_ok"]
+
+    rows = client.fetch_statistics(seller.job, day, day)
+
+    assert rows
+    assert storage.saved_refreshes == 1  # theirs only: ours re-read the new pair
+    assert simulator.stats()["refreshes_ok"] - refreshes_before == 1
+    assert simulator.stats()["invalid_grant"] == 0
+    assert [c.status for c in call_log.snapshot() if c.endpoint.endswith("/statistics")] == [
+        401,
+        200,
+    ]
+
+
+def test_a_401_for_the_token_still_stored_refreshes_it_once_and_succeeds(
+    simulator: RunningSimulator, make_client: ClientFactory, seller: Seller, call_log: MemoryCallLog
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url, call_log)
+    storage = MemoryTokenStorage()
+    storage.put(AGENCY, sim_session.device_consent(oauth, simulator.base_url))
+    client = make_client(simulator, TokenManager(storage, oauth))
+    # Allegro's clock runs past the access token's life; ours (the store's expiry) does not:
+    # only Allegro's 401 tells.
+    simulator.advance(43200)
+    day = sim_today(simulator) - timedelta(days=1)
+
+    rows = client.fetch_statistics(seller.job, day, day)
+
+    assert rows
+    assert storage.saved_refreshes == 1
+    statistics = [c for c in call_log.snapshot() if c.endpoint.endswith("/statistics")]
+    assert [(c.status, c.attempt) for c in statistics] == [(401, 1), (200, 2)]
+    assert "Access token expired: [redacted]" in (statistics[0].error or "")
