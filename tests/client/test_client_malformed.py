@@ -26,10 +26,10 @@ def test_truncated_json_raises_malformed_response_naming_endpoint_and_customer(
     simulator.faults(truncate_next=1)
 
     with pytest.raises(MalformedResponse) as caught:
-        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+        client.fetch_statistics(seller.job, start, end)
 
     message = str(caught.value)
-    assert f"/ads/clients/{seller.ads_client_id}/statistics" in message
+    assert f"/advertising-agencies/clients/{seller.ads_client_id}/statistics" in message
     assert f"customer {seller.customer_id}" in message
     assert caught.value.customer_id == seller.customer_id
 
@@ -41,7 +41,7 @@ def test_a_wrong_type_raises_malformed_response_naming_the_field(
     simulator.faults(malformed_next=1)
 
     with pytest.raises(MalformedResponse) as caught:
-        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+        client.fetch_statistics(seller.job, start, end)
 
     field = caught.value.field
     assert field is not None and field.endswith(".data.views")  # the simulator sends "abc"
@@ -55,22 +55,31 @@ def test_a_missing_field_raises_malformed_response_naming_clicks(
     simulator.faults(missing_field=True)
 
     with pytest.raises(MalformedResponse, match="clicks") as caught:
-        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+        client.fetch_statistics(seller.job, start, end)
 
     assert caught.value.field is not None and caught.value.field.endswith("clicks")
 
 
 class _FaultOnThirdRequest:
-    """Hands out the seller's token, switching a truncation fault on just before request 3."""
+    """Hands out the agency's token, switching a truncation fault on just before request 3."""
 
     def __init__(self, tokens: StaticTokenProvider, sim: RunningSimulator) -> None:
         self.tokens, self.sim, self.requests = tokens, sim, 0
 
-    def access_token(self, customer_id: str, *, force_refresh: bool = False) -> str:
+    def access_token(
+        self,
+        account_id: str,
+        /,
+        *,
+        force_refresh: bool = False,
+        rejected_token: str | None = None,
+    ) -> str:
         self.requests += 1
         if self.requests == 3:
             self.sim.faults(truncate_next=1)
-        return self.tokens.access_token(customer_id, force_refresh=force_refresh)
+        return self.tokens.access_token(
+            account_id, force_refresh=force_refresh, rejected_token=rejected_token
+        )
 
 
 def test_a_failure_in_window_3_returns_nothing_half_parsed(
@@ -84,7 +93,7 @@ def test_a_failure_in_window_3_returns_nothing_half_parsed(
     start, end = _range(simulator, 4 * 31)
 
     with pytest.raises(MalformedResponse):
-        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+        client.fetch_statistics(seller.job, start, end)
 
     statuses = [
         (c.status, c.error is None)

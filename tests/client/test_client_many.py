@@ -13,7 +13,7 @@ from allegro_resource.static_tokens import StaticTokenProvider
 from services.stats_sync import CustomerTarget, sync_statistics
 from simulator.server import RunningSimulator
 from testing.memory_call_log import MemoryCallLog
-from tests.client.client_helpers import ClientFactory, sellers_of, sim_session, sim_today
+from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session, sim_today
 from warehouse.backends import open_warehouse
 
 
@@ -21,7 +21,7 @@ def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
     simulator: RunningSimulator, make_client: ClientFactory, call_log: MemoryCallLog
 ) -> None:
     sellers = sellers_of(simulator)[:4]
-    provider = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    provider = sim_session.consented_provider(simulator.base_url, [], agency=True)
     client = make_client(simulator, provider, concurrency=4)
     removed = sellers[1]
     simulator.faults(remove_clients=[removed.ads_client_id])
@@ -29,7 +29,7 @@ def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
     finished: list[StatsResult] = []
 
     results = client.fetch_statistics_many(
-        [StatsJob(s.customer_id, s.ads_client_id) for s in sellers],
+        [s.job for s in sellers],
         end - timedelta(days=61),
         end,
         on_result=finished.append,
@@ -48,43 +48,57 @@ def test_customers_are_fetched_concurrently_within_the_bound(
     simulator: RunningSimulator, make_client: ClientFactory
 ) -> None:
     sellers = sellers_of(simulator)[:4]
-    provider = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    provider = sim_session.consented_provider(simulator.base_url, [], agency=True)
     client = make_client(simulator, provider, concurrency=4)
     simulator.faults(latency_ms=400)
     day = sim_today(simulator) - timedelta(days=1)
 
     began = time.monotonic()
-    results = client.fetch_statistics_many(
-        [StatsJob(s.customer_id, s.ads_client_id) for s in sellers], day, day
-    )
+    results = client.fetch_statistics_many([s.job for s in sellers], day, day)
 
     assert all(r.ok for r in results)
     assert time.monotonic() - began < 1.2  # one after another would take 1.6 s or more
 
 
+BROKEN = "ag_broken"
+
+
 class _BrokenStoreFor:
-    """A token provider whose store fails for one customer (as a database outage would)."""
+    """A token provider whose store fails for one agency account ``BROKEN`` (as a database
+    outage would)."""
 
-    def __init__(self, tokens: StaticTokenProvider, broken: str) -> None:
-        self.tokens, self.broken = tokens, broken
+    def __init__(self, tokens: StaticTokenProvider) -> None:
+        self.tokens = tokens
 
-    def access_token(self, customer_id: str, *, force_refresh: bool = False) -> str:
-        if customer_id == self.broken:
+    def access_token(
+        self,
+        account_id: str,
+        /,
+        *,
+        force_refresh: bool = False,
+        rejected_token: str | None = None,
+    ) -> str:
+        if account_id == BROKEN:
             raise RuntimeError("token store unreachable")
-        return self.tokens.access_token(customer_id, force_refresh=force_refresh)
+        return self.tokens.access_token(
+            account_id, force_refresh=force_refresh, rejected_token=rejected_token
+        )
+
+
+def _jobs_first_broken(sellers: list[Seller]) -> list[StatsJob]:
+    first = sellers[0]
+    return [StatsJob(first.customer_id, BROKEN, first.ads_client_id)] + [s.job for s in sellers[1:]]
 
 
 def test_a_non_allegro_failure_of_one_customer_is_captured_too(
     simulator: RunningSimulator, make_client: ClientFactory
 ) -> None:
     sellers = sellers_of(simulator)[:3]
-    tokens = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
-    client = make_client(simulator, _BrokenStoreFor(tokens, sellers[0].customer_id))
+    tokens = sim_session.consented_provider(simulator.base_url, [], agency=True)
+    client = make_client(simulator, _BrokenStoreFor(tokens))
     day = sim_today(simulator) - timedelta(days=1)
 
-    results = client.fetch_statistics_many(
-        [StatsJob(s.customer_id, s.ads_client_id) for s in sellers], day, day
-    )
+    results = client.fetch_statistics_many(_jobs_first_broken(sellers), day, day)
 
     assert isinstance(results[0].error, AllegroError)
     assert isinstance(results[0].error.__cause__, RuntimeError)
@@ -96,15 +110,11 @@ def test_streamed_results_carry_a_range_the_api_does_not_serve_one_customer_at_a
     simulator: RunningSimulator, make_client: ClientFactory
 ) -> None:
     sellers = sellers_of(simulator)[:2]
-    tokens = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
+    tokens = sim_session.consented_provider(simulator.base_url, [], agency=True)
     client = make_client(simulator, tokens)
     today = sim_today(simulator)
 
-    results = list(
-        client.stream_statistics(
-            [StatsJob(s.customer_id, s.ads_client_id) for s in sellers], today, today
-        )
-    )
+    results = list(client.stream_statistics([s.job for s in sellers], today, today))
 
     assert sorted(r.customer_id for r in results) == sorted(s.customer_id for s in sellers)
     assert all(isinstance(r.error, DateRangeError) and r.calls == 0 for r in results)
@@ -114,10 +124,15 @@ def test_sync_reports_a_non_allegro_failure_as_itself_and_loads_the_others(
     simulator: RunningSimulator, make_client: ClientFactory, tmp_path: Path
 ) -> None:
     sellers = sellers_of(simulator)[:3]
-    tokens = sim_session.consented_provider(simulator.base_url, [s.login for s in sellers])
-    client = make_client(simulator, _BrokenStoreFor(tokens, sellers[0].customer_id))
+    tokens = sim_session.consented_provider(simulator.base_url, [], agency=True)
+    client = make_client(simulator, _BrokenStoreFor(tokens))
     day = sim_today(simulator) - timedelta(days=1)
-    targets = [CustomerTarget(s.customer_id, s.login, s.ads_client_id) for s in sellers]
+    targets = [
+        CustomerTarget(
+            s.customer_id, s.login, s.ads_client_id, agency_account_id=job.agency_account_id
+        )
+        for s, job in zip(sellers, _jobs_first_broken(sellers), strict=True)
+    ]
     warehouse = open_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
     progress: list[str] = []
 

@@ -13,7 +13,7 @@ from allegro_resource.resource import AllegroResource
 from allegro_resource.static_tokens import StaticTokenProvider
 from simulator.server import RunningSimulator
 from testing.memory_call_log import MemoryCallLog
-from tests.client.client_helpers import sellers_of, sim_session, sim_today
+from tests.client.client_helpers import AGENCY, sellers_of, sim_session, sim_today
 
 
 def _resource(sim: RunningSimulator, **overrides: object) -> AllegroResource:
@@ -32,16 +32,25 @@ def test_the_resource_builds_a_client_that_fetches_statistics(simulator: Running
     resource = _resource(simulator)
     seller = sellers_of(simulator)[0]
     tokens = StaticTokenProvider(resource.oauth())
-    tokens.put(seller.customer_id, sim_session.consent(resource.oauth(), seller.login))
+    tokens.put(AGENCY, sim_session.device_consent(resource.oauth(), simulator.base_url))
     log = MemoryCallLog()
     client = resource.ads_client(tokens, log, run_id="run-1")
     client.today = lambda: sim_today(simulator)
     end = sim_today(simulator) - timedelta(days=1)
 
-    rows = client.fetch_statistics(seller.customer_id, seller.ads_client_id, end, end)
+    rows = client.fetch_statistics(seller.job, end, end)
 
     assert rows and {r.day for r in rows} == {end}
     assert [c.run_id for c in log.snapshot()] == ["run-1"]
+
+
+def test_the_resource_passes_the_types_style_and_the_scopes_on(
+    simulator: RunningSimulator,
+) -> None:
+    resource = _resource(simulator, types_style="comma", agency_scope="allegro:api:ads")
+
+    assert resource.ads_client(StaticTokenProvider(resource.oauth())).types_style == "comma"
+    assert resource.oauth().agency_scope == "allegro:api:ads"
 
 
 def test_the_resources_oauth_client_logs_its_calls_a_refresh_included_with_the_run_id(

@@ -15,7 +15,7 @@ from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.transport import parse_retry_after
 from simulator.server import RunningSimulator
 from testing.memory_call_log import MemoryCallLog
-from tests.client.client_helpers import ClientFactory, Seller, sim_today
+from tests.client.client_helpers import AGENCY, ClientFactory, Seller, sim_session, sim_today
 
 
 def _one_window(sim: RunningSimulator) -> tuple[date, date]:
@@ -30,7 +30,7 @@ def test_a_429_with_retry_after_2_waits_about_2_seconds_then_succeeds(
     simulator.faults(throttle_next=1, retry_after=2)
 
     began = time.monotonic()
-    rows = client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+    rows = client.fetch_statistics(seller.job, start, end)
     elapsed = time.monotonic() - began
 
     assert rows
@@ -47,7 +47,7 @@ def test_a_burst_of_5xx_is_retried_and_succeeds(
     start, end = _one_window(simulator)
     simulator.faults(fail_next=2, fail_status=503)
 
-    rows = client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+    rows = client.fetch_statistics(seller.job, start, end)
 
     assert rows
     calls = [c for c in call_log.snapshot() if c.endpoint.endswith("/statistics")]
@@ -68,7 +68,7 @@ def test_a_permanent_5xx_fails_after_the_cap_with_a_clear_server_error(
     with pytest.raises(
         ServerError, match=r"(?i)gave up after 3 attempts.*try again later"
     ) as caught:
-        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+        client.fetch_statistics(seller.job, start, end)
 
     assert caught.value.status == 500
     assert caught.value.customer_id == seller.customer_id
@@ -87,7 +87,7 @@ def test_the_retry_budget_in_seconds_caps_a_persistent_429(
 
     began = time.monotonic()
     with pytest.raises(RateLimited, match="asked to wait 5 s"):
-        client.fetch_statistics(seller.customer_id, seller.ads_client_id, start, end)
+        client.fetch_statistics(seller.job, start, end)
 
     assert time.monotonic() - began < 1.0  # waiting 5 s would break the 1 s budget: no wait
 
@@ -114,3 +114,58 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
     assert 8.0 <= (parse_retry_after(in_ten) or 0) <= 10.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+class _SimulatorTime:
+    """The client's sleep and monotonic clock on the simulator's time: a wait moves the
+    simulator's clock instead of taking real seconds."""
+
+    def __init__(self, sim: RunningSimulator) -> None:
+        self.sim, self.offset, self.slept = sim, 0.0, list[float]()
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += seconds
+        self.sim.advance(seconds)
+
+    def clock(self) -> float:
+        return time.monotonic() + self.offset
+
+
+def test_a_429_without_retry_after_waits_out_the_one_minute_block_then_succeeds(
+    simulator_factory: object, make_client: ClientFactory, call_log: MemoryCallLog
+) -> None:
+    sim: RunningSimulator = simulator_factory(rate_limit_per_minute=3)  # type: ignore[operator]
+    tokens = sim_session.consented_provider(sim.base_url, [], agency=True)
+    clock = _SimulatorTime(sim)
+    client = make_client(
+        sim, tokens, max_attempts=3, max_retry_seconds=90.0, sleep=clock.sleep, clock=clock.clock
+    )
+    for _ in range(3):  # the application's whole minute of calls
+        client.me(AGENCY)
+
+    began = time.monotonic()
+    me = client.me(AGENCY)
+
+    assert me.login == "agency"
+    assert clock.slept == [60.0]  # the block, no Retry-After sent: exactly one wait of a minute
+    assert time.monotonic() - began < 5  # on the simulator's clock, not the wall's
+    assert [c.status for c in call_log.snapshot() if c.endpoint == "/me"][-2:] == [429, 200]
+    assert sim.stats()["responses_429"] == 1
+
+
+def test_a_block_longer_than_the_retry_budget_gives_up_at_once_saying_so(
+    simulator_factory: object, make_client: ClientFactory
+) -> None:
+    sim: RunningSimulator = simulator_factory(rate_limit_per_minute=1)  # type: ignore[operator]
+    tokens = sim_session.consented_provider(sim.base_url, [], agency=True)
+    clock = _SimulatorTime(sim)
+    client = make_client(
+        sim, tokens, max_attempts=5, max_retry_seconds=10.0, sleep=clock.sleep, clock=clock.clock
+    )
+    client.me(AGENCY)
+
+    with pytest.raises(RateLimited, match="blocked for a minute"):
+        client.me(AGENCY)
+
+    assert clock.slept == []
