@@ -1,9 +1,10 @@
 """Benchmark: fetch a date range for many customers through the real client and a simulator.
 
 Starts a simulator (in this process by default; ``--simulator process`` serves it from a
-child process so it does not share the GIL with the client), consents one token per seller
-over HTTP, switches on a per-request latency, fetches every seller's statistics with
-``fetch_statistics_many`` and prints one JSON line with the figures.
+child process so it does not share the GIL with the client), connects the agency account
+(device flow over HTTP), switches on a per-request latency, fetches every seller's statistics
+with the agency token through ``fetch_statistics_many`` and prints one JSON line with the
+figures.
 
 Run: ``.venv/bin/python -m bench.client_fetch [--clients 50 --days 365 ...]``.
 """
@@ -23,7 +24,12 @@ from tqdm import tqdm
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
 from allegro_resource.token_provider import TokenProvider
 from settings.defaults import MAX_RANGE_DAYS
-from testing.bench_simulator import BenchSimulator, consented_provider, start_bench_simulator
+from testing.bench_simulator import (
+    AGENCY_ACCOUNT_ID,
+    BenchSimulator,
+    consented_provider,
+    start_bench_simulator,
+)
 from testing.memory_call_log import MemoryCallLog
 
 
@@ -69,9 +75,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     sim = start(args)
     try:
         sellers = sim.sellers(args.clients)
-        provider = consented_provider(sim.base_url, [u["login"] for u in sellers])
+        # Statistics are read with the agency account's token (device flow), for every seller.
+        provider = consented_provider(sim.base_url, [], agency=True)
         sim.faults(latency_ms=args.latency_ms)
-        jobs = [StatsJob(u["login"], u["ads_client_id"]) for u in sellers]
+        jobs = [StatsJob(u["login"], AGENCY_ACCOUNT_ID, u["ads_client_id"]) for u in sellers]
         today = sim.today()
         end = today - timedelta(days=1)
         return _fetch(args, sim.base_url, provider, jobs, end - timedelta(days=args.days - 1), end)

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob
 from services.clients import token_manager
 from services.control import open_control
 from testing.memory_call_log import MemoryCallLog
@@ -58,9 +58,9 @@ def test_a_spike_past_the_timeout_is_cut_off_and_retried_and_the_rows_arrive(
             max_attempts=3,
         )
         with client:
-            table = client.fetch_statistics_table(
-                customer.customer_id, customer.ads_client_id, start, end
-            )
+            # The customer's own token until the chaos harness connects the agency account.
+            job = StatsJob(customer.customer_id, customer.customer_id, customer.ads_client_id)
+            table = client.fetch_statistics_table(job, start, end)
     calming.join(timeout=30)
 
     assert table.num_rows == len(agency.truth(customer, start, end))

@@ -1,4 +1,5 @@
-"""OAuth helpers: PKCE, the authorization URL, code exchange and refresh against the simulator."""
+"""OAuth: PKCE, the authorization URL, code exchange (Basic or as a public client), refresh and the
+device flow (pending, slow_down, denied, expired) against the simulator."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from allegro_resource.errors import InvalidClient, InvalidGrant
-from allegro_resource.oauth import OAuthClient, new_pkce, s256_challenge
+from allegro_resource.oauth import (
+    DeviceAuthorizationDenied,
+    DeviceCodeExpired,
+    OAuthClient,
+    new_pkce,
+    s256_challenge,
+)
+from allegro_resource.token_claims import token_scopes
 from simulator.server import RunningSimulator
-from tests.client.client_helpers import Seller, sellers_of, sim_session
+from tests.client.client_helpers import Seller, sim_session
 
 
 def test_the_pkce_challenge_matches_the_rfc_7636_example() -> None:
@@ -68,7 +76,7 @@ def test_a_wrong_pkce_verifier_is_refused(simulator: RunningSimulator, seller: S
         oauth.exchange_code(granted.code, new_pkce().verifier)
 
 
-def test_a_refresh_rotates_the_pair_and_the_old_refresh_token_dies(
+def test_a_refresh_rotates_the_pair_and_the_old_refresh_token_dies_after_its_grace(
     simulator: RunningSimulator, seller: Seller
 ) -> None:
     oauth = sim_session.sim_oauth(simulator.base_url)
@@ -77,6 +85,8 @@ def test_a_refresh_rotates_the_pair_and_the_old_refresh_token_dies(
     second = oauth.refresh(first.refresh_token)
 
     assert second.refresh_token != first.refresh_token
+    assert oauth.refresh(first.refresh_token).access_token  # the 60-second grace
+    simulator.advance(61)
     with pytest.raises(InvalidGrant):
         oauth.refresh(first.refresh_token)
 
@@ -98,16 +108,77 @@ def test_the_device_flow_is_pending_until_the_user_confirms(
     simulator_factory: object,
 ) -> None:
     sim: RunningSimulator = simulator_factory(device_interval_seconds=0)  # type: ignore[operator]
-    seller = sellers_of(sim)[0]
     oauth = sim_session.sim_oauth(sim.base_url)
 
     started = oauth.start_device_flow()
     assert oauth.poll_device_token(started.device_code) is None
-    sim.confirm_device(started.user_code, seller.login)
+    sim.confirm_device(started.user_code, "agency")
     tokens = oauth.poll_device_token(started.device_code)
 
     assert tokens is not None and tokens.access_token
     assert started.device_code not in repr(started)
+
+
+def test_the_device_flow_asks_for_the_agency_scope_of_the_settings(
+    simulator: RunningSimulator,
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+
+    tokens = sim_session.device_consent(oauth, simulator.base_url)
+
+    assert tokens.scope == oauth.agency_scope == "allegro:api:ads"
+    assert token_scopes(tokens.access_token) == {"allegro:api:ads"}
+
+
+def test_waiting_for_the_device_token_slows_down_when_told_and_then_gets_the_pair(
+    simulator: RunningSimulator,
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    started = oauth.start_device_flow()
+    slept: list[float] = []
+    answers: list[str] = []
+
+    def sleep(seconds: float) -> None:  # on the simulator's clock; confirm after 3 polls
+        slept.append(seconds)
+        if len(slept) == 4:
+            simulator.confirm_device(started.user_code, "agency")
+        simulator.advance(seconds if len(slept) != 2 else 1)  # poll 2 comes too early
+
+    tokens = oauth.wait_for_device_token(started, sleep=sleep, on_poll=answers.append)
+
+    assert tokens.access_token
+    assert answers == ["authorization_pending", "slow_down", "authorization_pending"]
+    assert slept == [5, 5, 10, 10]  # slow_down added 5 s to the interval
+
+
+def test_a_refused_device_authorisation_says_so(simulator: RunningSimulator) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    started = oauth.start_device_flow()
+    simulator.confirm_device(started.user_code, "agency", decision="deny")
+
+    with pytest.raises(DeviceAuthorizationDenied, match="refused"):
+        oauth.poll_device_token(started.device_code)
+
+
+def test_an_expired_device_code_says_to_start_again(simulator: RunningSimulator) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    started = oauth.start_device_flow()
+    simulator.advance(3601)
+
+    with pytest.raises(DeviceCodeExpired, match="run the command again"):
+        oauth.poll_device_token(started.device_code)
+
+
+def test_a_pkce_code_is_exchanged_as_a_public_client_without_the_secret(
+    simulator: RunningSimulator, seller: Seller
+) -> None:
+    oauth = sim_session.sim_oauth(simulator.base_url)
+    sales_scope = "allegro:api:sale:offers:read allegro:api:profile:read"
+
+    tokens = sim_session.consent(oauth, seller.login, scope=sales_scope, public_client=True)
+
+    assert tokens.access_token
+    assert token_scopes(tokens.access_token) == set(sales_scope.split())
 
 
 def test_a_refreshed_pair_expires_by_the_clock_the_client_was_given(

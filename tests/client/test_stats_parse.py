@@ -14,9 +14,14 @@ import pytest
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.models import AdType, StatRow
 from allegro_resource.models import stat_rows_from_table as rows_of
-from allegro_resource.stats_parse import STATS_SCHEMA, DayMetricsDoc, parse_statistics
+from allegro_resource.stats_parse import (
+    STATS_SCHEMA,
+    DayMetricsDoc,
+    GraphicDayMetricsDoc,
+    parse_statistics,
+)
 
-ENDPOINT = "/ads/clients/ac-1/statistics"
+ENDPOINT = "/advertising-agencies/clients/ac-1/statistics"
 
 
 def _metrics(**overrides: Any) -> dict[str, Any]:
@@ -50,6 +55,13 @@ def _day(day: str = "2024-03-01", **metrics: Any) -> dict[str, Any]:
     return {"day": day, "data": _metrics(**metrics)}
 
 
+def _gday(day: str = "2024-03-01", **metrics: Any) -> dict[str, Any]:
+    """A graphic ad's day: reach, CPM and core value, no CPC."""
+    data = _metrics(effectiveCpm="25.72", uniqueReach=950, attributedToCoreValue="0.05")
+    del data["effectiveCpc"]
+    return {"day": day, "data": data | metrics}
+
+
 def _parse(document: dict[str, Any]) -> pa.Table:
     return parse_statistics(
         json.dumps(document).encode(), ads_client_id="ac-1", endpoint=ENDPOINT, customer_id="cu-1"
@@ -66,7 +78,7 @@ def _refused(document: dict[str, Any]) -> MalformedResponse:
 def test_every_decimal_equals_its_string_exactly() -> None:
     document = {
         "sponsoredOffers": [_ad("a", [_day(), _day("2024-03-02", totalCost="-0.05", ctr="1")])],
-        "graphicAds": [_ad("g", [_day(totalAttributionValue="9999999999999999.99")], None)],
+        "graphicAds": [_ad("g", [_gday(totalAttributionValue="9999999999999999.99")], None)],
     }
 
     table = _parse(document)
@@ -106,7 +118,7 @@ def test_a_wrong_type_names_the_field(value: object, field: str) -> None:
 
 
 def test_a_missing_field_names_the_field() -> None:
-    day = _day()
+    day = _gday()
     del day["data"]["clicks"]
 
     error = _refused({"graphicAds": [_ad("g", [day], None)]})
@@ -182,7 +194,7 @@ def test_an_empty_answer_gives_an_empty_table_with_the_schema(document: dict[str
 
 
 def test_rows_from_the_table_are_stat_rows_with_exact_decimals() -> None:
-    table = _parse({"graphicAds": [_ad("g", [_day(totalCost="0.10")], None)]})
+    table = _parse({"graphicAds": [_ad("g", [_gday(totalCost="0.10")], None)]})
 
     (row,) = rows_of(table)
 
@@ -203,3 +215,44 @@ def test_every_metric_of_the_wire_format_is_required(key: str) -> None:
     error = _refused({"sponsoredOffers": [_ad("a", [day])]})
 
     assert error.field == f"sponsoredOffers[0].dayData[0].data.{key}"
+
+
+@pytest.mark.parametrize("key", sorted(GraphicDayMetricsDoc.__required_keys__))
+def test_every_graphic_ad_metric_is_required(key: str) -> None:
+    day = _gday()
+    del day["data"][key]
+
+    error = _refused({"graphicAds": [_ad("g", [day], None)]})
+
+    assert error.field == f"graphicAds[0].dayData[0].data.{key}"
+
+
+def test_graphic_ads_carry_reach_cpm_and_core_value_and_no_cpc() -> None:
+    document = {
+        "sponsoredOffers": [_ad("a", [_day()])],
+        "graphicAds": [_ad("g", [_gday(effectiveCpc="9.99")], None)],  # a stray CPC is ignored
+    }
+
+    sponsored, graphic = _parse(document).to_pylist()
+
+    assert (graphic["unique_reach"], graphic["effective_cpm"]) == (950, Decimal("25.72"))
+    assert graphic["attributed_to_core_value"] == Decimal("0.05")
+    assert graphic["effective_cpc"] is None
+    assert sponsored["effective_cpc"] == Decimal("41152.26")
+    assert (
+        sponsored["unique_reach"],
+        sponsored["effective_cpm"],
+        sponsored["attributed_to_core_value"],
+    ) == (None, None, None)
+
+
+def test_a_graphic_ad_without_its_own_metrics_is_refused_even_with_a_cpc() -> None:
+    error = _refused({"graphicAds": [_ad("g", [_day()], None)]})  # a sponsored offer's day
+
+    assert error.field is not None and error.field.startswith("graphicAds[0].dayData[0].data.")
+
+
+def test_unique_reach_must_be_an_integer() -> None:
+    error = _refused({"graphicAds": [_ad("g", [_gday(uniqueReach="950")], None)]})
+
+    assert error.field == "graphicAds[0].dayData[0].data.uniqueReach"
