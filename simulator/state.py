@@ -3,8 +3,6 @@ device grants, faults, counters, the rate-limit window, the revision and the clo
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import math
 import random
 import secrets
@@ -14,6 +12,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simulator.entities import AGENCY_LOGIN, SimUser, make_users
 from simulator.faults import After, Before, Faults, take_after, take_before
