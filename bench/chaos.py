@@ -6,9 +6,10 @@ the real consent flow, a DuckDB warehouse, a SQLite control store and a Dagster 
 on (20% 5xx, a 429 storm with Retry-After before each run, 15% of calls delayed by a 3 s latency
 spike, one truncated answer, the last customer removed from the agency); ``ad_stats_job`` over
 ``--days`` days in a child process; the second-to-last customer withdraws consent once the
-simulator has served as many statistics calls as there are customers; the run is killed with
-SIGKILL during its second warehouse load; Dagster is told the run failed; ONE re-run of the same
-days; then the warehouse is compared row for row with the simulator's truth.
+simulator has served as many statistics calls as there are customers; the run stops inside the
+transaction of its second warehouse load and is killed there with SIGKILL; Dagster is told the
+run failed; ONE re-run of the same days; then the warehouse is compared row for row with the
+simulator's truth.
 
 The report goes to stdout; its last line is JSON. Run: ``.venv/bin/python -m bench.chaos
 [--customers 8 --days 62 --seed 42]``.

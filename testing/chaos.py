@@ -1,8 +1,9 @@
 """Chaos tooling for ``tests/chaos`` and ``bench/chaos.py``; the product never imports it.
 
 It acts on a run from outside, as an operator's bad day would: ``ad_stats_job`` runs in a child
-process (``ChildRun``); ``kill_during_load`` sends it SIGKILL while it holds the warehouse's write
-lock, seen from another process (the DuckDB lock file, PostgreSQL's advisory lock); and
+process (``ChildRun``) that stops inside the transaction of a chosen warehouse load and says so;
+``kill_during_load`` sees from another process that it holds the warehouse's write lock (the
+DuckDB lock file, PostgreSQL's advisory lock) and sends it SIGKILL there; and
 ``ConsentWithdrawal`` revokes a seller's consent on the simulator once it has served a number of
 statistics calls. ``FaultPlan`` is the mix of simulator faults a chaos run switches on.
 """
@@ -10,6 +11,7 @@ statistics calls. ``FaultPlan`` is the mix of simulator faults a chaos run switc
 from __future__ import annotations
 
 import fcntl
+import itertools
 import multiprocessing
 import os
 import signal
@@ -18,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,8 +30,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from warehouse import stats_loader
 from warehouse.backends import duckdb_path
 from warehouse.postgres_warehouse import _LOCK_NAMESPACE
+from warehouse.stats_loader import LoadResult, RunStatement, SliceLoad
 
 JOB = "ad_stats_job"
 ASSET = "ad_daily_stats"
@@ -40,6 +45,7 @@ SELECT EXISTS (
       AND objid <> 0
       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 )"""
+PAUSED_AT_MOST = 600.0  # a paused load waits this long for its kill, then fails the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +99,56 @@ class RunSummary:
     checks: dict[str, CheckOutcome]
 
 
+@dataclass(frozen=True, slots=True)
+class LoadPaused:
+    """Said by a child run stopped inside the transaction of its ``load``-th warehouse load."""
+
+    load: int
+
+
+class PausedTooLong(RuntimeError):
+    """A paused load was never killed; it rolls back so the run ends (and says why)."""
+
+
+def _pause_inside_load(number: int, report: Connection) -> None:
+    """Stop this process's ``number``-th warehouse load inside its transaction, every statement
+    run and nothing committed, say ``LoadPaused`` on ``report`` and wait there for the kill.
+
+    Loads of one run are serialised (``sync_statistics`` writes one at a time), so no other
+    load commits while this one waits."""
+    replace_slice = stats_loader._replace_slice
+    numbers = itertools.count(1)
+    counting = threading.Lock()
+
+    def pausing(load: SliceLoad, run: RunStatement) -> LoadResult:
+        result = replace_slice(load, run)
+        with counting:
+            current = next(numbers)
+        if current == number:
+            report.send(LoadPaused(current))
+            threading.Event().wait(PAUSED_AT_MOST)
+            raise PausedTooLong(f"load {current} waited {PAUSED_AT_MOST:.0f} s for a kill")
+        return result
+
+    stats_loader._replace_slice = pausing
+
+
 def _execute(
     instance_ref: InstanceRef,
     run_id: str,
     tags: dict[str, str],
     log_path: str | None,
-    report: Any,
+    pause_at_load: int | None,
+    report: Connection,
 ) -> None:
-    """The child's body: one run of the job on the shared instance; its summary to ``report``."""
+    """The child's body: one run of the job on the shared instance; its summary to ``report``
+    (before it, ``LoadPaused`` if the run stops inside its ``pause_at_load``-th load)."""
     if log_path:  # Dagster logs every event; keep them out of the parent's terminal
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log, 1)
         os.dup2(log, 2)
+    if pause_at_load is not None:
+        _pause_inside_load(pause_at_load, report)
     from pipelines.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(JOB)
@@ -134,7 +178,8 @@ class ChildRun:
     """One run of ``ad_stats_job`` over the partition range its tags name, in a spawned child.
 
     The child inherits this process's environment (the ``ALLEGRO_ADS_*`` settings) and opens the
-    Dagster instance from ``instance_ref``, so the run is recorded where the parent looks.
+    Dagster instance from ``instance_ref``, so the run is recorded where the parent looks. With
+    ``pause_at_load`` it stops inside the transaction of that load and waits to be killed.
     """
 
     def __init__(
@@ -143,13 +188,23 @@ class ChildRun:
         tags: Mapping[str, str],
         *,
         log_path: Path | None = None,
+        pause_at_load: int | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")  # fork would copy the parent's threads
         self.run_id = str(uuid.uuid4())  # what Dagster's own run ids are
-        self._summary, theirs = context.Pipe(duplex=False)
+        self.pause_at_load = pause_at_load
+        self._messages, theirs = context.Pipe(duplex=False)
+        self._ended: list[RunSummary | None] = []  # the summary, once read
         self.process = context.Process(
             target=_execute,
-            args=(instance_ref, self.run_id, dict(tags), log_path and str(log_path), theirs),
+            args=(
+                instance_ref,
+                self.run_id,
+                dict(tags),
+                log_path and str(log_path),
+                pause_at_load,
+                theirs,
+            ),
             name=f"chaos-run-{self.run_id[:8]}",
             daemon=True,
         )
@@ -167,17 +222,34 @@ class ChildRun:
             os.kill(self.process.pid, signal.SIGKILL)
         self.process.join(timeout=30)
 
+    def wait_for_pause(self, timeout: float) -> LoadPaused | None:
+        """``LoadPaused`` once the child stopped inside its ``pause_at_load``-th load, or None if
+        the run ended first (its summary is kept for ``wait``). ``timeout`` guards a hang."""
+        message = self._next(timeout, "stop inside a load")
+        if isinstance(message, LoadPaused):
+            return message
+        self._ended.append(message)
+        return None
+
     def wait(self, timeout: float) -> RunSummary | None:
         """The run's summary once it ends, or None if the child died without one."""
-        if not self._summary.poll(timeout):
-            self.kill()
-            raise TimeoutError(f"run {self.run_id} did not end within {timeout:.0f} s; killed")
-        try:
-            summary: RunSummary | None = self._summary.recv()
-        except EOFError:  # the child is gone and its end of the pipe with it
-            summary = None
+        if not self._ended:
+            message = self._next(timeout, "end")
+            if isinstance(message, LoadPaused):
+                raise RuntimeError(f"run {self.run_id} is paused inside load {message.load}")
+            self._ended.append(message)
         self.process.join(timeout=30)
-        return summary
+        return self._ended[0]
+
+    def _next(self, timeout: float, what: str) -> LoadPaused | RunSummary | None:
+        if not self._messages.poll(timeout):
+            self.kill()
+            raise TimeoutError(f"run {self.run_id} did not {what} within {timeout:.0f} s; killed")
+        try:
+            message: LoadPaused | RunSummary = self._messages.recv()
+        except EOFError:  # the child is gone and its end of the pipe with it
+            return None
+        return message
 
 
 # --- seeing a load from outside ----------------------------------------------------------------
@@ -186,8 +258,6 @@ class ChildRun:
 class LoadProbe(Protocol):
     """Tells, from another process, whether some process is writing a load right now."""
 
-    settle_seconds: float  # from seeing a load to being surely inside its transaction
-
     def busy(self) -> bool: ...
 
     def close(self) -> None: ...
@@ -195,9 +265,6 @@ class LoadProbe(Protocol):
 
 class DuckDBLoadProbe:
     """Busy while a process holds ``<file>.lock``, which DuckDBWarehouse takes for each load."""
-
-    # The lock is taken before connecting, which takes 15-60 ms (more on a busy machine).
-    settle_seconds = 0.05
 
     def __init__(self, warehouse_url: str) -> None:
         path = duckdb_path(warehouse_url)
@@ -225,8 +292,6 @@ class DuckDBLoadProbe:
 class PostgresLoadProbe:
     """Busy while a session holds a per-customer load lock of PostgresWarehouse (inside the
     load's transaction, taken before anything is written)."""
-
-    settle_seconds = 0.0  # the lock is the transaction's first statement
 
     def __init__(self, warehouse_url: str) -> None:
         url = make_url(warehouse_url).set(drivername="postgresql+psycopg2")
@@ -258,35 +323,32 @@ class KillPoint:
     seconds: float
 
 
+class LoadNotHeld(AssertionError):
+    """The child said it was inside a load, but no process holds the warehouse's write lock."""
+
+
 def kill_during_load(
     run: ChildRun,
     probe: LoadProbe,
     *,
-    load: int = 2,
     timeout: float = 300.0,
-    poll: float = 0.002,
+    before_kill: Callable[[], object] | None = None,
 ) -> KillPoint | None:
-    """SIGKILL ``run`` inside the transaction of its ``load``-th load (``probe.settle_seconds``
-    after the load is seen), or of the first later one if that load was over by then; None if
-    the run ended first."""
-    seen, was_busy = 0, False
-    deadline = time.monotonic() + timeout
-    while run.alive:
-        if time.monotonic() > deadline:
-            run.kill()
-            raise TimeoutError(f"run {run.run_id} made no {load} loads in {timeout:.0f} s")
-        busy = probe.busy()
-        if busy and not was_busy:
-            seen += 1
-            if seen >= load:
-                time.sleep(probe.settle_seconds)
-                if probe.busy():
-                    run.kill()
-                    return KillPoint(seen, round(time.monotonic() - run.started, 2))
-                busy = False  # over already: count the next one
-        was_busy = busy
-        time.sleep(poll)
-    return None
+    """SIGKILL ``run`` inside the transaction of its ``pause_at_load``-th load, once it stopped
+    there and ``probe`` sees the write lock held (``before_kill`` runs just before the kill, the
+    child still inside the load); None if the run ended first."""
+    if run.pause_at_load is None:
+        raise ValueError("start the ChildRun with pause_at_load to kill it during a load")
+    paused = run.wait_for_pause(timeout)
+    if paused is None:
+        return None
+    if not probe.busy():
+        run.kill()
+        raise LoadNotHeld(f"run {run.run_id} paused in load {paused.load} without the lock")
+    if before_kill is not None:
+        before_kill()
+    run.kill()
+    return KillPoint(paused.load, round(time.monotonic() - run.started, 2))
 
 
 # --- consent withdrawn mid-run -------------------------------------------------------------------
@@ -305,6 +367,7 @@ class ConsentWithdrawal:
     poll: float = 0.02
     at_call: int | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _looking: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
 
     def start(self) -> ConsentWithdrawal:
@@ -318,11 +381,23 @@ class ConsentWithdrawal:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    def finish(self) -> None:
+        """Stop watching, then look once more. Called while the run makes no more calls (paused
+        inside a load), so whether it has passed ``after_calls`` no longer depends on when the
+        watcher last looked."""
+        self.stop()
+        self._look()
+
     def _watch(self) -> None:
-        while not self._stop.is_set():
-            calls = int(self.stats()["statistics_calls"])
-            if calls >= self.after_calls:
-                self.revoke()
-                self.at_call = calls
-                return
+        while not self._stop.is_set() and not self._look():
             self._stop.wait(self.poll)
+
+    def _look(self) -> bool:
+        """Withdraw the consent if the run has passed ``after_calls``; whether it is withdrawn."""
+        with self._looking:
+            if self.at_call is None:
+                calls = int(self.stats()["statistics_calls"])
+                if calls >= self.after_calls:
+                    self.revoke()
+                    self.at_call = calls
+            return self.at_call is not None

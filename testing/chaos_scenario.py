@@ -57,6 +57,7 @@ SEED = 42
 # One line of the check's "errors" metadata: - **name** (`id`): error  (then "fix: …").
 _ERROR_LINE = re.compile(r"^- \*\*.*?\*\* \(`(?P<id>[^`]+)`\): (?P<error>.*?)\s*$", re.MULTILINE)
 RUN_TIMEOUT = 240.0
+KILLED_LOAD = 2  # the first run is killed inside the transaction of its second load
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # no line per event
 # Dagster's SQLite storage commits every event: on tmpfs when there.
 FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -198,13 +199,18 @@ def run_chaos(
     sim = agency.simulator
     sim.faults(**plan.first_run([cast.removed.ads_client_id]))
 
-    first = ChildRun(agency.instance.get_ref(), tags, log_path=_log(log_dir, "first-run.log"))
+    first = ChildRun(
+        agency.instance.get_ref(),
+        tags,
+        log_path=_log(log_dir, "first-run.log"),
+        pause_at_load=KILLED_LOAD,
+    )
     probe = load_probe(agency.settings.resolved_warehouse_url)
     withdrawal = ConsentWithdrawal(
         sim.stats, lambda: sim.revoke(cast.revoked.login), after_calls=len(agency.customers)
     ).start()
     try:
-        kill = kill_during_load(first, probe, load=2, timeout=RUN_TIMEOUT)
+        kill = kill_during_load(first, probe, timeout=RUN_TIMEOUT, before_kill=withdrawal.finish)
     finally:
         probe.close()
         withdrawal.stop()

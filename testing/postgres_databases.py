@@ -48,3 +48,21 @@ def temporary_database(prefix: str = "aam_test") -> Iterator[str]:
         yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
     finally:
         execute(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def lock_waiters(url: str, query_contains: str) -> list[tuple[int, list[int]]]:
+    """The backends of ``url``'s database that wait for a lock (``pg_stat_activity``'s
+    ``wait_event_type = 'Lock'``) in a statement containing ``query_contains``: each backend's
+    pid with the pids of the backends holding what it waits for."""
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                " AND pid <> pg_backend_pid() AND strpos(query, %s) > 0",
+                (query_contains,),
+            )
+            return [(int(pid), [int(b) for b in blockers]) for pid, blockers in cur.fetchall()]
+    finally:
+        conn.close()

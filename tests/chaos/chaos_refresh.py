@@ -1,15 +1,14 @@
 """Helpers of the interrupted-refresh tests: a token refresh in a child process (the product's
-``TokenManager`` over the control store named by ``ALLEGRO_ADS_*``), and a stalled "Allegro"
-that accepts a request and never answers, so a refresh can be killed before Allegro sees it."""
+``TokenManager`` over the control store named by ``ALLEGRO_ADS_*``) that reports each step the
+test waits for. "Allegro" in these tests is ``testing.held_allegro.HeldAllegro``: the test holds
+the answer, so the refresh is provably in flight, under its lock, until the test lets it go."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import multiprocessing
 import os
 import signal
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -21,10 +20,30 @@ from services.control import open_control
 from settings.config import load_settings
 
 ASKING = "asking"  # sent by the child just before it asks for a token
+LOCK_BUSY = "lock busy"  # sent once when the SQLite refresh lock is taken and the child waits
+
+
+class _ReportLockBusy(logging.Handler):
+    """Says ``LOCK_BUSY`` once, when filelock reports that the customer's refresh lock (SQLite
+    control store) is held by another process and this one is waiting for it."""
+
+    def __init__(self, report: Connection) -> None:
+        super().__init__(logging.DEBUG)
+        self._report = report
+        self._said = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not self._said and " not acquired on " in message and ".refresh-locks" in message:
+            self._said = True
+            self._report.send(LOCK_BUSY)
 
 
 def _refresh(customer_id: str, auth_url: str, hang_after: bool, report: Connection) -> None:
     """The child's body: one forced refresh (what a 401 triggers); the outcome to ``report``."""
+    filelock_log = logging.getLogger("filelock")
+    filelock_log.setLevel(logging.DEBUG)
+    filelock_log.addHandler(_ReportLockBusy(report))
     settings = load_settings()
     oauth = OAuthClient(
         auth_url, settings.client_id, settings.client_secret, settings.redirect_uri, timeout=60
@@ -39,7 +58,7 @@ def _refresh(customer_id: str, auth_url: str, hang_after: bool, report: Connecti
             return
         report.send("ok")
     if hang_after:  # committed and still running: the kill comes after the commit
-        time.sleep(600)
+        time.sleep(600)  # not a wait for anything: how long an orphan outlives a killed test
 
 
 @dataclass
@@ -61,7 +80,8 @@ class ChildRefresh:
         return cls(process, ours)
 
     def next_message(self, timeout: float = 30.0) -> str:
-        """The child's next message (``ASKING``, then "ok" or the error)."""
+        """The child's next message (``ASKING``, ``LOCK_BUSY`` if it waits for the SQLite
+        refresh lock, then "ok" or the error); ``timeout`` only guards against a hang."""
         if not self.messages.poll(timeout):
             raise TimeoutError(f"the refresh child said nothing for {timeout:.0f} s")
         message: str = self.messages.recv()
@@ -75,37 +95,3 @@ class ChildRefresh:
     def stop(self) -> None:
         if self.process.is_alive():
             self.kill()
-
-
-class StalledAllegro:
-    """A TCP endpoint that reads requests and never answers: a refresh sent here is in flight
-    but has not reached Allegro. ``received`` is set once a whole token request has arrived."""
-
-    def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        self.received = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        try:
-            connection, _ = self._server.accept()
-        except OSError:  # closed before anyone called
-            return
-        with connection:
-            data = b""
-            while b"grant_type=refresh_token" not in data:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            self.received.set()
-            while connection.recv(65536):  # hold the connection until the caller goes away
-                pass
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):  # wakes a thread still blocked in accept()
-            self._server.shutdown(socket.SHUT_RDWR)
-        self._server.close()
-        self._thread.join(timeout=5)

@@ -1,17 +1,18 @@
 """A token refresh interrupted by SIGKILL never leaves a token silently broken.
 
-The refresh runs in a child process under the control store's cross-process lock (SQLite
-``BEGIN IMMEDIATE``, PostgreSQL ``SELECT … FOR UPDATE``) and is killed at each point that matters:
-before its request reaches Allegro, while it waits for the lock, after it committed, and in the
-window where Allegro has rotated the pair but the process died before storing it. Allegro
-refuses a rotated refresh token (allegro-api.md, assumed), so that last window cannot be
-recovered by the client: the guarantee there is a clear ``needs_reauth`` with the reason.
+The refresh runs in a child process under the control store's cross-process lock (a
+per-customer file lock beside a SQLite file, PostgreSQL ``SELECT … FOR UPDATE``) and is killed
+at each point that matters: before its request reaches Allegro, while it waits for the lock,
+after it committed, and in the window where Allegro has rotated the pair but the process died
+before storing it. Allegro refuses a rotated refresh token (allegro-api.md, assumed), so that
+last window cannot be recovered by the client: the guarantee there is a clear ``needs_reauth``
+with the reason. "Allegro" answers only when the test lets it (``HeldAllegro``), so each kill
+lands at the point it names however slow the machine.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -21,8 +22,11 @@ from allegro_resource.token_manager import StoredTokens
 from allegro_resource.token_status import TokenStatus
 from services.clients import oauth_client, token_manager
 from services.control import open_control
+from testing.held_allegro import HeldAllegro
 from testing.pipeline_agency import Agency, Connected
-from tests.chaos.chaos_refresh import ASKING, ChildRefresh, StalledAllegro
+from testing.postgres_databases import lock_waiters
+from testing.waiting import wait_until
+from tests.chaos.chaos_refresh import ASKING, LOCK_BUSY, ChildRefresh
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +36,7 @@ CONTROL_STORES = [
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
 
-OAUTH_LATENCY_MS = 3000  # long enough to act while a refresh is at "Allegro"
+EVENT_GUARD_SECONDS = 30.0  # only against a hang: every wait below is for an event
 LOCK_FREED_SECONDS = 10.0  # far below SQLite's 60 s busy timeout: a stuck lock would show
 
 
@@ -62,16 +66,20 @@ def _refresh_here(agency: Agency, customer: Connected, *, force: bool = True) ->
     return token
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+def _wait_until_blocked_on_the_refresh_lock(agency: Agency, waiter: ChildRefresh) -> None:
+    """Return once ``waiter`` provably waits for the refresh lock another process holds:
+    PostgreSQL shows its ``SELECT … FOR UPDATE`` waiting on a lock (``pg_stat_activity``) that
+    another backend holds; on SQLite filelock has found the per-customer lock file taken."""
+    if agency.backend == "postgres":
+        url = agency.settings.resolved_control_url
 
+        def blocked() -> bool:
+            waiting = lock_waiters(url, "FOR UPDATE")
+            return len(waiting) == 1 and len(waiting[0][1]) == 1
 
-def _refreshes_arrived(agency: Agency) -> int:
-    return int(agency.simulator.stats()["requests"]["token_refresh"])
+        wait_until(blocked, "the waiter's SELECT … FOR UPDATE to wait on the holder's lock")
+    else:
+        assert waiter.next_message() == LOCK_BUSY, "the waiter must find the lock taken"
 
 
 @pytest.mark.parametrize("backend", CONTROL_STORES)
@@ -80,11 +88,11 @@ def test_a_refresh_killed_before_its_request_reaches_allegro_leaves_the_pair_and
 ) -> None:
     customer = agency.customers[0]
     before = _stored(agency, customer)
-    stalled = StalledAllegro()
+    stalled = HeldAllegro()  # takes the request, never passes it on, never answers
     child = ChildRefresh.start(customer.customer_id, stalled.url)
     try:
         assert child.next_message() == ASKING
-        assert stalled.received.wait(30), "the refresh request never left the child"
+        assert stalled.received.wait(EVENT_GUARD_SECONDS), "the refresh request never left"
         child.kill()  # it holds the refresh lock; its request is still on the way
     finally:
         child.stop()
@@ -106,24 +114,27 @@ def test_a_process_killed_while_waiting_for_the_refresh_lock_changes_nothing(
 ) -> None:
     customer = agency.customers[0]
     before = _stored(agency, customer)
-    agency.simulator.faults(include_oauth=True, latency_ms=OAUTH_LATENCY_MS)
-    holder = ChildRefresh.start(customer.customer_id, agency.simulator.base_url)
+    allegro = HeldAllegro(agency.simulator.base_url)  # answers only when the test says so
+    holder = ChildRefresh.start(customer.customer_id, allegro.url)
     waiter: ChildRefresh | None = None
     try:
         assert holder.next_message() == ASKING
-        _wait_for(lambda: _refreshes_arrived(agency) == 1, "the holder's refresh at Allegro")
+        # Its request went out under the lock and Allegro answered it: the holder holds the
+        # lock until it gets that answer, which it cannot before ``release()``.
+        assert allegro.answered.wait(EVENT_GUARD_SECONDS), "the holder's refresh never arrived"
         waiter = ChildRefresh.start(customer.customer_id, agency.simulator.base_url)
         assert waiter.next_message() == ASKING
-        time.sleep(0.3)  # now blocked on the lock the holder keeps for its whole refresh
+        _wait_until_blocked_on_the_refresh_lock(agency, waiter)
         assert not holder.messages.poll(0), "the holder must still hold the lock"
         assert not waiter.messages.poll(0), "the waiter must still be waiting"
         waiter.kill()
+        allegro.release()
         assert holder.next_message() == "ok"
     finally:
         holder.stop()
         if waiter is not None:
             waiter.stop()
-    agency.simulator.faults(reset=True)
+        allegro.close()
 
     after = _stored(agency, customer)
     assert (after.status, after.version) == (TokenStatus.CONNECTED, before.version + 1)
@@ -154,16 +165,16 @@ def test_a_refresh_killed_after_allegro_rotated_the_pair_ends_in_needs_reauth_wi
     agency: Agency,
 ) -> None:
     customer = agency.customers[0]
-    agency.simulator.faults(include_oauth=True, latency_ms=OAUTH_LATENCY_MS // 2)
-    child = ChildRefresh.start(customer.customer_id, agency.simulator.base_url)
+    allegro = HeldAllegro(agency.simulator.base_url)  # the answer is never let through
+    child = ChildRefresh.start(customer.customer_id, allegro.url)
     try:
         assert child.next_message() == ASKING
-        _wait_for(lambda: _refreshes_arrived(agency) == 1, "the refresh at Allegro")
-        child.kill()  # Allegro has the request and will rotate; nobody will store the answer
+        assert allegro.answered.wait(EVENT_GUARD_SECONDS), "the refresh never reached Allegro"
+        child.kill()  # Allegro has rotated the pair; nobody will store the answer
     finally:
         child.stop()
-    _wait_for(lambda: agency.simulator.stats()["refreshes_ok"] == 1, "Allegro's rotation")
-    agency.simulator.faults(reset=True)
+        allegro.close()
+    assert agency.simulator.stats()["refreshes_ok"] == 1, "Allegro's rotation"
 
     with pytest.raises(NeedsReauthorization) as refused:
         _refresh_here(agency, customer)

@@ -71,11 +71,13 @@ def test_spikes_spare_oauth_unless_asked(simulator: RunningSimulator, seller: Ac
     began = time.monotonic()
     renewed = refresh(simulator.base_url, seller.tokens["refresh_token"])
     assert renewed.status_code == 200 and time.monotonic() - began < SPIKE_MS / 1000
+    assert simulator.stats()["faults"].get("spike", 0) == 0  # by the count, not the clock
 
     simulator.faults(include_oauth=True)
     began = time.monotonic()
     assert refresh(simulator.base_url, renewed.json()["refresh_token"]).status_code == 200
     assert time.monotonic() - began >= SPIKE_MS / 1000
+    assert simulator.stats()["faults"]["spike"] == 1
 
 
 def test_spikes_are_switched_off_by_a_zero_rate(

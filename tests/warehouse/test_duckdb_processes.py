@@ -10,12 +10,14 @@ import multiprocessing
 import time
 from datetime import UTC, date, datetime
 from multiprocessing.synchronize import Event
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from testing.stat_tables import table_rows
+from warehouse import duckdb_warehouse
 from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_loader import WarehouseBusyError
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 START, END = date(2024, 1, 1), date(2024, 1, 31)
 FETCHED = datetime(2024, 2, 1, 6, 0, tzinfo=UTC)
 SPAWN = multiprocessing.get_context("spawn")
+HOLD_AT_MOST = 120.0  # a writer child lets go when told; this only guards against a hang
 
 
 def _load_repeatedly(
@@ -44,12 +47,31 @@ def _load_repeatedly(
         results.put(f"{customer_id}: {type(exc).__name__}: {exc}")
 
 
-def _hold_the_writer(url: str, seconds: float, holding: Event) -> None:
-    """Child: hold the write connection, as a long load would."""
+def _hold_the_writer(url: str, holding: Event, release: Event) -> None:
+    """Child: hold the write connection, as a long load would, until ``release``."""
     wh = DuckDBWarehouse(duckdb_path(url))
     with wh._write_connection():
         holding.set()
-        time.sleep(seconds)
+        release.wait(HOLD_AT_MOST)
+
+
+def _release_after_refusals(monkeypatch: pytest.MonkeyPatch, refusals: int, release: Event) -> None:
+    """Set ``release`` once this process's ``duckdb.connect`` was refused ``refusals`` times
+    (the file locked by another process): the reader has provably been retrying meanwhile."""
+    real_connect = duckdb.connect
+    refused = 0
+
+    def counting(database: str, read_only: bool = False, **kwargs: Any) -> Any:
+        nonlocal refused
+        try:
+            return real_connect(database, read_only=read_only, **kwargs)
+        except (duckdb.IOException, duckdb.ConnectionException):
+            refused += 1
+            if refused == refusals:
+                release.set()
+            raise
+
+    monkeypatch.setattr(duckdb_warehouse.duckdb, "connect", counting)
 
 
 def test_two_processes_loading_different_customers_concurrently_both_succeed(
@@ -80,7 +102,7 @@ def test_two_processes_loading_different_customers_concurrently_both_succeed(
 
 
 def test_a_reader_during_a_write_succeeds_after_retrying(
-    duckdb_url: str, factory: StatFactory
+    duckdb_url: str, factory: StatFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = open_warehouse(duckdb_url)
     wh.load_slice(
@@ -91,10 +113,14 @@ def test_a_reader_during_a_write_succeeds_after_retrying(
         run_id="r",
         fetched_at=FETCHED,
     )
-    holding = SPAWN.Event()
-    writer = SPAWN.Process(target=_hold_the_writer, args=(duckdb_url, 0.8, holding))
+    holding, release = SPAWN.Event(), SPAWN.Event()
+    writer = SPAWN.Process(target=_hold_the_writer, args=(duckdb_url, holding, release))
     writer.start()
     assert holding.wait(30)
+    # Refused four times, 0.1 s apart: the reader has retried for more than 0.3 s when the
+    # writer lets go. Reads may retry far longer than a loaded machine could need to let go.
+    _release_after_refusals(monkeypatch, 4, release)
+    wh.read_attempts = int(HOLD_AT_MOST / wh.retry_delay)
 
     began = time.monotonic()
     rows = table_rows(wh, "c", START, START).num_rows

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pytest
 
 from testing.stat_tables import table_rows
+from testing.waiting import wait_until
 from warehouse import duckdb_readers, duckdb_warehouse
 from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_readers import IDLE_SECONDS, writer_holds_lock
@@ -27,6 +28,7 @@ from warehouse.duckdb_warehouse import DuckDBWarehouse
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
 
     from conftest import StatFactory
 
@@ -35,14 +37,33 @@ FETCHED = datetime(2024, 2, 1, 6, 0, tzinfo=UTC)
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def _load_once(url: str, table: pa.Table, attempts: int, results: Queue[str]) -> None:
-    """Child: load one slice, giving up after ``attempts`` tries of 0.1 s to open the file."""
+def _load_once(
+    url: str, table: pa.Table, attempts: int, results: Queue[str], refused: Event | None = None
+) -> None:
+    """Child: load one slice, giving up after ``attempts`` tries of 0.1 s to open the file;
+    ``refused`` is set when a try finds the file taken by another process."""
+    if refused is not None:
+        _report_refusals(refused)
     wh = DuckDBWarehouse(duckdb_path(url), write_attempts=attempts)
     try:
         wh.load_slice("c", DAY, DAY, table, run_id="child", fetched_at=FETCHED)
         results.put("ok")
     except Exception as exc:
         results.put(f"{type(exc).__name__}: {exc}")
+
+
+def _report_refusals(refused: Event) -> None:
+    """Set ``refused`` whenever this process's ``duckdb.connect`` finds the file taken."""
+    real_connect = duckdb.connect
+
+    def reporting(database: str, read_only: bool = False, **kwargs: Any) -> Any:
+        try:
+            return real_connect(database, read_only=read_only, **kwargs)
+        except (duckdb.IOException, duckdb.ConnectionException):
+            refused.set()
+            raise
+
+    duckdb_warehouse.duckdb.connect = reporting  # type: ignore[assignment]
 
 
 def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -87,8 +108,9 @@ def test_an_idle_reader_process_lets_another_process_write(
     with open_warehouse(duckdb_url) as wh:
         table_rows(wh, "c", DAY, DAY)
     results: Queue[str] = SPAWN.Queue()
-    # The child tries for three idle periods; a database kept open for good would fail it.
-    attempts = int(3 * IDLE_SECONDS / 0.1)
+    # The child tries for ten idle periods (room for a loaded machine's slow idle watcher); a
+    # database kept open for good would fail it.
+    attempts = int(10 * IDLE_SECONDS / 0.1)
     child = SPAWN.Process(target=_load_once, args=(duckdb_url, table, attempts, results))
 
     child.start()
@@ -107,14 +129,14 @@ def test_a_waiting_writer_gets_the_file_as_soon_as_the_last_reader_closes(
     reader = open_warehouse(duckdb_url)
     table_rows(reader, "c", DAY, DAY)  # holds a cursor of the shared database
     results: Queue[str] = SPAWN.Queue()
-    child = SPAWN.Process(target=_load_once, args=(duckdb_url, table, 600, results))
+    refused = SPAWN.Event()
+    child = SPAWN.Process(target=_load_once, args=(duckdb_url, table, 600, results, refused))
     child.start()
     lock = DuckDBWarehouse(duckdb_path(duckdb_url)).lock_path
-    deadline = time.monotonic() + 30
-    while not writer_holds_lock(lock) and time.monotonic() < deadline:
-        time.sleep(0.02)  # until the child holds the write lock and waits for the file
 
-    time.sleep(0.3)
+    # The child holds the write lock and has tried to open the file, and been refused.
+    wait_until(lambda: writer_holds_lock(lock), "the child to take the write lock")
+    assert refused.wait(60), "the child never tried to open the file"
     assert results.empty()  # a lent cursor keeps the writer out
     reader.close()
     began = time.monotonic()
