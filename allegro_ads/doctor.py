@@ -269,7 +269,7 @@ def check_token_keys(settings: Settings) -> list[Finding]:
         with engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    oauth_tokens.c.customer_id,
+                    oauth_tokens.c.account_id,
                     oauth_tokens.c.access_token_enc,
                     oauth_tokens.c.refresh_token_enc,
                 )
@@ -360,7 +360,7 @@ def check_tokens(settings: Settings, now: datetime | None = None) -> list[Findin
     try:
         # list_info never decrypts: any key will do, so broken keys do not hide the statuses.
         store = TokenStore(engine, [Fernet.generate_key().decode()])
-        infos = {info.customer_id: info for info in store.list_info()}
+        infos = {info.account_id: info for info in store.list_info()}
         active = customers.list_customers(engine, active_only=True)
     finally:
         engine.dispose()

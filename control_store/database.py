@@ -150,12 +150,19 @@ def upgrade(url_or_engine: str | Engine) -> tuple[str | None, str]:
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":  # a second concurrent upgrade waits, then no-ops
                 conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+                # Batch migrations copy a table and drop the original; with foreign keys on,
+                # that drop would cascade-delete every row referring to it (tokens, links).
+                # The pragma is ignored inside a transaction, so it is set before BEGIN; the
+                # migrations' environment checks the keys before committing.
+                set_sqlite_foreign_keys(conn, enabled=False)
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_UPGRADE_LOCK})
                 conn.commit()
             try:
                 command.upgrade(_alembic_config(conn), "head")
             finally:
+                if conn.dialect.name == "sqlite":
+                    set_sqlite_foreign_keys(conn, enabled=True)
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_UPGRADE_LOCK})
                     conn.commit()
@@ -163,6 +170,26 @@ def upgrade(url_or_engine: str | Engine) -> tuple[str | None, str]:
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()
+
+
+def set_sqlite_foreign_keys(conn: Connection, *, enabled: bool) -> None:
+    """Turn SQLite's foreign keys on or off for this connection; only outside a transaction
+    (SQLite ignores the pragma inside one), so it goes to the DBAPI connection directly."""
+    if conn.in_transaction():
+        raise ControlStoreError("SQLite foreign keys can only be switched outside a transaction")
+    value = "ON" if enabled else "OFF"
+    conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys = {value}")  # type: ignore[union-attr]
+
+
+def check_sqlite_foreign_keys(conn: Connection) -> None:
+    """Refuse (so the migration rolls back) if any row refers to a missing one."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise ControlStoreError(
+            f"the upgrade would leave {len(broken)} rows of {', '.join(tables)} referring to "
+            "missing rows; nothing was changed: report this with the database file"
+        )
 
 
 def display_url(url: str) -> str:

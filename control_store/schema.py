@@ -1,5 +1,5 @@
-"""Tables of the control store (customers, users, links, encrypted tokens, API-call log, portal
-sessions and failed sign-ins).
+"""Tables of the control store (agency accounts and their clients, customers, users, links,
+encrypted tokens, API-call log, portal sessions and failed sign-ins).
 
 SQLAlchemy Core only. Every timestamp is timezone-aware UTC (``UTCDateTime``), on SQLite too.
 """
@@ -24,11 +24,13 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
 
 from allegro_resource.token_status import TokenStatus
+from control_store.account_kind import AccountKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +44,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 TOKEN_STATUSES = tuple(status.value for status in TokenStatus)
 ROLES = ("admin", "viewer")
+ACCOUNT_KINDS = tuple(kind.value for kind in AccountKind)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -78,6 +81,18 @@ portfolios = Table(
     _created(),
 )
 
+# The agency's own Allegro accounts; their tokens read the clients and their statistics.
+agency_accounts = Table(
+    "agency_accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("allegro_user_id", String(100), unique=True),  # null until connected
+    Column("allegro_login", String(200)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+)
+
 customers = Table(
     "customers",
     metadata,
@@ -85,11 +100,39 @@ customers = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("allegro_login", String(200)),
     Column("allegro_user_id", String(100), unique=True),
+    # The agency client id (the statistics path's {clientId}) within ``agency_account_id``.
     Column("ads_client_id", String(100)),
     Column("portfolio_id", String(32), ForeignKey("portfolios.id", ondelete="SET NULL")),
     Column("currency", String(3), nullable=False, server_default=text("'PLN'")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     _created(),
+    Column("agency_account_id", String(32), ForeignKey("agency_accounts.id")),
+    # One customer per agency client (rows without an agency account are not compared).
+    UniqueConstraint("agency_account_id", "ads_client_id"),
+)
+
+# Each agency account's clients as its last listings showed them, and the customer adopting each.
+agency_clients = Table(
+    "agency_clients",
+    metadata,
+    Column(
+        "agency_account_id",
+        String(32),
+        ForeignKey("agency_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("client_id", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("removed_at", UTCDateTime()),  # left the list; cleared when it comes back
+    Column(
+        "customer_id",
+        String(32),
+        ForeignKey("customers.id", ondelete="SET NULL"),
+        unique=True,
+    ),
+    PrimaryKeyConstraint("agency_account_id", "client_id"),
 )
 
 users = Table(
@@ -152,15 +195,13 @@ oauth_states = Table(
     Column("used_at", UTCDateTime()),
 )
 
+# One connection per authorised account: a customer's sales account (``c_…``) or an agency
+# account (``ag_…``). No foreign key: the id names a row of either table, per ``account_kind``.
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,
-    Column(
-        "customer_id",
-        String(32),
-        ForeignKey("customers.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("account_id", String(32), primary_key=True),
+    Column("account_kind", String(16), nullable=False),  # AccountKind; no default: say which
     Column("access_token_enc", Text, nullable=False),
     Column("refresh_token_enc", Text, nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
@@ -176,6 +217,10 @@ oauth_tokens = Table(
         "status IN (" + ", ".join(f"'{status}'" for status in TOKEN_STATUSES) + ")",
         name="status",
     ),
+    CheckConstraint(
+        "account_kind IN (" + ", ".join(f"'{kind}'" for kind in ACCOUNT_KINDS) + ")",
+        name="account_kind",
+    ),
 )
 
 api_calls = Table(
@@ -188,6 +233,8 @@ api_calls = Table(
         autoincrement=True,
     ),
     Column("ts", UTCDateTime(), nullable=False),
+    # The account whose token made the call (``c_…`` or ``ag_…``); statistics calls made with an
+    # agency token for a customer log that customer. The name predates agency accounts.
     Column("customer_id", String(32)),
     Column("method", String(10), nullable=False),
     Column("endpoint", String(500), nullable=False),

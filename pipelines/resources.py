@@ -65,7 +65,7 @@ def reportable_customers(control: Control, only: Sequence[str] = ()) -> list[Cus
     """Active customers that have ever connected (those needing re-auth included, so they show
     up as failures), optionally limited to ``only`` (ids or names)."""
     wanted = {customers.find_customer(control.engine, name).id for name in only}
-    statuses = {info.customer_id: info.status for info in control.tokens.list_info()}
+    statuses = {info.account_id: info.status for info in control.tokens.list_info()}
     targets = []
     for customer in customers.list_customers(control.engine):
         if not customer.active or customer.id not in statuses or not customer.ads_client_id:

@@ -31,7 +31,7 @@ def build_new_customer_sensor(job_name: str, history_days: int) -> dg.SensorDefi
         end = today - timedelta(days=1)
         with control.open() as ctl, warehouse.open() as wh:
             targets = reportable_customers(ctl)
-            connected = {info.customer_id: info for info in ctl.tokens.list_info()}
+            connected = {info.account_id: info for info in ctl.tokens.list_info()}
             latest = stats_queries.latest_loaded_day(wh, [t.customer_id for t in targets])
         requests = []
         for target in targets:

@@ -315,7 +315,7 @@ def _inspect_tokens(agency: Agency, outcome: ChaosOutcome) -> None:
     """Every stored connection, and whether each healthy customer's pair still refreshes and
     calls Allegro."""
     with open_control(agency.settings) as control:
-        outcome.tokens = {info.customer_id: info for info in control.tokens.list_info()}
+        outcome.tokens = {info.account_id: info for info in control.tokens.list_info()}
         oauth = oauth_client(agency.settings)
         manager = token_manager(control, oauth)
         with AllegroAdsClient(agency.settings.api_url, manager) as client:

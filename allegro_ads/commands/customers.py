@@ -44,7 +44,7 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     with cli_control() as control:
         found = customers.list_customers(control.engine, active_only=args.active)
-        infos = {info.customer_id: info for info in control.tokens.list_info()}
+        infos = {info.account_id: info for info in control.tokens.list_info()}
         expiring_days = control.settings.expiring_days
     now = datetime.now(UTC)
     rows: list[tuple[object, ...]] = []

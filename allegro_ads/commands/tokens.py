@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     with cli_control() as control:
-        infos = {info.customer_id: info for info in control.tokens.list_info()}
+        infos = {info.account_id: info for info in control.tokens.list_info()}
         found = customers.list_customers(control.engine, active_only=True)
         expiring_days = control.settings.expiring_days
     now = datetime.now(UTC)

@@ -24,7 +24,7 @@ def connections(ctx: Ctx) -> Response:
     """GET /connections."""
     visible = ctx.scope.customers
     wanted = set(ctx.scope.customer_ids())
-    infos = {i.customer_id: i for i in ctx.control.tokens.list_info() if i.customer_id in wanted}
+    infos = {i.account_id: i for i in ctx.control.tokens.list_info() if i.account_id in wanted}
     now = datetime.now(UTC)
     expiring = ctx.control.settings.expiring_days
     rows = [BoardRow(c, connection_state(infos.get(c.id), now, expiring)) for c in visible]

@@ -30,7 +30,7 @@ class CustomerRow:
 
 def _rows(ctx: Ctx, found: list[Customer]) -> tuple[list[CustomerRow], bool]:
     """Rows with connection and freshness; the flag says whether freshness could be read."""
-    infos = {info.customer_id: info for info in ctx.control.tokens.list_info()}
+    infos = {info.account_id: info for info in ctx.control.tokens.list_info()}
     now = datetime.now(UTC)
     expiring = ctx.control.settings.expiring_days
     days = latest_days(ctx, [c.id for c in found])

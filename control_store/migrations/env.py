@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from control_store.database import make_engine
+from control_store.database import (
+    check_sqlite_foreign_keys,
+    make_engine,
+    set_sqlite_foreign_keys,
+)
 from control_store.schema import metadata
 
 config = context.config
@@ -24,6 +28,9 @@ def _run(connection: object) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":  # type: ignore[attr-defined]
+            # database.upgrade turned foreign keys off for the batch copies: check them here.
+            check_sqlite_foreign_keys(connection)  # type: ignore[arg-type]
 
 
 def run_migrations() -> None:
@@ -37,6 +44,8 @@ def run_migrations() -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":  # as database.upgrade does: see there
+                set_sqlite_foreign_keys(conn, enabled=False)
             _run(conn)
     finally:
         engine.dispose()

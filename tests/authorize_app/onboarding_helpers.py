@@ -139,7 +139,7 @@ def raw_token_row(control: Control, customer_id: str) -> Any:
     """The customer's ``oauth_tokens`` row exactly as stored (None if there is none)."""
     with control.engine.connect() as conn:
         return conn.execute(
-            select(oauth_tokens).where(oauth_tokens.c.customer_id == customer_id)
+            select(oauth_tokens).where(oauth_tokens.c.account_id == customer_id)
         ).first()
 
 

@@ -4,6 +4,8 @@ driven over HTTP, as a browser would), and the worker the multi-process tests sp
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -11,6 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
+from allegro_resource.errors import InvalidGrant
 from allegro_resource.models import TokenSet
 from allegro_resource.oauth import OAuthClient, new_pkce
 
@@ -28,6 +31,34 @@ def fake_tokens(tag: str, expires_in: timedelta = timedelta(hours=12)) -> TokenS
         expires_at=datetime.now(UTC) + expires_in,
         scope="allegro:api:ads",
     )
+
+
+class ScriptedOAuth:
+    """Refreshes like Allegro: a new pair each time, the old refresh token dies."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.valid_refresh: dict[str, str] = {}  # refresh token -> customer
+        self.calls = 0
+        self.fail_with: Exception | None = None
+        self._lock = threading.Lock()
+
+    def register(self, customer_id: str, tokens: TokenSet) -> TokenSet:
+        self.valid_refresh[tokens.refresh_token] = customer_id
+        return tokens
+
+    def refresh(self, refresh_token: str, *, customer_id: str | None = None) -> TokenSet:
+        with self._lock:
+            self.calls += 1
+            n = self.calls
+        time.sleep(self.delay)
+        if self.fail_with is not None:
+            raise self.fail_with
+        with self._lock:
+            owner = self.valid_refresh.pop(refresh_token, None)
+        if owner is None:
+            raise InvalidGrant("refresh token already used or revoked")
+        return self.register(owner, fake_tokens(f"r{n}"))
 
 
 # --- the simulator's consent page, as a browser would use it ---------------------

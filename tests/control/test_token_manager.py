@@ -3,45 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from allegro_resource.errors import AllegroUnavailable, InvalidGrant, NeedsReauthorization
+from allegro_resource.errors import AllegroUnavailable, NeedsReauthorization
 from allegro_resource.models import TokenSet
 from allegro_resource.token_manager import TokenManager
 from control_store import customers
 from control_store.token_store import TokenStore
-from tests.control.control_helpers import fake_tokens
-
-
-class ScriptedOAuth:
-    """Refreshes like Allegro: a new pair each time, the old refresh token dies."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.valid_refresh: dict[str, str] = {}  # refresh token -> customer
-        self.calls = 0
-        self.fail_with: Exception | None = None
-        self._lock = threading.Lock()
-
-    def register(self, customer_id: str, tokens: TokenSet) -> TokenSet:
-        self.valid_refresh[tokens.refresh_token] = customer_id
-        return tokens
-
-    def refresh(self, refresh_token: str, *, customer_id: str | None = None) -> TokenSet:
-        with self._lock:
-            self.calls += 1
-            n = self.calls
-        time.sleep(self.delay)
-        if self.fail_with is not None:
-            raise self.fail_with
-        with self._lock:
-            owner = self.valid_refresh.pop(refresh_token, None)
-        if owner is None:
-            raise InvalidGrant("refresh token already used or revoked")
-        return self.register(owner, fake_tokens(f"r{n}"))
+from tests.control.control_helpers import ScriptedOAuth, fake_tokens
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.control.control_helpers import fake_tokens
 def _raw_row(engine: Engine, customer_id: str) -> dict[str, object]:
     with engine.connect() as conn:
         row = conn.execute(
-            select(oauth_tokens).where(oauth_tokens.c.customer_id == customer_id)
+            select(oauth_tokens).where(oauth_tokens.c.account_id == customer_id)
         ).one()
     return dict(row._mapping)
 
@@ -157,7 +157,7 @@ def test_token_info_never_carries_a_token(
     tokens = fake_tokens("info")
     token_store.save_consent(customer_id, tokens, allegro_login="seller02")
     infos = token_store.list_info()
-    assert [i.customer_name for i in infos] == ["Sklep Testowy"]
+    assert [i.account_name for i in infos] == ["Sklep Testowy"]
     assert infos[0].allegro_login == "seller02"
     assert tokens.access_token not in repr(infos) and tokens.refresh_token not in repr(infos)
     with engine.connect() as conn:  # the store wrote nothing secret into customers either

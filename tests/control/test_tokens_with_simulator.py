@@ -1,7 +1,8 @@
 """The token manager and the consent flow against the simulator, over real HTTP.
 
-The concurrency test spawns eight processes that ask for the same customer's token just
-after it expired: Allegro (the simulator) must see exactly one refresh.
+The concurrency test spawns eight processes that ask for the same account's token (a
+customer's sales account, then an agency account) just after it expired: Allegro (the
+simulator) must see exactly one refresh.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import pytest
 from sqlalchemy import Engine
 
 from allegro_resource.errors import NeedsReauthorization
+from allegro_resource.models import TokenSet
 from allegro_resource.token_manager import TokenManager
-from control_store import auth_links, customers
+from control_store import agency_accounts, auth_links, customers
+from control_store.account_kind import AccountKind
 from control_store.auth_links import LinkUnusable, StateUnusable
 from control_store.database import upgrade
 from control_store.token_store import TokenStore
@@ -36,19 +39,41 @@ def _refreshes(sim: Any) -> tuple[int, int]:
     return int(stats["refreshes_ok"]), int(stats["refreshes_failed"])
 
 
+def _connect(kind: AccountKind, sim: Any, store: TokenStore) -> tuple[str, TokenSet]:
+    """A connected account of that kind (a customer's sales account or an agency account),
+    stored as expired a second ago: what waiting out its lifetime would leave. The new pair then
+    lives for hours, so using it never races its expiry on a slow machine."""
+    if kind is AccountKind.SALES:
+        account_id = customers.create_customer(store.engine, "Wyścig").id
+        tokens = consent(sim.base_url, "seller01")
+        store.save_consent(account_id, _expired(tokens), allegro_login="seller01")
+        return account_id, tokens
+    agency = sim.agency()
+    account_id = agency_accounts.create_agency_account(store.engine, "Agencja").id
+    tokens = consent(sim.base_url, agency["login"])
+    store.save_agency_connection(
+        account_id,
+        _expired(tokens),
+        allegro_login=agency["login"],
+        allegro_user_id=agency["user_id"],
+    )
+    return account_id, tokens
+
+
+def _expired(tokens: TokenSet) -> TokenSet:
+    return dataclasses.replace(tokens, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("kind", list(AccountKind))
 def test_eight_processes_refresh_an_expired_token_exactly_once(
     control_url: str,
     token_store: TokenStore,
     fernet_key: str,
     simulator_factory: Callable[..., Any],
+    kind: AccountKind,
 ) -> None:
     sim = simulator_factory()
-    customer = customers.create_customer(token_store.engine, "Wyścig")
-    tokens = consent(sim.base_url, "seller01")
-    # Stored as expired a second ago (what waiting out its lifetime would leave); the new pair
-    # then lives for hours, so using it never races its expiry on a slow machine.
-    expired = dataclasses.replace(tokens, expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    token_store.save_consent(customer.id, expired, allegro_login="seller01")
+    account_id, tokens = _connect(kind, sim, token_store)
 
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(PROCESSES + 1)
@@ -60,7 +85,7 @@ def test_eight_processes_refresh_an_expired_token_exactly_once(
                 control_url,
                 [fernet_key],
                 sim.base_url,
-                customer.id,
+                account_id,
                 MARGIN_SECONDS,
                 barrier,
                 results,
@@ -85,7 +110,7 @@ def test_eight_processes_refresh_an_expired_token_exactly_once(
     assert (after[0] - before[0], after[1] - before[1]) == (1, 0)  # one refresh, no invalid_grant
     assert len({o[1] for o in outcomes}) == 1  # everyone got the same, new token
     assert [o[2] for o in outcomes] == [200] * PROCESSES  # and it works on GET /me
-    stored = token_store.read(customer.id)
+    stored = token_store.read(account_id)
     assert stored is not None and stored.access_token != tokens.access_token
 
 
