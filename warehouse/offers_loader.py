@@ -49,7 +49,9 @@ def prepare_offers(customer_id: str, table: pa.Table, fetched_at: datetime) -> p
             pa.scalar(fetched_at, OFFERS_SCHEMA.field("fetched_at").type), count
         ),
     }
-    arrays = [stamped.get(name, table.column(name)) for name in OFFERS_SCHEMA.names]
+    arrays = [
+        stamped[name] if name in stamped else table.column(name) for name in OFFERS_SCHEMA.names
+    ]
     try:
         offers = pa.Table.from_arrays(arrays, names=OFFERS_SCHEMA.names).cast(OFFERS_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
