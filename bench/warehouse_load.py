@@ -106,7 +106,11 @@ def synthetic_table(ads: int, days: int, *, seed: int) -> pa.Table:
         "attributed_count": pa.array(attributed),
         "attributed_value": _decimals(value_cents, MONEY),
         "api_ctr": _decimals(_rounded_ratio(clicks * 10_000, views), RATIO),
-        "api_cpc": _decimals(_rounded_ratio(cost_cents, clicks), MONEY),
+        # As Allegro sends them: graphic ads have no effective CPC but reach, CPM, core value.
+        "api_cpc": _only(~graphic, _decimals(_rounded_ratio(cost_cents, clicks), MONEY)),
+        "unique_reach": _only(graphic, pa.array(views * 3 // 4)),
+        "effective_cpm": _only(graphic, _decimals(_rounded_ratio(cost_cents * 1000, views), MONEY)),
+        "attributed_to_core_value": _only(graphic, _decimals(value_cents // 2, MONEY)),
         "api_roas": _decimals(_rounded_ratio(value_cents * 100, cost_cents), MONEY),
         "currency": _constant("PLN", count),
         "fetched_at": pa.repeat(
@@ -118,6 +122,11 @@ def synthetic_table(ads: int, days: int, *, seed: int) -> pa.Table:
         "ad_name": _labels("Ad ", ad, ads),
     }
     return pa.Table.from_arrays([columns[f.name] for f in LOAD_SCHEMA], schema=LOAD_SCHEMA)
+
+
+def _only(rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """``values`` where ``rows`` is true, NULL elsewhere."""
+    return pc.if_else(pa.array(rows), values, pa.scalar(None, values.type))
 
 
 def time_load_slice(path: Path, table: pa.Table, days: int) -> float:

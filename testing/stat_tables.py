@@ -21,7 +21,7 @@ from allegro_resource.models import StatRow
 from allegro_resource.stats_parse import ROUNDED_COLUMNS, STATS_SCHEMA, round_half_away
 from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_loader import Warehouse
-from warehouse.stats_schema import FACT_COLUMNS, FACT_SCHEMA, MONEY
+from warehouse.stats_schema import FACT_COLUMNS, FACT_SCHEMA, GRAPHIC_COLUMNS, LOAD_SCHEMA, MONEY
 
 
 def stat_rows_to_arrow(
@@ -43,10 +43,17 @@ def stat_rows_to_arrow(
 
 
 def stat_rows_to_table(rows: Sequence[StatRow]) -> pa.Table:
-    """``StatRow`` objects as a ``STATS_SCHEMA`` table (the client's own shape)."""
+    """``StatRow`` objects as a ``STATS_SCHEMA`` table (the client's own shape), with the
+    graphic-ad metric columns the client's table carries (empty where a row has none)."""
     values = _transpose(rows)
     arrays = [_column(field, values[field.name], rows) for field in STATS_SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=STATS_SCHEMA)
+    table = pa.Table.from_arrays(arrays, schema=STATS_SCHEMA)
+    for name in GRAPHIC_COLUMNS:
+        if name not in table.column_names:
+            field = LOAD_SCHEMA.field(name)
+            column = [getattr(row, name, None) for row in rows]
+            table = table.append_column(field, pa.array(column, type=field.type))
+    return table
 
 
 def _transpose(rows: Sequence[StatRow]) -> dict[str, Sequence[Any]]:

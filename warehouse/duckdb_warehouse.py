@@ -26,21 +26,15 @@ import filelock
 import pyarrow as pa
 
 from warehouse.duckdb_readers import SharedReadDatabase, shared_database
+from warehouse.migrations import upgrade_plan
 from warehouse.stats_loader import (
-    INCOMING,
+    Incoming,
     RunStatement,
-    SliceLoad,
     Warehouse,
     WarehouseBusyError,
     bind,
 )
-from warehouse.stats_schema import (
-    DELETE_SCHEMA_VERSION,
-    INSERT_SCHEMA_VERSION,
-    SELECT_SCHEMA_VERSION,
-    schema_outdated,
-    schema_statements,
-)
+from warehouse.stats_schema import SELECT_SCHEMA_VERSION, schema_outdated
 
 READ_THREADS = 1
 _LOCK_CONFLICTS = ("Could not set lock", "different configuration")
@@ -93,23 +87,24 @@ class DuckDBWarehouse(Warehouse):
                     reader.close()
 
     def ensure_schema(self) -> None:
-        """Create the schema if the file is new or older than this code (under the write lock)."""
+        """Create the schema if the file is new, or bring it forward step by step if it is older
+        than this code (under the write lock; one transaction per step)."""
         if self.path.exists() and not schema_outdated(self._stored_version()):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._write_connection() as con:
-            if not schema_outdated(_stored_version(con)):
+            found = _stored_version(con)
+            if not schema_outdated(found):
                 return  # another process created it while we waited for the lock
-            con.begin()
-            try:
-                for statement in schema_statements("duckdb"):
-                    con.execute(statement)
-                con.execute(DELETE_SCHEMA_VERSION)
-                con.execute(INSERT_SCHEMA_VERSION)
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
+            for step in upgrade_plan(found, "duckdb"):
+                con.begin()
+                try:
+                    for statement in step.with_version():
+                        con.execute(statement)
+                    con.commit()
+                except BaseException:
+                    con.rollback()
+                    raise
 
     def read(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
         """Run one query on this object's read-only connection (opened on first use, retrying
@@ -123,8 +118,9 @@ class DuckDBWarehouse(Warehouse):
             return table
 
     @contextmanager
-    def _load_transaction(self, load: SliceLoad) -> Iterator[RunStatement]:
-        params = load.params()
+    def _write_transaction(
+        self, incoming: Incoming, params: Mapping[str, object]
+    ) -> Iterator[RunStatement]:
         with self._write_connection() as con:
 
             def run(statement: str) -> list[tuple[Any, ...]]:
@@ -133,7 +129,7 @@ class DuckDBWarehouse(Warehouse):
                 ).fetchall()
                 return rows
 
-            con.register(INCOMING, load.table)
+            con.register(incoming.name, incoming.table)
             con.begin()
             try:
                 yield run
@@ -142,7 +138,7 @@ class DuckDBWarehouse(Warehouse):
                 con.rollback()
                 raise
             finally:
-                con.unregister(INCOMING)
+                con.unregister(incoming.name)
 
     def _stored_version(self) -> int | None:
         with self._read_connection() as con:

@@ -18,41 +18,22 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from warehouse.migrations import upgrade_plan
 from warehouse.stats_loader import (
-    INCOMING,
+    Incoming,
     RunStatement,
-    SliceLoad,
     Warehouse,
     WarehouseError,
     bind,
     first_line,
     to_pyformat,
 )
-from warehouse.stats_schema import (
-    DELETE_SCHEMA_VERSION,
-    INSERT_SCHEMA_VERSION,
-    INSTANT,
-    LOAD_COLUMNS,
-    SELECT_SCHEMA_VERSION,
-    schema_outdated,
-    schema_statements,
-)
+from warehouse.stats_schema import INSTANT, SELECT_SCHEMA_VERSION, schema_outdated
 
 # Advisory-lock namespace of this product's warehouse (first key of the two-int form).
 _LOCK_NAMESPACE = 7_421_001
 _SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_NAMESPACE}, 0)"
 _CUSTOMER_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_NAMESPACE}, hashtext($customer_id))"
-_CREATE_INCOMING = (
-    f"CREATE TEMPORARY TABLE {INCOMING} ("
-    + ", ".join(f"{c.name} {c.sql_type}" for c in LOAD_COLUMNS)
-    # The key lets a reload's anti-joins use an index instead of comparing every old row with
-    # every new one (quadratic: a 12k-row reload took 21 s without it, under 1 s with it).
-    + ", PRIMARY KEY (customer_id, ad_type, ad_id, day)"
-    + ") ON COMMIT DROP"
-)
-_COPY_INCOMING = (
-    f"COPY {INCOMING} ({', '.join(c.name for c in LOAD_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-)
 _CSV_BATCH_ROWS = 50_000
 
 # PostgreSQL type OIDs -> Arrow types for query results (numeric is handled separately).
@@ -107,15 +88,18 @@ class PostgresWarehouse(Warehouse):
         self._engine.dispose()
 
     def ensure_schema(self) -> None:
-        """Create the schema if missing or older than this code (serialised by an advisory lock)."""
-        with self._transaction() as cur:
-            cur.execute(_SCHEMA_LOCK)
-            if not schema_outdated(_stored_version(cur)):
-                return
-            for statement in schema_statements("postgresql"):
-                cur.execute(statement)
-            cur.execute(DELETE_SCHEMA_VERSION)
-            cur.execute(INSERT_SCHEMA_VERSION)
+        """Create the schema if missing, or bring it forward step by step if it is older than
+        this code: one transaction per step, each serialised by an advisory lock."""
+        while True:
+            with self._transaction() as cur:
+                cur.execute(_SCHEMA_LOCK)
+                found = _stored_version(cur)
+                if not schema_outdated(found):
+                    return
+                # Only the next step: the lock is held to the end of this transaction, and the
+                # version is read again (another process may have moved it) for the following.
+                for statement in upgrade_plan(found, "postgresql")[0].with_version():
+                    cur.execute(statement)
 
     def read(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
         """Run one query in a short transaction and return its rows as Arrow."""
@@ -127,8 +111,9 @@ class PostgresWarehouse(Warehouse):
             return _to_arrow(cur.description, cur.fetchall())
 
     @contextmanager
-    def _load_transaction(self, load: SliceLoad) -> Iterator[RunStatement]:
-        params = load.params()
+    def _write_transaction(
+        self, incoming: Incoming, params: Mapping[str, object]
+    ) -> Iterator[RunStatement]:
         with self._transaction() as cur:
 
             def run(statement: str) -> list[tuple[Any, ...]]:
@@ -136,8 +121,8 @@ class PostgresWarehouse(Warehouse):
                 return list(cur.fetchall()) if cur.description is not None else []
 
             run(_CUSTOMER_LOCK)
-            cur.execute(_CREATE_INCOMING)
-            cur.copy_expert(_COPY_INCOMING, _CsvStream(load.table), size=1 << 20)
+            cur.execute(_create_incoming(incoming))
+            cur.copy_expert(_copy_incoming(incoming), _CsvStream(incoming.table), size=1 << 20)
             yield run
 
     @contextmanager
@@ -165,6 +150,21 @@ class PostgresWarehouse(Warehouse):
                 cur.close()
         finally:
             conn.close()
+
+
+def _create_incoming(incoming: Incoming) -> str:
+    # The key lets a reload's anti-joins use an index instead of comparing every old row with
+    # every new one (quadratic: a 12k-row reload took 21 s without it, under 1 s with it).
+    columns = ", ".join(f"{c.name} {c.sql_type}" for c in incoming.columns)
+    return (
+        f"CREATE TEMPORARY TABLE {incoming.name} ({columns}, "
+        f"PRIMARY KEY ({', '.join(incoming.key)})) ON COMMIT DROP"
+    )
+
+
+def _copy_incoming(incoming: Incoming) -> str:
+    names = ", ".join(c.name for c in incoming.columns)
+    return f"COPY {incoming.name} ({names}) FROM STDIN WITH (FORMAT csv)"
 
 
 def _stored_version(cur: Any) -> int | None:

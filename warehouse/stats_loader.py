@@ -18,12 +18,22 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse.offers_loader import (
+    COUNT_OFFERS,
+    INCOMING_OFFERS,
+    REPLACE_OFFERS,
+    OffersLoadResult,
+    prepare_offers,
+)
+from warehouse.offers_schema import OFFER_COLUMNS, OFFER_KEY
 from warehouse.stats_schema import (
     AD_TYPES,
     FACT_COLUMNS,
     FACT_KEY,
+    LOAD_COLUMNS,
     LOAD_SCHEMA,
     SUMMARY_TABLE,
+    Column,
     Dialect,
     summary_insert_sql,
 )
@@ -81,6 +91,16 @@ class SliceLoad:
 RunStatement = Callable[[str], list[tuple[Any, ...]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An Arrow table a write transaction exposes to its SQL as the relation ``name``."""
+
+    name: str
+    table: pa.Table
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+
 class Warehouse(ABC):
     """The reporting warehouse; same tables and views on every backend (see docs/warehouse.md)."""
 
@@ -112,8 +132,9 @@ class Warehouse(ABC):
         (rolled back, previous data intact).
         """
         load = prepare_slice(customer_id, start, end, table, run_id=run_id, fetched_at=fetched_at)
+        incoming = Incoming(INCOMING, load.table, LOAD_COLUMNS, FACT_KEY)
         try:
-            with self._load_transaction(load) as run:
+            with self._write_transaction(incoming, load.params()) as run:
                 return _replace_slice(load, run)
         except WarehouseError:
             raise
@@ -123,10 +144,41 @@ class Warehouse(ABC):
                 f"{first_line(exc)}"
             ) from exc
 
+    def load_offers(
+        self, customer_id: str, offers: pa.Table, fetched_at: datetime
+    ) -> OffersLoadResult:
+        """Replace the customer's stored offers with ``offers``, in one short transaction.
+
+        ``offers`` has the columns ``offer_id, name, price, currency, stock_available,
+        stock_sold, status`` (see ``offers_schema``); an offer stored before and missing now
+        is removed. Loading the same list again changes nothing but ``fetched_at``. Raises
+        ``ValueError`` for a table that does not fit (nothing touched) and ``LoadError`` if the
+        write failed (rolled back, previous offers intact).
+        """
+        check_aware(fetched_at)
+        table = prepare_offers(customer_id, offers, fetched_at)
+        incoming = Incoming(INCOMING_OFFERS, table, OFFER_COLUMNS, OFFER_KEY)
+        try:
+            with self._write_transaction(incoming, {"customer_id": customer_id}) as run:
+                before = int(run(COUNT_OFFERS)[0][0])
+                for statement in REPLACE_OFFERS:
+                    run(statement)
+                return OffersLoadResult(before, table.num_rows)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise LoadError(
+                f"loading the offers of customer {customer_id} failed and changed nothing: "
+                f"{first_line(exc)}"
+            ) from exc
+
     @abstractmethod
-    def _load_transaction(self, load: SliceLoad) -> AbstractContextManager[RunStatement]:
-        """One write transaction with ``load.table`` visible as ``INCOMING``; yields a function
-        that runs a statement with ``load.params()`` bound. Commits on a clean exit only."""
+    def _write_transaction(
+        self, incoming: Incoming, params: Mapping[str, object]
+    ) -> AbstractContextManager[RunStatement]:
+        """One write transaction with ``incoming.table`` visible as ``incoming.name``, serialised
+        with the other writes of ``params["customer_id"]``; yields a function that runs a
+        statement with ``params`` bound. Commits on a clean exit only."""
 
     @abstractmethod
     def close(self) -> None:
@@ -167,6 +219,7 @@ def prepare_slice(
     _check_customer(conformed, customer_id)
     _check_days(conformed, start, end)
     _check_values(conformed)
+    _check_ad_type_metrics(conformed)
     return SliceLoad(customer_id, start, end, conformed, run_id, fetched_at)
 
 
@@ -235,6 +288,13 @@ def _check_values(table: pa.Table) -> None:
     currency = table.column("currency")
     if not pc.all(pc.match_substring_regex(currency, r"^[A-Z]{3}$"), min_count=0).as_py():
         raise ValueError("currency must be a three-letter ISO code such as 'PLN' on every row")
+
+
+def _check_ad_type_metrics(table: pa.Table) -> None:
+    """Sponsored offers always carry Allegro's effective CPC (only graphic ads lack one)."""
+    sponsored = pc.equal(table.column("ad_type"), "SPONSORED_OFFER")
+    if pc.any(pc.and_(sponsored, pc.is_null(table.column("api_cpc"))), min_count=0).as_py():
+        raise ValueError("api_cpc has empty values on sponsored-offer rows; each needs one")
 
 
 # --- the SQL of a load, shared by the backends -------------------------------------------------

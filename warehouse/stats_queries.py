@@ -14,9 +14,12 @@ import pyarrow as pa
 
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import (
+    API_RATIOS,
     METRIC_COLUMNS,
+    OPTIONAL_METRIC_COLUMNS,
     RATIOS,
     SUMMARY_GROUP,
+    SUMMARY_METRICS,
     SUMMARY_TABLE,
     metric_sql_type,
     ratio_columns_sql,
@@ -31,7 +34,7 @@ _METRICS = ", ".join(f"t.{name}" for name in METRIC_COLUMNS)
 _KEY = "customer_id, ad_type, ad_id, day"
 # A recomputed ratio may differ from the API's by one unit in the API's last decimal place
 # (rounding modes differ); a larger gap means the stored base metrics are wrong.
-_RATIO_TOLERANCE = {"ctr": "0.0001", "cpc": "0.01", "roas": "0.01"}
+_RATIO_TOLERANCE = {"ctr": "0.0001", "cpc": "0.01", "roas": "0.01", "cpm": "0.01"}
 
 
 def campaign_report_table(
@@ -128,6 +131,34 @@ def loaded_customers(wh: Warehouse) -> list[str]:
     return [str(customer_id) for customer_id in table.column("customer_id").to_pylist()]
 
 
+def graphic_ad_report(
+    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date
+) -> pa.Table:
+    """Per customer and graphic ad over ``start..end``: days with data, summed metrics, ratios
+    (CTR, CPC, ROAS, CPM) and ``max_daily_unique_reach``; top spend first (Arrow, exact).
+
+    Reach counts distinct users per day and cannot be added up across days: the most the ad
+    reached on one day of the range is the only honest figure for a period (at least that many
+    distinct users saw it).
+    """
+    ratios = ratios_sql(wh.dialect, "t")
+    sql = f"""
+SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.ad_id, a.name AS ad_name,
+       t.currency, t.days, {", ".join("t." + m for m in SUMMARY_METRICS)},
+       t.max_daily_unique_reach, {ratios}
+FROM (
+    SELECT customer_id, campaign_id, ad_id, currency, CAST(COUNT(*) AS BIGINT) AS days,
+           {summed_metrics_sql()}, CAST(MAX(unique_reach) AS BIGINT) AS max_daily_unique_reach
+    FROM ad_daily_stats WHERE ad_type = 'GRAPHIC_AD' AND {_in_scope(wh)}
+    GROUP BY customer_id, campaign_id, ad_id, currency
+) AS t
+LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id
+LEFT JOIN ads AS a
+    ON a.customer_id = t.customer_id AND a.ad_type = 'GRAPHIC_AD' AND a.ad_id = t.ad_id
+ORDER BY t.customer_id, t.cost DESC, t.ad_id"""  # noqa: S608 - constants only
+    return wh.read(sql, _scope(customer_ids, start, end))
+
+
 def campaign_daily(wh: Warehouse, customer_ids: Sequence[str], start: date, end: date) -> pa.Table:
     """``campaign_daily_stats`` rows of ``start..end`` as Arrow (decimals exact), in key order."""
     sql = f"""
@@ -167,19 +198,23 @@ ORDER BY {_KEY}"""  # noqa: S608 - constants only
 
 
 def ratio_mismatches(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
-    """Fact rows whose CTR/CPC/ROAS recomputed from base metrics differ from the API's values.
+    """Fact rows whose CTR/CPC/ROAS/CPM recomputed from base metrics differ from the API's values.
 
-    Tolerance: one unit in the API's last decimal place (0.0001 CTR, 0.01 CPC and ROAS). A ratio
-    with a zero denominator is compared as 0 (the API reports "0" there).
+    Tolerance: one unit in the API's last decimal place (0.0001 CTR, 0.01 CPC, ROAS and CPM). A
+    ratio with a zero denominator is compared as 0 (the API reports "0" there). A ratio the API
+    did not send for the row's ad type (CPC of a graphic ad, CPM of a sponsored offer) is not
+    compared.
     """
     ratios = ratio_columns_sql(wh.dialect, "f")
     recomputed = ", ".join(f"{sql} AS {name}" for name, sql in ratios.items())
     differs = " OR ".join(
-        f"ABS(COALESCE(r.{name}, 0) - r.api_{name}) > {_RATIO_TOLERANCE[name]}" for name in RATIOS
+        f"ABS(COALESCE(r.{name}, 0) - r.{API_RATIOS[name]}) > {_RATIO_TOLERANCE[name]}"
+        for name in RATIOS
     )
+    pairs = ", ".join(f"r.{name}, r.{API_RATIOS[name]}" for name in RATIOS)
     sql = f"""
 SELECT r.customer_id, r.ad_type, r.ad_id, r.day, r.views, r.clicks, r.cost, r.attributed_value,
-       r.ctr, r.api_ctr, r.cpc, r.api_cpc, r.roas, r.api_roas
+       {pairs}
 FROM (
     SELECT f.*, {recomputed} FROM ad_daily_stats AS f
     WHERE f.day BETWEEN $start AND $end
@@ -193,19 +228,20 @@ def summary_mismatches(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
     """Campaign-days of ``start..end`` where ``campaign_day_totals`` disagrees with the facts
     summed (a row missing on either side, or any metric different); empty when healthy.
 
-    Columns: the key and currency, then ``summary_<metric>`` and ``facts_<metric>`` for each base
-    metric (NULL on the side that lacks the row).
+    Columns: the key and currency, then ``summary_<metric>`` and ``facts_<metric>`` for each
+    summed metric (NULL on the side that lacks the row).
     """
     on = " AND ".join(f"s.{name} = f.{name}" for name in SUMMARY_GROUP)
     keys = ", ".join(f"COALESCE(s.{name}, f.{name}) AS {name}" for name in SUMMARY_GROUP)
     sides = ", ".join(
-        f"s.{name} AS summary_{name}, f.{name} AS facts_{name}" for name in METRIC_COLUMNS
+        f"s.{name} AS summary_{name}, f.{name} AS facts_{name}" for name in SUMMARY_METRICS
     )
     differs = " OR ".join(
         [
             "s.customer_id IS NULL",
             "f.customer_id IS NULL",
             *(f"s.{name} <> f.{name}" for name in METRIC_COLUMNS),
+            *(f"s.{name} IS DISTINCT FROM f.{name}" for name in OPTIONAL_METRIC_COLUMNS),
         ]
     )
     group = ", ".join(SUMMARY_GROUP)
@@ -222,7 +258,19 @@ ORDER BY 1, 2, 3, 4"""  # noqa: S608 - constants only
     return _frame(wh, sql, {"start": start, "end": end})
 
 
-def _customer_in(wh: Warehouse) -> str:
+def scope_filter(wh: Warehouse, alias: str = "") -> str:
+    """SQL: rows of ``$start..$end`` of the customers in ``$customer_ids`` (columns ``day`` and
+    ``customer_id``, of the relation ``alias`` if given). Bind ``scope_params``."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}day BETWEEN $start AND $end AND {_customer_in(wh, f'{prefix}customer_id')}"
+
+
+def scope_params(customer_ids: Sequence[str], start: date, end: date) -> dict[str, object]:
+    """The parameters of ``scope_filter``; ``TypeError`` for a bare string of ids."""
+    return _scope(customer_ids, start, end)
+
+
+def _customer_in(wh: Warehouse, column: str = "customer_id") -> str:
     """``customer_id`` is one of ``$customer_ids``, as a plain filter rather than a subquery.
 
     A filter on a grouping column is pushed below the views' GROUP BY and into the scan (DuckDB
@@ -231,8 +279,8 @@ def _customer_in(wh: Warehouse) -> str:
     instead: every customer's days were summed, then most thrown away.
     """
     if wh.dialect == "postgresql":
-        return "customer_id = ANY(CAST($customer_ids AS VARCHAR[]))"
-    return "list_contains(CAST($customer_ids AS VARCHAR[]), customer_id)"
+        return f"{column} = ANY(CAST($customer_ids AS VARCHAR[]))"
+    return f"list_contains(CAST($customer_ids AS VARCHAR[]), {column})"
 
 
 def _in_scope(wh: Warehouse) -> str:

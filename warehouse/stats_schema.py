@@ -1,9 +1,9 @@
 """The reporting warehouse's tables and views, as DDL for DuckDB and PostgreSQL.
 
 One column list is the single source of truth: the DDL, the Arrow schema of a load
-(``stats_frames``) and the loader's INSERT all derive from it. ``schema_statements()``
-is idempotent; the backends run it from ``ensure_schema()`` and record
-``SCHEMA_VERSION`` in ``warehouse_meta``.
+(``stats_frames``) and the loader's INSERT all derive from it. ``migrations`` assembles these
+pieces into the statements that create a new warehouse or bring an older one forward, and the
+backends record ``SCHEMA_VERSION`` in ``warehouse_meta``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ import pyarrow as pa
 
 Dialect = Literal["duckdb", "postgresql"]
 
-# Bump when the DDL below changes, and teach ensure_schema() how to move old files forward.
+# Bump when the DDL below changes, and add the step that moves old warehouses forward to
+# ``migrations.STEPS``.
 # 2: PostgreSQL's (customer_id, day) index covers the report columns; ndistinct statistics.
 # 3: the campaign_day_totals summary (filled from the facts once), which the views now read.
-SCHEMA_VERSION = 3
+# 4: graphic-ad metrics (unique_reach, effective_cpm, attributed_to_core_value; api_cpc
+#    nullable), the offers table, the graphic_ad_daily_stats view.
+SCHEMA_VERSION = 4
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 4)
@@ -58,12 +61,19 @@ FACT_COLUMNS: tuple[Column, ...] = (
     Column("attributed_count", "BIGINT", pa.int64()),
     Column("attributed_value", "DECIMAL(18,2)", MONEY),
     Column("api_ctr", "DECIMAL(18,4)", RATIO),
-    Column("api_cpc", "DECIMAL(18,2)", MONEY),
+    Column("api_cpc", "DECIMAL(18,2)", MONEY, nullable=True),  # NULL on graphic ads
     Column("api_roas", "DECIMAL(18,2)", MONEY),
     Column("currency", "VARCHAR(3)", pa.string()),
     Column("fetched_at", "TIMESTAMP WITH TIME ZONE", INSTANT),
     Column("run_id", "VARCHAR", pa.string(), nullable=True),
+    # Version 4, last so a new warehouse has the column order of an upgraded one (ADD COLUMN
+    # appends). Graphic ads only: NULL on sponsored-offer rows.
+    Column("unique_reach", "BIGINT", pa.int64(), nullable=True),
+    Column("effective_cpm", "DECIMAL(18,2)", MONEY, nullable=True),
+    Column("attributed_to_core_value", "DECIMAL(18,2)", MONEY, nullable=True),
 )
+# Graphic-ad metrics: NULL on sponsored-offer rows (and on rows loaded before version 4).
+GRAPHIC_COLUMNS = ("unique_reach", "effective_cpm", "attributed_to_core_value")
 FACT_KEY = ("customer_id", "ad_type", "ad_id", "day")
 
 # A load also carries the names of the hierarchy; they go to the dimension tables, not the facts.
@@ -77,7 +87,8 @@ LOAD_COLUMNS = FACT_COLUMNS + NAME_COLUMNS
 FACT_SCHEMA = pa.schema([c.field() for c in FACT_COLUMNS])
 LOAD_SCHEMA = pa.schema([c.field() for c in LOAD_COLUMNS])
 
-MONEY_COLUMNS = ("cost", "attributed_value")
+MONEY_COLUMNS = ("cost", "attributed_value", "attributed_to_core_value")
+# The base metrics every row has: summed, 0 when there is nothing to sum.
 METRIC_COLUMNS = (
     "views",
     "clicks",
@@ -86,6 +97,10 @@ METRIC_COLUMNS = (
     "attributed_count",
     "attributed_value",
 )
+# Additive metrics only some rows have (graphic ads): summed, NULL when no row has one, so a
+# sponsored-offer campaign shows "none" rather than 0. ``unique_reach`` is deliberately not
+# here: distinct users per day cannot be added across days or ads (see docs/warehouse.md).
+OPTIONAL_METRIC_COLUMNS = ("attributed_to_core_value",)
 
 
 def ratio_sql(
@@ -96,22 +111,22 @@ def ratio_sql(
     numerator_scale: int,
     denominator_scale: int,
     scale: int,
+    factor: int = 1,
 ) -> str:
-    """SQL for numerator / denominator as DECIMAL(18, scale), rounded half away from zero.
+    """SQL for numerator * factor / denominator as DECIMAL(18, scale), rounded half away from
+    zero.
 
-    NULL when the denominator is 0. The ``*_scale`` arguments are the decimal places of the
-    operands (0 for counts, 2 for money).
+    NULL when the denominator is 0 or NULL. The ``*_scale`` arguments are the decimal places of
+    the operands (0 for counts, 2 for money); ``factor`` scales the result (1000 for a CPM).
     """
     if dialect == "postgresql":
-        return (
-            f"CAST(ROUND(CAST({numerator} AS NUMERIC) / NULLIF({denominator}, 0), {scale})"
-            f" AS DECIMAL(18,{scale}))"
-        )
+        scaled = f"CAST({numerator} AS NUMERIC)" + (f" * {factor}" if factor != 1 else "")
+        return f"CAST(ROUND({scaled} / NULLIF({denominator}, 0), {scale}) AS DECIMAL(18,{scale}))"
     # DuckDB divides decimals in floating point; stay exact with 128-bit integers:
     # ratio * 10^scale = (N * 10^(ds + scale)) / (D * 10^ns), N and D the operands as integers.
     top = (
         f"CAST(({numerator}) * {10**numerator_scale} AS HUGEINT)"
-        f" * {10 ** (denominator_scale + scale)}"
+        f" * {10 ** (denominator_scale + scale) * factor}"
     )
     bottom = (
         f"NULLIF(CAST(({denominator}) * {10**denominator_scale} AS HUGEINT), 0)"
@@ -133,17 +148,22 @@ class Ratio:
     numerator_scale: int
     denominator_scale: int
     scale: int
+    factor: int = 1
 
 
 RATIOS: dict[str, Ratio] = {
     "ctr": Ratio("clicks", "views", 0, 0, 4),
     "cpc": Ratio("cost", "clicks", 2, 0, 2),
     "roas": Ratio("attributed_value", "cost", 2, 2, 2),
+    "cpm": Ratio("cost", "views", 2, 0, 2, factor=1000),  # cost per thousand views
 }
+# Allegro's own value of each ratio, kept on the facts for checks (NULL where the ad type has
+# none: graphic ads have no effective CPC, sponsored offers no effective CPM).
+API_RATIOS = {"ctr": "api_ctr", "cpc": "api_cpc", "roas": "api_roas", "cpm": "effective_cpm"}
 
 
 def ratio_columns_sql(dialect: Dialect, source: str) -> dict[str, str]:
-    """``{"ctr": sql, "cpc": sql, "roas": sql}`` computed from ``source``'s (summed) metrics."""
+    """``{"ctr": sql, "cpc": sql, "roas": sql, "cpm": sql}`` from ``source``'s (summed) metrics."""
     return {
         name: ratio_sql(
             dialect,
@@ -152,13 +172,14 @@ def ratio_columns_sql(dialect: Dialect, source: str) -> dict[str, str]:
             numerator_scale=ratio.numerator_scale,
             denominator_scale=ratio.denominator_scale,
             scale=ratio.scale,
+            factor=ratio.factor,
         )
         for name, ratio in RATIOS.items()
     }
 
 
 def ratios_sql(dialect: Dialect, source: str) -> str:
-    """``ctr, cpc, roas`` select-list items computed from ``source``'s (summed) metrics."""
+    """``ctr, cpc, roas, cpm`` select-list items computed from ``source``'s (summed) metrics."""
     return ", ".join(f"{sql} AS {name}" for name, sql in ratio_columns_sql(dialect, source).items())
 
 
@@ -168,14 +189,23 @@ def metric_sql_type(name: str) -> str:
 
 
 def summed_metrics_sql() -> str:
-    """SUMs of the base metrics, typed the same in both dialects (0 for no rows)."""
+    """SUMs of the base metrics, typed the same in both dialects (0 for no rows), then of the
+    optional ones (NULL when no row has one)."""
     return ", ".join(
-        f"CAST(COALESCE(SUM({name}), 0) AS {metric_sql_type(name)}) AS {name}"
-        for name in METRIC_COLUMNS
+        [
+            *(
+                f"CAST(COALESCE(SUM({name}), 0) AS {metric_sql_type(name)}) AS {name}"
+                for name in METRIC_COLUMNS
+            ),
+            *(
+                f"CAST(SUM({name}) AS {metric_sql_type(name)}) AS {name}"
+                for name in OPTIONAL_METRIC_COLUMNS
+            ),
+        ]
     )
 
 
-def _fact_table_ddl() -> str:
+def fact_table_ddl() -> str:
     columns = ",\n    ".join(c.ddl() for c in FACT_COLUMNS)
     ad_types = ", ".join(f"'{t}'" for t in AD_TYPES)
     return (
@@ -186,7 +216,7 @@ def _fact_table_ddl() -> str:
     )
 
 
-_DIMENSIONS_DDL = (
+DIMENSIONS_DDL = (
     """CREATE TABLE IF NOT EXISTS campaigns (
     customer_id VARCHAR NOT NULL,
     campaign_id VARCHAR NOT NULL,
@@ -230,7 +260,7 @@ _DIMENSIONS_DDL = (
 )""",
 )
 
-_META_DDL = """CREATE TABLE IF NOT EXISTS warehouse_meta (
+META_DDL = """CREATE TABLE IF NOT EXISTS warehouse_meta (
     key VARCHAR NOT NULL PRIMARY KEY,
     value VARCHAR NOT NULL
 )"""
@@ -251,8 +281,13 @@ def summary_sql_type(name: str) -> str:
     return "DECIMAL(38,2)" if name in MONEY_COLUMNS else "BIGINT"
 
 
-def _summary_table_ddl() -> str:
-    metrics = ",\n    ".join(f"{name} {summary_sql_type(name)} NOT NULL" for name in METRIC_COLUMNS)
+def summary_table_ddl() -> str:
+    metrics = ",\n    ".join(
+        [
+            *(f"{name} {summary_sql_type(name)} NOT NULL" for name in METRIC_COLUMNS),
+            *(f"{name} {summary_sql_type(name)}" for name in OPTIONAL_METRIC_COLUMNS),
+        ]
+    )
     return (
         f"CREATE TABLE IF NOT EXISTS {SUMMARY_TABLE} (\n"
         "    customer_id VARCHAR NOT NULL,\n"
@@ -264,17 +299,29 @@ def _summary_table_ddl() -> str:
     )
 
 
+SUMMARY_METRICS = (*METRIC_COLUMNS, *OPTIONAL_METRIC_COLUMNS)
+
+
 def summary_sums_sql() -> str:
-    """SUMs of the base metrics typed as the summary's columns (0 for no rows)."""
+    """SUMs of the metrics typed as the summary's columns (base metrics 0 for no rows, optional
+    ones NULL when no row has one)."""
     return ", ".join(
-        f"CAST(COALESCE(SUM({name}), 0) AS {summary_sql_type(name)}) AS {name}"
-        for name in METRIC_COLUMNS
+        [
+            *(
+                f"CAST(COALESCE(SUM({name}), 0) AS {summary_sql_type(name)}) AS {name}"
+                for name in METRIC_COLUMNS
+            ),
+            *(
+                f"CAST(SUM({name}) AS {summary_sql_type(name)}) AS {name}"
+                for name in OPTIONAL_METRIC_COLUMNS
+            ),
+        ]
     )
 
 
 def summary_insert_sql(where: str) -> str:
     """INSERT INTO the summary the facts matching ``where``, summed per campaign and day."""
-    columns = ", ".join((*SUMMARY_GROUP, *METRIC_COLUMNS))
+    columns = ", ".join((*SUMMARY_GROUP, *SUMMARY_METRICS))
     group = ", ".join(SUMMARY_GROUP)
     return (
         f"INSERT INTO {SUMMARY_TABLE} ({columns})\n"
@@ -284,38 +331,50 @@ def summary_insert_sql(where: str) -> str:
     )
 
 
-def _summary_fill() -> list[str]:
-    """Rebuild the whole summary from the facts (once, when a version-2 file is brought forward;
-    a new warehouse has no facts yet)."""
-    return [f"DELETE FROM {SUMMARY_TABLE}", summary_insert_sql("TRUE")]  # noqa: S608
+VIEWS = ("campaign_daily_stats", "customer_daily_stats", "graphic_ad_daily_stats")
 
 
-def _views_ddl(dialect: Dialect) -> list[str]:
+def views_ddl(dialect: Dialect) -> list[str]:
+    """Drop and recreate every view (they hold no data; a migration step recreates them)."""
     # S608: every piece below is a constant of this module, nothing comes from outside.
+    summed = ", ".join("t." + m for m in SUMMARY_METRICS)
     campaign_daily = f"""CREATE VIEW campaign_daily_stats AS
 SELECT t.customer_id, t.campaign_id, c.name AS campaign_name, t.day, t.currency,
-       {", ".join("t." + m for m in METRIC_COLUMNS)},
+       {summed},
        {ratios_sql(dialect, "t")}
 FROM (
     SELECT customer_id, campaign_id, day, currency,
-           {", ".join(f"CAST({m} AS {metric_sql_type(m)}) AS {m}" for m in METRIC_COLUMNS)}
+           {", ".join(f"CAST({m} AS {metric_sql_type(m)}) AS {m}" for m in SUMMARY_METRICS)}
     FROM {SUMMARY_TABLE}
 ) AS t
 LEFT JOIN campaigns AS c ON c.customer_id = t.customer_id AND c.campaign_id = t.campaign_id"""  # noqa: S608
     customer_daily = f"""CREATE VIEW customer_daily_stats AS
 SELECT t.customer_id, t.day, t.currency,
-       {", ".join("t." + m for m in METRIC_COLUMNS)},
+       {summed},
        {ratios_sql(dialect, "t")}
 FROM (
     SELECT customer_id, day, currency, {summed_metrics_sql()}
     FROM {SUMMARY_TABLE}
     GROUP BY customer_id, day, currency
 ) AS t"""  # noqa: S608
+    # One graphic ad on one day: the only view with unique_reach, which is per ad and day and
+    # never added up (the campaign and customer views above sum across ads, so they leave it out).
+    graphic_daily = f"""CREATE VIEW graphic_ad_daily_stats AS
+SELECT f.customer_id, f.campaign_id, c.name AS campaign_name, f.ad_group_id,
+       g.name AS ad_group_name, f.ad_id, a.name AS ad_name, f.day, f.currency,
+       {", ".join("f." + m for m in SUMMARY_METRICS)}, f.unique_reach,
+       {ratios_sql(dialect, "f")}, f.effective_cpm, f.fetched_at
+FROM ad_daily_stats AS f
+LEFT JOIN campaigns AS c ON c.customer_id = f.customer_id AND c.campaign_id = f.campaign_id
+LEFT JOIN ad_groups AS g ON g.customer_id = f.customer_id AND g.ad_group_id = f.ad_group_id
+LEFT JOIN ads AS a
+    ON a.customer_id = f.customer_id AND a.ad_type = f.ad_type AND a.ad_id = f.ad_id
+WHERE f.ad_type = 'GRAPHIC_AD'"""  # noqa: S608
     return [
-        "DROP VIEW IF EXISTS campaign_daily_stats",
-        "DROP VIEW IF EXISTS customer_daily_stats",
+        *(f"DROP VIEW IF EXISTS {view}" for view in VIEWS),
         campaign_daily,
         customer_daily,
+        graphic_daily,
     ]
 
 
@@ -326,7 +385,7 @@ FROM (
 REPORT_INDEX_INCLUDES = ("campaign_id", "currency", *METRIC_COLUMNS)
 
 
-def _indexes_ddl(dialect: Dialect) -> list[str]:
+def indexes_ddl(dialect: Dialect) -> list[str]:
     if dialect == "duckdb":
         return []  # DuckDB prunes row groups by min/max; an index only slows loads (ART)
     return [
@@ -345,24 +404,25 @@ def _indexes_ddl(dialect: Dialect) -> list[str]:
     ]
 
 
-def schema_statements(dialect: Dialect) -> list[str]:
-    """The statements that bring an empty database to ``SCHEMA_VERSION`` (idempotent)."""
+def stats_tables_ddl(dialect: Dialect) -> list[str]:
+    """CREATE statements of the metadata, facts, dimensions and summary tables and their
+    indexes, as of ``SCHEMA_VERSION`` (idempotent; ``migrations`` adds the offers and views)."""
     return [
-        _META_DDL,
-        _fact_table_ddl(),
-        *_DIMENSIONS_DDL,
-        _summary_table_ddl(),
-        *_summary_fill(),
-        *_indexes_ddl(dialect),
-        *_views_ddl(dialect),
+        META_DDL,
+        fact_table_ddl(),
+        *DIMENSIONS_DDL,
+        summary_table_ddl(),
+        *indexes_ddl(dialect),
     ]
 
 
 SELECT_SCHEMA_VERSION = "SELECT value FROM warehouse_meta WHERE key = 'schema_version'"
 DELETE_SCHEMA_VERSION = "DELETE FROM warehouse_meta WHERE key = 'schema_version'"
-INSERT_SCHEMA_VERSION = (
-    f"INSERT INTO warehouse_meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"  # noqa: S608
-)
+
+
+def insert_schema_version(version: int) -> str:
+    """The statement recording ``version`` (after ``DELETE_SCHEMA_VERSION``)."""
+    return f"INSERT INTO warehouse_meta (key, value) VALUES ('schema_version', '{int(version)}')"  # noqa: S608
 
 
 class SchemaVersionError(RuntimeError):

@@ -83,7 +83,8 @@ def test_a_fetched_table_becomes_the_load_table_with_api_ratios_renamed(
 
     table = stats_table_to_facts("cust-1", chunked, currency="PLN", run_id="r", fetched_at=FETCHED)
 
-    assert stats.schema == STATS_SCHEMA and table.schema == LOAD_SCHEMA
+    assert stats.select(STATS_SCHEMA.names).schema == STATS_SCHEMA
+    assert table.schema == LOAD_SCHEMA
     assert table["api_ctr"].equals(stats["ctr"]) and table["api_roas"].equals(
         stats["rate_of_return"]
     )

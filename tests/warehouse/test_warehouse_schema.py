@@ -18,9 +18,10 @@ TABLES = {
     "ad_groups",
     "ads",
     "load_log",
+    "offers",
     "warehouse_meta",
 }
-VIEWS = {"campaign_daily_stats", "customer_daily_stats"}
+VIEWS = {"campaign_daily_stats", "customer_daily_stats", "graphic_ad_daily_stats"}
 
 
 def test_ensure_schema_is_idempotent_and_records_its_version(
