@@ -10,16 +10,45 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from simulator.grants import AuthCode, Consent, DeviceGrant, Grant, RefreshGrant
 
-if TYPE_CHECKING:
-    from simulator.state import SimulatorState
-
 STATE_VERSION = 1
+
+
+class _Identity(Protocol):
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def client_id(self) -> str: ...
+
+
+class SimulatorState(Protocol):
+    """What the state file keeps of ``simulator.state.SimulatorState`` (a protocol, so that
+    module and this one do not import each other)."""
+
+    @property
+    def config(self) -> _Identity: ...
+
+    @property
+    def lock(self) -> threading.RLock: ...
+
+    clock_offset: float
+    revision: int
+    signing_key: bytes
+    consents: dict[str, Consent]
+    codes: dict[str, AuthCode]
+    access_tokens: dict[str, Grant]
+    refresh_tokens: dict[str, RefreshGrant]
+    dead_refresh_tokens: dict[str, str]
+    devices: dict[str, DeviceGrant]
+
+    def restore_used_refresh(self, used: deque[tuple[float, str]]) -> None: ...
 
 
 class StateFileError(Exception):
