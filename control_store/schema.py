@@ -197,6 +197,26 @@ oauth_states = Table(
 
 # One connection per authorised account: a customer's sales account (``c_…``) or an agency
 # account (``ag_…``). No foreign key: the id names a row of either table, per ``account_kind``.
+# A portal admin's "Connect agency account" in flight: the code flow's state, bound to the
+# agency account and to the admin who began it; single use, short-lived.
+agency_oauth_states = Table(
+    "agency_oauth_states",
+    metadata,
+    Column("state", String(128), primary_key=True),
+    Column(
+        "agency_account_id",
+        String(32),
+        ForeignKey("agency_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_verifier_enc", Text, nullable=False),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+)
+
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,

@@ -28,7 +28,13 @@ from control_store import auth_links
 from control_store.account_kind import AccountKind
 from control_store.api_call_log import redact_secrets
 from control_store.database import Conflict, NotFound, write
-from control_store.schema import agency_accounts, customers, oauth_states, oauth_tokens
+from control_store.schema import (
+    agency_accounts,
+    agency_oauth_states,
+    customers,
+    oauth_states,
+    oauth_tokens,
+)
 from control_store.token_cipher import TokenCipher
 from settings.defaults import REFRESH_TOKEN_DAYS
 
@@ -395,6 +401,17 @@ def rotate_keys(engine: Engine, keys: Sequence[str]) -> int:
                 update(oauth_states)
                 .where(oauth_states.c.state == state)
                 .values(code_verifier_enc=cipher.rotate(verifier_enc, "a pending OAuth state"))
+            )
+        agency_pending = conn.execute(
+            select(agency_oauth_states.c.state, agency_oauth_states.c.code_verifier_enc).where(
+                agency_oauth_states.c.used_at.is_(None)
+            )
+        ).all()
+        for state, verifier_enc in agency_pending:
+            conn.execute(
+                update(agency_oauth_states)
+                .where(agency_oauth_states.c.state == state)
+                .values(code_verifier_enc=cipher.rotate(verifier_enc, "a pending agency sign-in"))
             )
     return len(rows)
 

@@ -1,0 +1,197 @@
+"""Upgrading a control store written by schema 0003 (agency accounts, before the portal's agency
+sign-in) keeps every row (agency accounts, clients, customers, both kinds of tokens, links) and
+adds ``agency_oauth_states``, usable at once; the upgraded store has the schema module's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, Table, select
+
+from control_store import agency_oauth_states
+from control_store.database import (
+    _alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+    write,
+)
+from control_store.schema import (
+    agency_accounts,
+    agency_clients,
+    auth_links,
+    customers,
+    metadata,
+    oauth_tokens,
+    users,
+)
+from control_store.token_cipher import TokenCipher
+from control_store.token_store import TokenStore
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+AGENCIES = [
+    {
+        "id": "ag_main000001",
+        "name": "Agencja Główna",
+        "allegro_user_id": "900",
+        "allegro_login": "agency",
+        "active": True,
+        "created_at": T0,
+    }
+]
+CUSTOMERS = [
+    {
+        "id": "c_linked0001",
+        "name": "Sklep Powiązany",
+        "allegro_login": "seller01",
+        "allegro_user_id": "u-1",
+        "ads_client_id": "client-1",
+        "agency_account_id": "ag_main000001",
+        "portfolio_id": None,
+        "currency": "PLN",
+        "active": True,
+        "created_at": T0,
+    }
+]
+CLIENTS = [
+    {
+        "agency_account_id": "ag_main000001",
+        "client_id": "client-1",
+        "name": "Sklep Powiązany",
+        "first_seen_at": T0,
+        "last_seen_at": T0 + timedelta(days=1),
+        "removed_at": None,
+        "customer_id": "c_linked0001",
+    },
+    {
+        "agency_account_id": "ag_main000001",
+        "client_id": "client-2",
+        "name": "Sklep Odszedł",
+        "first_seen_at": T0,
+        "last_seen_at": T0,
+        "removed_at": T0 + timedelta(days=1),
+        "customer_id": None,
+    },
+]
+USERS = [
+    {
+        "id": "u_admin00001",
+        "email": "admin@agency.test",
+        "password_hash": "x",
+        "role": "admin",
+        "active": True,
+        "created_at": T0,
+    }
+]
+LINKS = [
+    {
+        "id": "link-used",
+        "customer_id": "c_linked0001",
+        "created_by": "cli:anna",
+        "created_at": T0,
+        "expires_at": T0 + timedelta(days=3),
+        "used_at": T0 + timedelta(hours=1),
+        "revoked_at": None,
+    }
+]
+
+
+def _token(cipher: TokenCipher, account_id: str, kind: str) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "account_kind": kind,
+        "access_token_enc": cipher.encrypt(f"ACCESS-{account_id}"),
+        "refresh_token_enc": cipher.encrypt(f"REFRESH-{account_id}"),
+        "expires_at": T0 + timedelta(hours=12),
+        "refresh_expires_at": T0 + timedelta(days=90),
+        "scope": "allegro:api:ads",
+        "status": "connected",
+        "connected_at": T0,
+        "last_refresh_at": None,
+        "last_error": None,
+        "updated_at": T0,
+        "version": 2,
+    }
+
+
+@pytest.fixture
+def old_store(control_url: str) -> Iterator[tuple[Engine, str]]:
+    """A control store at revision 0003 with an agency account, its clients, a linked customer,
+    an agency and a sales connection, a user and a link."""
+    key = Fernet.generate_key().decode()
+    cipher = TokenCipher([key])
+    engine = make_engine(control_url)
+    with engine.connect() as conn:
+        command.upgrade(_alembic_config(conn), "0003")
+        conn.commit()
+    with write(engine) as conn:
+        conn.execute(agency_accounts.insert(), AGENCIES)
+        conn.execute(customers.insert(), CUSTOMERS)
+        conn.execute(agency_clients.insert(), CLIENTS)
+        conn.execute(users.insert(), USERS)
+        conn.execute(auth_links.insert(), LINKS)
+        conn.execute(
+            oauth_tokens.insert(),
+            [_token(cipher, "ag_main000001", "agency"), _token(cipher, "c_linked0001", "sales")],
+        )
+    assert current_revision(engine) == "0003"
+    yield engine, key
+    engine.dispose()
+
+
+def _rows(engine: Engine, table: Table) -> list[dict[str, Any]]:
+    key = list(table.primary_key.columns)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(select(table).order_by(*key))]
+
+
+def test_upgrading_keeps_every_row(old_store: tuple[Engine, str]) -> None:
+    engine, _key = old_store
+    before = {t.name: _rows(engine, t) for t in (agency_accounts, customers, agency_clients, users)}
+    before["auth_links"] = _rows(engine, auth_links)
+    before["oauth_tokens"] = _rows(engine, oauth_tokens)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0004"
+    for table in (agency_accounts, customers, agency_clients, users, auth_links, oauth_tokens):
+        assert _rows(engine, table) == before[table.name], table.name
+
+
+def test_tokens_still_decrypt_after_the_upgrade(old_store: tuple[Engine, str]) -> None:
+    engine, key = old_store
+    upgrade(engine)
+    store = TokenStore(engine, [key])
+    for account_id in ("ag_main000001", "c_linked0001"):
+        stored = store.read(account_id)
+        assert stored is not None and stored.access_token == f"ACCESS-{account_id}"
+
+
+def test_an_upgraded_store_takes_an_agency_sign_in_at_once(old_store: tuple[Engine, str]) -> None:
+    engine, key = old_store
+    upgrade(engine)
+    cipher = TokenCipher([key])
+    state = agency_oauth_states.create_agency_state(
+        engine, cipher, "ag_main000001", "u_admin00001", "verifier-" + "v" * 40
+    )
+    assert agency_oauth_states.is_agency_state(engine, state)
+    consumed = agency_oauth_states.consume_agency_state(engine, cipher, state, "u_admin00001")
+    assert consumed.agency_account_id == "ag_main000001"
+    assert consumed.code_verifier == "verifier-" + "v" * 40
+
+
+def test_an_upgraded_store_has_exactly_the_schema_module_schema(
+    old_store: tuple[Engine, str],
+) -> None:
+    engine, _key = old_store
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
