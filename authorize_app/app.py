@@ -17,6 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from allegro_resource.oauth import OAuthClient
+from authorize_app.agency_callback import PORTAL_MOUNT, forward_agency_callback
 from authorize_app.consent import ConsentFlow
 from authorize_app.portal.app import PortalApp
 from authorize_app.web import SecurityHeaders, bad_host, origin_of, render, security_headers
@@ -79,7 +80,8 @@ class AuthorizeApp:
         if endpoint == "consent_start":
             return self.consent.start(request, values["token"])
         if endpoint == "consent_callback":
-            return self.consent.callback(request)
+            forwarded = forward_agency_callback(self.control, request)
+            return forwarded or self.consent.callback(request)
         if endpoint == "health":
             return Response("ok\n", mimetype="text/plain")
         return self.not_found()
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Callable[..., Iterable[bytes
     control = open_control(settings)
     app = AuthorizeApp(control)
     static = Path(__file__).parent / "static"
-    routed = DispatcherMiddleware(app, {"/portal": PortalApp(control)})
+    routed = DispatcherMiddleware(app, {PORTAL_MOUNT: PortalApp(control)})
     # Outermost, so static files get the security headers too.
     return SecurityHeaders(
         SharedDataMiddleware(routed, {"/static": str(static)}, cache=False),

@@ -20,7 +20,7 @@ from authorize_app.portal.context import Ctx, Services, WarehouseHandle
 from authorize_app.portal.routes import BY_ENDPOINT, URL_MAP, Access, Route
 from authorize_app.portal.scope import ADMINS_ONLY
 from authorize_app.portal.sessions import Session, SessionCodec, session_is_live
-from authorize_app.web import StartResponse, bad_host, security_headers
+from authorize_app.web import StartResponse, bad_host, origin_of, security_headers
 from control_store import users
 from control_store.database import Conflict, NotFound
 from control_store.users import User
@@ -56,6 +56,8 @@ class PortalApp:
             SessionCodec(settings.signing_secret),
             WarehouseHandle(warehouse_url or settings.resolved_warehouse_url),
         )
+        # "Connect agency account" posts a form that redirects to Allegro's consent page.
+        self.form_targets = (origin_of(settings.auth_url),)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -63,7 +65,7 @@ class PortalApp:
         request.max_form_memory_size = MAX_BODY_BYTES
         request.max_form_parts = MAX_FORM_PARTS
         response = self.respond(request)
-        return security_headers(response)(environ, start_response)
+        return security_headers(response, form_targets=self.form_targets)(environ, start_response)
 
     def close(self) -> None:
         self.services.warehouse.close()

@@ -13,6 +13,7 @@ from authorize_app.portal.connection_state import ConnectionState, connection_st
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import text_field
 from authorize_app.portal.freshness import latest_days
+from authorize_app.portal.statistics_links import StatisticsLink, statistics_links, token_infos
 from control_store import auth_links, customers, portfolios
 from control_store.customers import Customer
 from control_store.database import Conflict
@@ -26,16 +27,23 @@ class CustomerRow:
     customer: Customer
     connection: ConnectionState
     latest_day: date | None
+    statistics: StatisticsLink
 
 
 def _rows(ctx: Ctx, found: list[Customer]) -> tuple[list[CustomerRow], bool]:
     """Rows with connection and freshness; the flag says whether freshness could be read."""
-    infos = {info.account_id: info for info in ctx.control.tokens.list_info()}
+    infos = token_infos(ctx.control)
     now = datetime.now(UTC)
     expiring = ctx.control.settings.expiring_days
     days = latest_days(ctx, [c.id for c in found])
+    links = statistics_links(ctx.control, found, infos)
     rows = [
-        CustomerRow(c, connection_state(infos.get(c.id), now, expiring), (days or {}).get(c.id))
+        CustomerRow(
+            c,
+            connection_state(infos.get(c.id), now, expiring),
+            (days or {}).get(c.id),
+            links[c.id],
+        )
         for c in found
     ]
     return rows, days is not None

@@ -1,5 +1,6 @@
 """The live report: a short recent window pulled from Allegro through the same client and
-token manager as the pipeline. Every call lands in the API log; a customer that fails becomes
+token manager as the pipeline, each customer read through its agency client link with its
+agency account's token. Every call lands in the API log; a customer that fails becomes
 an error row and never hides the others."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from allegro_resource.ads_client import StatsJob, StatsResult
-from allegro_resource.errors import AllegroError, ApiError, NeedsReauthorization
+from allegro_resource.errors import AllegroError, ApiError, Forbidden, NeedsReauthorization
 from allegro_resource.models import StatRow, stat_rows_from_table
 from authorize_app.portal.report_filters import ReportFilters
 from authorize_app.portal.report_model import (
@@ -29,7 +30,14 @@ from services.control import Control
 
 LIVE_MAX_ATTEMPTS = 3  # someone is waiting for the page: retry less than the pipeline does
 LIVE_MAX_RETRY_SECONDS = 15.0
-NOT_CONNECTED_FIX = "Send the customer an authorisation link from the Connections board."
+NOT_LINKED = "not linked to a client of an agency account"
+NOT_LINKED_FIX = (
+    "An admin adopts the customer's client (or links it to this customer) on the Agency "
+    "accounts page; statistics are read with the agency account's connection."
+)
+AGENCY_REAUTH_FIX = (
+    "The agency account must be reconnected: an admin presses Reconnect on the Connections board."
+)
 
 
 def live_report(control: Control, filters: ReportFilters, run_id: str) -> Report:
@@ -56,20 +64,18 @@ def live_report(control: Control, filters: ReportFilters, run_id: str) -> Report
 
 
 def _jobs(customers: Iterable[Customer]) -> tuple[list[StatsJob], list[ErrorRow]]:
+    """A job per active customer with an agency client link: its rows, read with its agency
+    account's token (the customer's own token cannot read statistics)."""
     jobs, errors = [], []
     for customer in customers:
         if not customer.active:
             errors.append(
                 ErrorRow(customer.id, customer.name, "deactivated; not pulled", "Nothing to do.")
             )
-        elif not customer.ads_client_id:
-            errors.append(
-                ErrorRow(customer.id, customer.name, "not connected to Allegro", NOT_CONNECTED_FIX)
-            )
+        elif customer.agency_account_id is None or customer.ads_client_id is None:
+            errors.append(ErrorRow(customer.id, customer.name, NOT_LINKED, NOT_LINKED_FIX))
         else:
-            # Compile fix for the client's new API (issue 12): the customer's own token until
-            # the portal reads statistics with the customer's agency account.
-            jobs.append(StatsJob(customer.id, customer.id, customer.ads_client_id))
+            jobs.append(StatsJob(customer.id, customer.agency_account_id, customer.ads_client_id))
     return jobs, errors
 
 
@@ -89,7 +95,9 @@ def _pull(
 
 def _error_row(customer: Customer, error: AllegroError) -> ErrorRow:
     if isinstance(error, NeedsReauthorization):
-        fix = "The customer must authorise again: send a new link from the Connections board."
+        fix = AGENCY_REAUTH_FIX
+    elif isinstance(error, Forbidden) and error.fix:
+        fix = error.fix
     elif isinstance(error, ApiError) and error.trace_id:
         fix = f"Try again later; if it persists, report Trace-Id {error.trace_id} to Allegro."
     else:

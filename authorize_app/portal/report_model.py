@@ -75,6 +75,54 @@ class DayPoint:
         return ratio(self.attributed_value, self.cost, 2)
 
 
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """One of a customer's top offers by sponsored spend, named from its sales account."""
+
+    customer_id: str
+    customer_name: str
+    rank: int
+    offer_id: str
+    offer_name: str | None  # None: never fetched (no sales-account connection)
+    status: str | None
+    stock_available: int | None
+    unavailable: bool | None  # None: unknown
+    currency: str
+    spend: Decimal
+    clicks: int
+    attributed_value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UnavailableSpend:
+    """A customer's sponsored spend, and the part of it on offers nobody can buy."""
+
+    customer_id: str
+    customer_name: str
+    currency: str
+    sponsored_spend: Decimal
+    unavailable_spend: Decimal
+    unavailable_offers: int
+
+
+@dataclass(frozen=True, slots=True)
+class GraphicAdRow:
+    """A graphic ad over the range: CPM, and reach as the most on one day (never a sum)."""
+
+    customer_id: str
+    customer_name: str
+    campaign_name: str
+    ad_id: str
+    ad_name: str
+    currency: str
+    days: int
+    views: int
+    clicks: int
+    cost: Decimal
+    cpm: Decimal | None
+    max_daily_unique_reach: int | None
+
+
 @dataclass
 class Report:
     mode: str  # "stored" or "live"
@@ -85,6 +133,9 @@ class Report:
     errors: list[ErrorRow] = field(default_factory=list)
     days: list[DayPoint] = field(default_factory=list)
     freshness: dict[str, date | None] = field(default_factory=dict)
+    offers: list[OfferRow] = field(default_factory=list)
+    unavailable: list[UnavailableSpend] = field(default_factory=list)
+    graphic_ads: list[GraphicAdRow] = field(default_factory=list)
     pulled_at: datetime | None = None
 
     @property

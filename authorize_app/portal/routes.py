@@ -15,9 +15,17 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from authorize_app.portal import api_log_pages, auth, connections_pages, exports, reports_pages
+from authorize_app.portal import agency_pages as agency
+from authorize_app.portal import (
+    api_log_pages,
+    auth,
+    connections_pages,
+    exports,
+    reports_pages,
+)
 from authorize_app.portal import customers_pages as customers
 from authorize_app.portal import viewers_pages as viewers
+from authorize_app.portal.agency_pages import AGENCY_CALLBACK_PATH as AGENCY_CALLBACK
 from authorize_app.portal.context import Ctx
 
 Handler = Callable[..., Response]
@@ -83,6 +91,44 @@ ROUTES: tuple[Route, ...] = (
     Route("/viewers/<user_id>/grant", "POST", "viewer_grant", ADMIN, viewers.viewer_grant),
     Route("/viewers/<user_id>/revoke", "POST", "viewer_revoke", ADMIN, viewers.viewer_revoke),
     Route("/connections", "GET", "connections", USER, connections_pages.connections),
+    Route("/agency-accounts", "GET", "agency_accounts", ADMIN, agency.agency_accounts_page),
+    Route("/agency-accounts", "POST", "agency_account_create", ADMIN, agency.agency_account_create),
+    Route(AGENCY_CALLBACK, "GET", "agency_callback", ADMIN, agency.agency_callback),
+    Route(
+        "/agency-accounts/<agency_account_id>/connect",
+        "POST",
+        "agency_connect",
+        ADMIN,
+        agency.agency_connect,
+    ),
+    Route(
+        "/agency-accounts/<agency_account_id>/clients",
+        "GET",
+        "agency_clients",
+        ADMIN,
+        agency.agency_clients_page,
+    ),
+    Route(
+        "/agency-accounts/<agency_account_id>/clients/refresh",
+        "POST",
+        "agency_clients_refresh",
+        ADMIN,
+        agency.agency_clients_refresh,
+    ),
+    Route(
+        "/agency-accounts/<agency_account_id>/adopt",
+        "POST",
+        "agency_client_adopt",
+        ADMIN,
+        agency.agency_client_adopt,
+    ),
+    Route(
+        "/agency-accounts/<agency_account_id>/link",
+        "POST",
+        "agency_client_link",
+        ADMIN,
+        agency.agency_client_link,
+    ),
     Route("/api-log", "GET", "api_log", USER, api_log_pages.api_log),
     Route("/reports", "GET", "reports", USER, reports_pages.reports),
     Route("/reports/live", "GET", "reports_live", USER, reports_pages.reports_live),

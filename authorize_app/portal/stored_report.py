@@ -9,9 +9,23 @@ from decimal import Decimal
 from typing import Any
 
 from authorize_app.portal.report_filters import ReportFilters
-from authorize_app.portal.report_model import CampaignRow, DayPoint, Report, sort_rows
+from authorize_app.portal.report_model import (
+    CampaignRow,
+    DayPoint,
+    GraphicAdRow,
+    OfferRow,
+    Report,
+    UnavailableSpend,
+    sort_rows,
+)
+from warehouse.offer_queries import top_offers, unavailable_offer_spend
 from warehouse.stats_loader import Warehouse
-from warehouse.stats_queries import campaign_report_table, daily_trend, latest_loaded_day
+from warehouse.stats_queries import (
+    campaign_report_table,
+    daily_trend,
+    graphic_ad_report,
+    latest_loaded_day,
+)
 
 
 def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
@@ -27,7 +41,69 @@ def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
     trend = daily_trend(wh, ids, filters.start, filters.end)
     report.days = [_day(record) for record in trend.to_pylist()]
     report.freshness = latest_loaded_day(wh, ids)
+    start, end = filters.start, filters.end
+    report.offers = [_offer(r, names) for r in top_offers(wh, ids, start, end).to_pylist()]
+    report.unavailable = [
+        _unavailable(r, names) for r in unavailable_offer_spend(wh, ids, start, end).to_pylist()
+    ]
+    report.graphic_ads = [
+        _graphic_ad(r, names) for r in graphic_ad_report(wh, ids, start, end).to_pylist()
+    ]
     return report
+
+
+def _offer(record: Mapping[str, Any], names: Mapping[str, str]) -> OfferRow:
+    customer_id = str(record["customer_id"])
+    unavailable = record["unavailable"]
+    return OfferRow(
+        customer_id=customer_id,
+        customer_name=names.get(customer_id, customer_id),
+        rank=int(record["spend_rank"]),
+        offer_id=str(record["offer_id"]),
+        offer_name=None if record["offer_name"] is None else str(record["offer_name"]),
+        status=None if record["status"] is None else str(record["status"]),
+        stock_available=_count(record["stock_available"]),
+        unavailable=None if unavailable is None else bool(unavailable),
+        currency=str(record["currency"]),
+        spend=_money(record["spend"]),
+        clicks=int(record["clicks"]),
+        attributed_value=_money(record["attributed_value"]),
+    )
+
+
+def _unavailable(record: Mapping[str, Any], names: Mapping[str, str]) -> UnavailableSpend:
+    customer_id = str(record["customer_id"])
+    return UnavailableSpend(
+        customer_id=customer_id,
+        customer_name=names.get(customer_id, customer_id),
+        currency=str(record["currency"]),
+        sponsored_spend=_money(record["sponsored_spend"]),
+        unavailable_spend=_money(record["unavailable_spend"]),
+        unavailable_offers=int(record["unavailable_offers"]),
+    )
+
+
+def _graphic_ad(record: Mapping[str, Any], names: Mapping[str, str]) -> GraphicAdRow:
+    customer_id = str(record["customer_id"])
+    return GraphicAdRow(
+        customer_id=customer_id,
+        customer_name=names.get(customer_id, customer_id),
+        campaign_name=str(record["campaign_name"] or record["campaign_id"]),
+        ad_id=str(record["ad_id"]),
+        ad_name=str(record["ad_name"] or record["ad_id"]),
+        currency=str(record["currency"]),
+        days=int(record["days"]),
+        views=int(record["views"]),
+        clicks=int(record["clicks"]),
+        cost=_money(record["cost"]),
+        cpm=_decimal(record["cpm"]),
+        max_daily_unique_reach=_count(record["max_daily_unique_reach"]),
+    )
+
+
+def _count(value: object) -> int | None:
+    found = _decimal(value)
+    return None if found is None else int(found)
 
 
 def _campaign_row(record: Mapping[Any, Any], names: Mapping[str, str]) -> CampaignRow:

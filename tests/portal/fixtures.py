@@ -1,15 +1,18 @@
-"""Fixtures of the portal tests: one stack per session (simulator as Allegro, SQLite control
-store, DuckDB warehouse loaded through the real client, the web app under waitress), staff
-accounts signed in over HTTP, and headless Chromium (the onboarding tests' fixtures, reused).
+"""Fixtures of the portal tests: one stack per session (simulator as Allegro with two agency
+accounts, SQLite control store, DuckDB warehouse loaded through the real client, the web app
+under waitress), staff accounts signed in over HTTP, and headless Chromium (the onboarding
+tests' fixtures, reused).
 
-North portfolio: a connected customer and one with hostile names; South: another connected
-customer; one customer in no portfolio. The viewer sees North only.
+The agency account "Agencja Główna" is connected as the simulator's ``agency``; its clients are
+listed. North portfolio: a customer linked to one of its clients and connected (sales account,
+offers loaded), and one with hostile names; South: another linked and connected customer; one
+customer in no portfolio. The viewer sees North only. The simulator's ``agency2`` is left for
+the browser test to connect through the portal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,26 +21,28 @@ import requests
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 
-from allegro_resource.ads_client import AllegroAdsClient
 from authorize_app.app import create_app
 from authorize_app.server import start_in_thread
-from control_store import customers, portfolios, users
-from control_store.api_call_log import ControlStoreCallLog
+from control_store import agency_accounts, agency_clients, customers, portfolios, users
 from control_store.customers import Customer
 from control_store.database import upgrade
-from services.clients import oauth_client, token_manager
 from services.control import Control, open_control
-from services.stats_sync import CustomerTarget, sync_statistics
 from settings.config import Settings
 from simulator.server import RunningSimulator, start_simulator
 from simulator.state import SimulatorConfig
+from testing.simulated_agency import connect_agency_as
 from tests.authorize_app.onboarding_helpers import CALLBACK_PATH, free_port
 from tests.portal.portal_helpers import (
+    AGENCY_LOGIN,
     HOSTILE_CUSTOMER,
+    MAIN_AGENCY,
     Account,
     PortalStack,
     connect,
     hostile_rows,
+    list_agency_clients,
+    load_from_allegro,
+    load_offers_from_allegro,
     load_rows,
     sign_in,
     yesterday,
@@ -64,19 +69,12 @@ def _settings(data_dir: Path, web_url: str, simulator: RunningSimulator) -> Sett
     )
 
 
-def _load_from_allegro(control: Control, wh: Warehouse, connected: list[Customer]) -> None:
-    """The stored days of the connected customers, fetched and loaded as the pipeline does."""
-    end = yesterday()
-    start = end - timedelta(days=STORED_DAYS - 1)
-    targets = [CustomerTarget(c.id, c.name, str(c.ads_client_id)) for c in connected]
-    settings = control.settings
-    with (
-        ControlStoreCallLog(control.engine) as call_log,
-        closing(oauth_client(settings, call_log)) as oauth,
-        AllegroAdsClient(settings.api_url, token_manager(control, oauth), call_log) as api,
-    ):
-        report = sync_statistics(api, wh, targets, start, end, run_id="portal-tests")
-    assert not report.failed, report.failed
+def _linked_to_agency(
+    control: Control, simulator: RunningSimulator, agency_id: str, customer: Customer, seller: int
+) -> Customer:
+    """The customer linked to the agency client of the simulator's ``seller``-th seller."""
+    client_id = str(simulator.users()[seller]["ads_client_id"])
+    return agency_clients.link_customer(control.engine, agency_id, client_id, customer.id)
 
 
 def _campaign_ids(wh: Warehouse, customer_id: str) -> list[str]:
@@ -120,7 +118,9 @@ def portal(
     data_dir = tmp_path_factory.mktemp("portal")
     port = free_port()
     web_url = f"http://127.0.0.1:{port}"
-    simulator = start_simulator(SimulatorConfig(redirect_uris=(f"{web_url}{CALLBACK_PATH}",)))
+    simulator = start_simulator(
+        SimulatorConfig(redirect_uris=(f"{web_url}{CALLBACK_PATH}",), agencies=2)
+    )
     settings = _settings(data_dir, web_url, simulator)
     upgrade(settings.resolved_control_url)
     web = start_in_thread(create_app(settings), port=port)
@@ -140,16 +140,28 @@ def _build(
 ) -> PortalStack:
     engine = control.engine
     north, south = (portfolios.create_portfolio(engine, n).id for n in ("North", "South"))
+    admin, viewer, lonely = _accounts(control, north)
+    admin_id = users.find_user(engine, admin.email).id
+    agency = agency_accounts.create_agency_account(engine, MAIN_AGENCY)
+    connect_agency_as(control, agency.id, admin_id, AGENCY_LOGIN)
+    list_agency_clients(control, agency.id)
     alpha = customers.create_customer(engine, "Alfa Ogrody", portfolio=north)
     beta = customers.create_customer(engine, "Beta Meble", portfolio=south)
-    alpha, beta = (connect(control, simulator, c, seller) for seller, c in enumerate((alpha, beta)))
+    # Sellers 0 and 2 are clients of "agency" (seller N belongs to agency (N - 1) mod 2).
+    alpha, beta = (
+        _linked_to_agency(control, simulator, agency.id, c, seller)
+        for seller, c in ((0, alpha), (2, beta))
+    )
+    alpha, beta = (connect(control, simulator, c, seller) for seller, c in ((0, alpha), (2, beta)))
     hostile = customers.create_customer(engine, HOSTILE_CUSTOMER, portfolio=north)
     orphan = customers.create_customer(engine, "Bez Portfela")
-    _load_from_allegro(control, wh, [alpha, beta])
+    end = yesterday()
+    load_from_allegro(control, wh, [alpha, beta], end - timedelta(days=STORED_DAYS - 1), end)
+    for customer in (alpha, beta):
+        load_offers_from_allegro(control, wh, customer)
     day = yesterday()
     load_rows(wh, hostile.id, day, hostile_rows(day, "north"))
     load_rows(wh, orphan.id, day, hostile_rows(day, "orphan"))
-    admin, viewer, lonely = _accounts(control, north)
     return PortalStack(
         url=url,
         simulator=simulator,
@@ -165,7 +177,10 @@ def _build(
         start=day - timedelta(days=STORED_DAYS - 1),
         end=day,
         foreign_campaigns=_campaign_ids(wh, beta.id) + _campaign_ids(wh, orphan.id),
-        spare_sellers=list(range(2, 10)),
+        agency=agency_accounts.find_agency_account(engine, agency.id),
+        # Sellers no customer is bound to yet: 4, 6, 8 are clients of "agency", 1, 3, 5, 7 of
+        # "agency2" (seller 9, also "agency2"'s, is the browser test's to adopt in the portal).
+        spare_sellers=[4, 6, 8, 1, 3, 5, 7],
     )
 
 

@@ -4,26 +4,38 @@ warehouse, web app), staff accounts, signing in over HTTP, and data with hostile
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
 import requests
 
 from allegro_resource.models import AdType, StatRow
 from allegro_resource.windows import reporting_today
 from control_store import customers
+from control_store.agency_accounts import AgencyAccount
+from control_store.api_call_log import ControlStoreCallLog
 from control_store.customers import Customer
+from services.agency_connect import refresh_client_list
+from services.clients import ads_client, oauth_client, token_manager
 from services.control import Control
 from services.links import issue_link
+from services.stats_sync import CustomerTarget, sync_statistics
 from settings.config import Settings
 from simulator.server import RunningSimulator
 from testing.stat_tables import stat_rows_to_arrow
 from tests.authorize_app.onboarding_helpers import consent_over_http
+from warehouse.offers_schema import OFFER_INPUT_SCHEMA
 from warehouse.stats_loader import Warehouse
 
 PASSWORD = "correct horse battery"
+MAIN_AGENCY = "Agencja Główna"
+AGENCY_LOGIN = "agency"  # the simulator's first agency account
+SECOND_AGENCY_LOGIN = "agency2"
+PORTAL_ADOPTED_SELLER = 9  # a client of "agency2": the browser test adopts it in the portal
 HOSTILE_CUSTOMER = "<script>alert('pwn')</script> Sklep & Co"
 HOSTILE_CAMPAIGN = '<img src=x onerror="alert(1)"> Promo'
 INJECTION = "' OR 1=1 --"
@@ -55,6 +67,7 @@ class PortalStack:
     start: date
     end: date
     foreign_campaigns: list[str] = field(default_factory=list)
+    agency: AgencyAccount | None = None  # "Agencja Główna", connected as the simulator's agency
     spare_sellers: list[int] = field(default_factory=list)
 
     def portal(self, path: str = "") -> str:
@@ -112,8 +125,70 @@ def connect(
         done = consent_over_http(http, issue_link(control, customer.id).url, login)
     assert done.status_code == 200, done.text
     connected = customers.get_customer(control.engine, customer.id)
-    assert connected is not None and connected.ads_client_id
+    assert connected is not None and connected.allegro_login == login
     return connected
+
+
+def list_agency_clients(control: Control, agency_account_id: str) -> None:
+    """Record the agency account's client list now, as the portal's button does."""
+    settings = control.settings
+    with (
+        closing(oauth_client(settings)) as oauth,
+        ads_client(settings, token_manager(control, oauth)) as api,
+    ):
+        refresh_client_list(control, api, agency_account_id)
+
+
+def load_from_allegro(
+    control: Control, wh: Warehouse, linked: list[Customer], start: date, end: date
+) -> None:
+    """The customers' statistics for ``start..end``, read with their agency account's token
+    and loaded as the pipeline does."""
+    targets = [
+        CustomerTarget(c.id, c.name, str(c.ads_client_id), agency_account_id=c.agency_account_id)
+        for c in linked
+    ]
+    settings = control.settings
+    with (
+        ControlStoreCallLog(control.engine) as call_log,
+        closing(oauth_client(settings, call_log)) as oauth,
+        ads_client(settings, token_manager(control, oauth), call_log) as api,
+    ):
+        report = sync_statistics(api, wh, targets, start, end, run_id="portal-tests")
+    assert not report.failed, report.failed
+
+
+def load_offers_from_allegro(control: Control, wh: Warehouse, customer: Customer) -> int:
+    """The offers the customer's sponsored ads point to, read with its sales account's token
+    into the warehouse's ``offers``; how many."""
+    ids = wh.read(
+        "SELECT DISTINCT offer_id FROM ads WHERE customer_id = $customer_id "
+        "AND offer_id IS NOT NULL ORDER BY offer_id",
+        {"customer_id": customer.id},
+    ).column("offer_id")
+    settings = control.settings
+    with (
+        closing(oauth_client(settings)) as oauth,
+        ads_client(settings, token_manager(control, oauth)) as api,
+    ):
+        offers = api.offers(customer.id, [str(i) for i in ids.to_pylist()])
+    table = pa.Table.from_pylist(
+        [
+            {
+                "offer_id": o.id,
+                "name": o.name,
+                "price": o.price,
+                "currency": o.currency,
+                "stock_available": o.stock_available,
+                "stock_sold": o.stock_sold,
+                "status": str(o.status),
+            }
+            for o in offers
+        ],
+        schema=OFFER_INPUT_SCHEMA,
+    )
+    wh.load_offers(customer.id, table, datetime.now(UTC))
+    return table.num_rows
 
 
 def yesterday() -> date:

@@ -1,6 +1,9 @@
-"""The portal in real headless Chromium: an admin creates a customer and a link, a viewer
-with one portfolio sees only its customers in the list, the report, the chart and the export,
-and the connections board shows a consent withdrawn at Allegro as needing re-authorisation."""
+"""The portal in real headless Chromium: an admin connects an agency account through Allegro's
+consent page, adopts one of its clients and sends the new customer a link, the customer consents,
+and the report names the customer's offers; an admin creates a customer and a link, a viewer
+with one portfolio sees only its customers in the list, the report, the chart and the export;
+and the connections board shows a consent withdrawn at Allegro as needing re-authorisation
+while the customer's statistics (read with the agency's token) still come."""
 
 from __future__ import annotations
 
@@ -9,12 +12,22 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
-from control_store import customers
-from tests.portal.portal_helpers import Account, PortalStack, connect
+from allegro_resource.errors import NeedsReauthorization
+from control_store import agency_accounts, customers
+from tests.portal.portal_helpers import (
+    PORTAL_ADOPTED_SELLER,
+    SECOND_AGENCY_LOGIN,
+    Account,
+    PortalStack,
+    connect,
+    load_from_allegro,
+    load_offers_from_allegro,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
 
@@ -55,6 +68,68 @@ def shown_customer_ids(page: Page, table: str) -> set[str]:
         "rows => rows.map(r => r.dataset.customerId)"
     )
     return set(ids)
+
+
+def approve_on_allegro(page: Page, login: str) -> None:
+    """On the simulator's consent page: sign in as ``login`` and allow access."""
+    page.wait_for_url(re.compile(r"/auth/oauth/authorize"))
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", "sim-password")
+    page.get_by_role("button", name=re.compile("approve")).click()
+
+
+@pytest.mark.browser
+def test_admin_connects_an_agency_adopts_a_client_and_the_report_names_its_offers(
+    portal: PortalStack, chromium: Browser, contexts: list[BrowserContext]
+) -> None:
+    dialogs: list[str] = []
+    admin = new_page(chromium, contexts, dialogs)
+    sign_in(admin, portal, portal.admin)
+    admin.goto(portal.portal("/agency-accounts"))
+    admin.locator("#agency-create input[name=name]").fill("Agencja Druga")
+    admin.locator("#agency-create").get_by_role("button", name="Add").click()
+    agency = agency_accounts.find_agency_account(portal.control.engine, "Agencja Druga")
+    row = admin.locator(f"#agency-accounts tr[data-agency-account-id='{agency.id}']")
+    expect(row).to_contain_text("Not connected")
+    row.get_by_role("button", name="Connect").click()
+
+    approve_on_allegro(admin, SECOND_AGENCY_LOGIN)
+    admin.wait_for_url(re.compile(rf"/portal/agency-accounts/{agency.id}/clients"))
+    seller = portal.simulator.users()[PORTAL_ADOPTED_SELLER]
+    client = admin.locator(f"#unadopted-clients tr[data-client-id='{seller['ads_client_id']}']")
+    expect(client).to_be_visible()
+    client.locator("input[name=name]").fill("Epsilon Kwiaty")
+    client.get_by_role("button", name="Create customer").click()
+    expect(admin.locator("h1")).to_have_text("Epsilon Kwiaty")
+    expect(admin.locator("#statistics-link")).to_contain_text("Agencja Druga")
+    admin.locator("#create-link").click()
+    link_url = admin.locator("#link-url").input_value()
+
+    seller_page = new_page(chromium, contexts, dialogs)
+    seller_page.goto(link_url)
+    seller_page.get_by_role("button", name="Continue to Allegro").click()
+    approve_on_allegro(seller_page, str(seller["login"]))
+    expect(seller_page.locator("h1")).to_contain_text("connected")
+
+    epsilon = customers.find_customer(portal.control.engine, "Epsilon Kwiaty")
+    assert epsilon.allegro_login == seller["login"]
+    load_from_allegro(portal.control, portal.warehouse, [epsilon], portal.start, portal.end)
+    assert load_offers_from_allegro(portal.control, portal.warehouse, epsilon) > 0
+
+    admin.goto(portal.portal(f"/reports?customer={epsilon.id}"))
+    offers = admin.locator(f"#top-offers tr[data-customer-id='{epsilon.id}'] td.offer-name")
+    expect(offers.first).to_be_visible()
+    names = offers.all_inner_texts()
+    sold = {o["name"] for o in _offers_of(portal, str(seller["login"]))}
+    assert names and set(names) <= sold  # the sales account's offer names, as Allegro has them
+    ARTIFACTS.mkdir(exist_ok=True)
+    admin.screenshot(path=str(ARTIFACTS / "portal-offers.png"), full_page=True)
+    assert dialogs == []
+
+
+def _offers_of(portal: PortalStack, login: str) -> list[dict[str, Any]]:
+    """The seller's offers as the simulator serves them (names included)."""
+    return portal.simulator.offers(login)
 
 
 @pytest.mark.browser
@@ -112,23 +187,29 @@ def test_admin_creates_a_customer_and_link_then_a_viewer_sees_only_their_portfol
 
 
 @pytest.mark.browser
-def test_the_connections_board_shows_a_consent_withdrawn_at_allegro_as_needing_reauth(
+def test_a_consent_withdrawn_at_allegro_needs_a_new_link_while_statistics_still_come(
     portal: PortalStack, chromium: Browser, contexts: list[BrowserContext]
 ) -> None:
     control = portal.control
+    assert portal.agency is not None
+    seller = portal.next_seller()  # a client of the connected agency account
     customer = customers.create_customer(control.engine, "Delta Zabawki", portfolio="South")
-    customer = connect(control, portal.simulator, customer, portal.next_seller())
+    client_id = str(portal.simulator.users()[seller]["ads_client_id"])
+    customers.set_statistics_link(control.engine, customer.id, portal.agency.id, client_id)
+    customer = connect(control, portal.simulator, customer, seller)
+    load_from_allegro(control, portal.warehouse, [customer], portal.start, portal.end)
     portal.simulator.revoke(str(customer.allegro_login))
-    alpha = portal.north[0]
 
     dialogs: list[str] = []
     page = new_page(chromium, contexts, dialogs)
     sign_in(page, portal, portal.admin)
-    page.goto(portal.portal(f"/reports/live?customer={customer.id}&customer={alpha.id}"))
+    page.goto(portal.portal(f"/reports/live?customer={customer.id}"))
     expect(page.locator("#live-badge")).to_have_text("LIVE")
-    error = page.locator(f"#report-errors tr[data-customer-id='{customer.id}']")
-    expect(error).to_contain_text("authorise again")
-    assert shown_customer_ids(page, "campaigns") == {alpha.id}  # the others still show
+    expect(page.locator("#campaigns tbody tr[data-customer-id]").first).to_be_visible()
+    assert shown_customer_ids(page, "campaigns") == {customer.id}  # the agency's token reads
+    assert page.locator("#report-errors").count() == 0
+    with pytest.raises(NeedsReauthorization):  # the offers refresh, with the sales account
+        load_offers_from_allegro(control, portal.warehouse, customer)
 
     page.goto(portal.portal("/connections"))
     row = page.locator(f"#connections tr[data-customer-id='{customer.id}']")
@@ -136,5 +217,5 @@ def test_the_connections_board_shows_a_consent_withdrawn_at_allegro_as_needing_r
     expect(row).to_contain_text("invalid_grant")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "portal-connections.png"), full_page=True)
-    row.get_by_role("button", name="New link").click()
+    row.get_by_role("button", name="Send a new link").click()
     expect(page.locator("#link-url")).to_have_value(re.compile(r"/authorize/"))

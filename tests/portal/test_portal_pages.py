@@ -200,11 +200,12 @@ def test_the_connections_board_shows_status_and_offers_links_only_to_admins(
     board = table_html(get(admin_http, portal, "/connections"), "connections")
     alpha_row = re.search(rf'data-customer-id="{alpha.id}".*?</tr>', board, re.S)
     hostile_row = re.search(rf'data-customer-id="{hostile.id}".*?</tr>', board, re.S)
-    assert alpha_row and "Connected" in alpha_row.group(0) and "New link" not in alpha_row.group(0)
+    assert alpha_row and "Connected" in alpha_row.group(0)
+    assert "Send a new link" not in alpha_row.group(0)
     assert hostile_row and "Not connected" in hostile_row.group(0)
-    assert "New link" in hostile_row.group(0)
+    assert "Send a new link" in hostile_row.group(0)
     viewer_board = table_html(get(viewer_http, portal, "/connections"), "connections")
-    assert "New link" not in viewer_board and "ask an admin" in viewer_board
+    assert "Send a new link" not in viewer_board and "ask an admin" in viewer_board
 
 
 # --- API log -------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_the_api_log_shows_the_pipelines_calls_with_their_columns(
 ) -> None:
     alpha = portal.north[0]
     log = table_html(get(viewer_http, portal, f"/api-log?customer={alpha.id}&status=ok"), "api-log")
-    assert f"/ads/clients/{alpha.ads_client_id}/statistics" in log
+    assert f"/advertising-agencies/clients/{alpha.ads_client_id}/statistics" in log
     assert " ms<" in log
 
 
@@ -401,7 +402,7 @@ def test_a_live_pull_matches_the_stored_figures_and_lands_in_the_api_log(
     live = get(admin_http, portal, "/reports/live?" + query)
     assert 'id="live-badge">LIVE<' in live.text
     errors = table_html(live, "report-errors")
-    assert hostile.id in errors and "not connected to Allegro" in errors  # an error row...
+    assert hostile.id in errors and "not linked to a client of an agency account" in errors
     stored = get(admin_http, portal, "/reports?" + query)
     live_rows = table_html(live, "campaigns")
     alphas = rf'<tr data-customer-id="{alpha.id}".*?</tr>'
@@ -414,7 +415,7 @@ def test_a_live_pull_matches_the_stored_figures_and_lands_in_the_api_log(
     assert [r["campaign_id"] for r in rows if not r["error"]] == row_attr(live_rows, "campaign-id")
     assert [r["customer_id"] for r in rows if r["error"]] == [hostile.id]
     log = get(admin_http, portal, f"/api-log?customer={alpha.id}").text
-    assert f"/ads/clients/{alpha.ads_client_id}/statistics" in log
+    assert f"/advertising-agencies/clients/{alpha.ads_client_id}/statistics" in log
 
 
 def test_the_campaign_table_pages_while_the_export_keeps_every_row(

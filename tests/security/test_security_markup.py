@@ -56,7 +56,9 @@ def hostile(portal: PortalStack) -> Iterator[Hostile]:
     portfolio = portfolios.create_portfolio(engine, f"{SCRIPT} portfolio")
     customer = customers.create_customer(engine, f"{SCRIPT} customer", portfolio=portfolio.id)
     # What Allegro's /me and token answers would have put there.
-    portal.control.tokens.save_consent(customer.id, _tokens(), ads_client_id="client-markup")
+    portal.control.tokens.save_consent(customer.id, _tokens())
+    assert portal.agency is not None  # statistics (live pulls) go through an agency client
+    customers.set_statistics_link(engine, customer.id, portal.agency.id, "client-markup")
     with engine.begin() as conn:
         conn.execute(
             update(customers_table)
