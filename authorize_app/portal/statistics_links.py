@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from authorize_app.portal.connection_state import ConnectionState, connection_state
+from allegro_resource.token_status import TokenStatus
+from authorize_app.portal.connection_state import (
+    NOT_CONNECTED,
+    ORDER,
+    ConnectionState,
+    connection_state,
+)
 from control_store.account_kind import AccountKind
 from control_store.agency_accounts import AgencyAccount, list_agency_accounts
 from control_store.agency_clients import AgencyClient
@@ -24,6 +30,15 @@ from services.control import Control
 
 ACCESS_REMOVED = (
     "access removed in Allegro Ads: ask the seller to accept the agency's request again"
+)
+# An agency connection in these states reads nothing (expiring still works: not urgent yet).
+UNUSABLE = frozenset(
+    {
+        TokenStatus.NEEDS_REAUTH.value,
+        TokenStatus.REVOKED.value,
+        TokenStatus.EXPIRED.value,
+        NOT_CONNECTED,
+    }
 )
 NO_CLIENT_LINK = (
     "not linked to an agency client: adopt or link its client on the Agency clients page"
@@ -41,7 +56,7 @@ class AgencyRow:
     @property
     def broken(self) -> bool:
         """True when its customers' statistics cannot be read: the most urgent kind of row."""
-        return self.account.active and self.connection.needs_link
+        return self.account.active and self.connection.key in UNUSABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +94,8 @@ def clients_by_customer(engine: Engine) -> dict[str, AgencyClient]:
 def agency_rows(
     control: Control, visible: Iterable[Customer], infos: Mapping[str, TokenInfo]
 ) -> list[AgencyRow]:
-    """Every agency account, broken connections first (then by name), each naming the visible
-    active customers it serves."""
+    """Every agency account, broken connections that stop customers first, each naming the
+    visible active customers it serves."""
     now = datetime.now(UTC)
     expiring = control.settings.expiring_days
     served: dict[str, list[Customer]] = {}
@@ -95,7 +110,16 @@ def agency_rows(
         )
         for account in list_agency_accounts(control.engine)
     ]
-    rows.sort(key=lambda r: (not r.broken, not r.account.active, r.account.name.casefold()))
+    # Broken and stopping customers first, the worst status first; then by name.
+    rows.sort(
+        key=lambda r: (
+            not r.broken,
+            not r.customers,
+            not r.account.active,
+            ORDER.index(r.connection.key),
+            r.account.name.casefold(),
+        )
+    )
     return rows
 
 
@@ -108,7 +132,7 @@ def statistics_links(
     now = datetime.now(UTC)
     expiring = control.settings.expiring_days
     broken = {
-        account_id: connection_state(infos.get(account_id), now, expiring).needs_link
+        account_id: connection_state(infos.get(account_id), now, expiring).key in UNUSABLE
         for account_id in accounts
     }
     return {

@@ -119,7 +119,7 @@ def portal(
     port = free_port()
     web_url = f"http://127.0.0.1:{port}"
     simulator = start_simulator(
-        SimulatorConfig(redirect_uris=(f"{web_url}{CALLBACK_PATH}",), agencies=2)
+        SimulatorConfig(redirect_uris=(f"{web_url}{CALLBACK_PATH}",), users=14, agencies=2)
     )
     settings = _settings(data_dir, web_url, simulator)
     upgrade(settings.resolved_control_url)

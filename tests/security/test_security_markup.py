@@ -17,7 +17,7 @@ from allegro_resource.calllog import ApiCall
 from allegro_resource.errors import ApiError
 from allegro_resource.models import StatRow, TokenSet
 from authorize_app.portal import live_report
-from control_store import auth_links, customers, portfolios, users
+from control_store import agency_accounts, agency_clients, auth_links, customers, portfolios, users
 from control_store.api_call_log import ControlStoreCallLog
 from control_store.customers import Customer
 from control_store.schema import customers as customers_table
@@ -208,3 +208,24 @@ def test_a_new_link_page_for_a_markup_customer_is_escaped(
     )
     assert created.status_code == 200
     assert_shown_as_text(created.get_data(as_text=True), TEXTS["customer"])
+
+
+@pytest.mark.parametrize("page", ["agency-accounts", "clients", "connections"])
+def test_agency_account_and_client_names_with_markup_are_shown_escaped(
+    web_app: WSGIApp, portal: PortalStack, page: str
+) -> None:
+    engine = portal.control.engine
+    name = f"{SCRIPT} agency {page}"
+    agency = agency_accounts.create_agency_account(engine, name)
+    listing = [("markup-client", f"{SCRIPT} client")]
+    agency_clients.record_client_listing(engine, agency.id, listing, datetime.now(UTC))
+    path = {
+        "agency-accounts": "/portal/agency-accounts",
+        "clients": f"/portal/agency-accounts/{agency.id}/clients",
+        "connections": "/portal/connections",
+    }[page]
+    admin = Browser(web_app, ip="192.0.2.54").sign_in(portal.admin)
+    shown = admin.get(path)
+    assert shown.status_code == 200
+    texts = [name, f"{SCRIPT} client"] if page == "clients" else [name]
+    assert_shown_as_text(shown.get_data(as_text=True), *texts)
