@@ -47,7 +47,7 @@ def connections(ctx: Ctx) -> Response:
         "connections.html",
         active="connections",
         agencies=agencies,
-        broken_agencies=sum(1 for a in agencies if a.broken),
+        broken_agencies=sum(1 for a in agencies if a.broken and a.customers),
         rows=rows,
         summary=summary,
     )
