@@ -9,7 +9,8 @@ on a free loopback port, signs in through the login form (CSRF token included), 
 signed-in cookies). Prints
 p50/p95/p99/max and errors; the last line on stdout is JSON.
 
-Run: ``.venv/bin/python -m bench.portal [--requests 200 --concurrency 4]``.
+Run: ``.venv/bin/python -m bench.portal [--requests 200 --concurrency 4]``; ``--small`` uses
+(and builds in seconds) a 16-customer warehouse instead.
 """
 
 from __future__ import annotations
@@ -29,15 +30,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
-from sqlalchemy import Engine
 
 from control_store import users
-from testing.portal_data import (
-    DEFAULT_DIR,
-    BenchWarehouse,
-    ensure_bench_warehouse,
-    portal_customer_ids,
-)
+from services.control import Control
+from testing.portal_data import BenchWarehouse, portal_customer_ids
+from testing.portal_load import bench_warehouse
 from testing.portal_server import (
     REQUEST_TIMEOUT,
     Jar,
@@ -67,10 +64,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=50, help="customers per report")
     parser.add_argument("--days", type=int, default=90, help="days per report")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="bench warehouse folder")
+    parser.add_argument("--small", action="store_true", help="a 16-customer warehouse")
+    parser.add_argument("--dir", type=Path, default=None, help="bench warehouse folder")
     args = parser.parse_args()
 
-    built = ensure_bench_warehouse(args.dir)
+    built = bench_warehouse(args.small, args.dir)
     ids = portal_customer_ids(built, args.customers)
     end = built.last_day
     start = end - timedelta(days=args.days - 1)
@@ -118,17 +116,18 @@ def portal(folder: Path, built: BenchWarehouse, ids: Sequence[str]) -> Iterator[
     """The real app over a fresh control store in ``folder`` and the bench warehouse, served
     by waitress in a child process (see ``_portal_server.serve_portal``)."""
 
-    def seed(engine: Engine) -> None:
-        seed_control_store(engine, built, ids)
+    def seed(control: Control) -> None:
+        seed_control_store(control, built, ids)
 
     with serve_portal(folder, built.url, seed) as base_url:
         yield base_url
 
 
-def seed_control_store(engine: Engine, built: BenchWarehouse, ids: Sequence[str]) -> None:
-    """The report's customers, with the warehouse's ids and ads clients, and one admin."""
-    seed_bench_customers(engine, built, ids)
-    users.create_user(engine, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
+def seed_control_store(control: Control, built: BenchWarehouse, ids: Sequence[str]) -> None:
+    """The report's customers, with the warehouse's ids, linked to the bench agency's clients,
+    and one admin."""
+    seed_bench_customers(control, built, ids)
+    users.create_user(control.engine, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
 
 
 def sign_in(base_url: str) -> Jar:

@@ -1,11 +1,14 @@
 """The portal benchmarks' warehouse: 10M+ simulator ad-day rows in DuckDB, and query timings.
 
 ``ensure_bench_warehouse()`` builds the file once (``--customers`` customers ``c_bench_NNN``, each
-bound to one simulated seller's ads client, ``--days`` days up to yesterday, every customer loaded
-with ``Warehouse.load_slice``, the real load path) and records what it holds in a marker file; a
-later call with the same parameters reuses it. ``main()`` then times the portal's report queries
-for ``--portal-customers`` customers over the last ``--range-days`` days of data; the last line on
-stdout is JSON.
+the customer of one simulated seller, i.e. one client of the simulator's agency account;
+``--days`` days up to yesterday of both ad types with every metric, graphic-ad reach, CPM and
+core value included, from the simulator's own tables, every customer loaded with
+``Warehouse.load_slice``, the real load path; and each seller's offers with
+``Warehouse.load_offers``) and records what it holds in a marker file; a later call with the
+same parameters reuses it. ``main()`` then times the portal's report queries (statistics and
+offers) for ``--portal-customers`` customers over the last ``--range-days`` days of data; the
+last line on stdout is JSON.
 
 Run: ``.venv/bin/python -m testing.portal_data [--customers 200 --days 730 --repeat 30]``.
 """
@@ -20,15 +23,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 from tqdm import tqdm
 
 from allegro_resource.windows import reporting_today
 from simulator.data import DEFAULT_SEED, generate_table
 from simulator.entities import make_users
-from warehouse import stats_queries
+from simulator.offers import Offer, seller_offers
+from warehouse import offer_queries, stats_queries
 from warehouse.backends import open_warehouse
+from warehouse.offers_schema import OFFER_INPUT_SCHEMA
 from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import SCHEMA_VERSION
@@ -40,6 +47,9 @@ DEFAULT_DAYS = 730
 MIN_ROWS = 10_000_000
 CURRENCY = "PLN"
 RUN_ID = "bench-portal"
+# The first schema whose facts carry the graphic-ad metrics and that has the offers table: a
+# file built before it lacks data an upgrade cannot invent, so it is rebuilt.
+FIRST_FULL_SCHEMA = 4
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class BenchWarehouse:
     rows: int
     build_seconds: float
     schema_version: int
+    offers: int = 0  # rows of the offers table (absent from markers written before it)
+    agency_login: str = "agency"  # the simulator's agency account whose clients these are
 
     @property
     def url(self) -> str:
@@ -97,10 +109,13 @@ def ensure_bench_warehouse(
         built = BenchWarehouse(**json.loads(marker.read_text()))
         wanted = (seed, customers, days)
         found = (built.seed, len(built.customer_ids), _span(built))
-        if found == wanted and path.exists():
+        complete = built.schema_version >= FIRST_FULL_SCHEMA and built.offers > 0
+        if found == wanted and path.exists() and complete:
             open_warehouse(built.url).close()  # brings an older schema forward, keeps the data
             return built
-        print(f"{marker} describes other data {found}, rebuilding", file=sys.stderr)
+        print(
+            f"{marker} describes other data {found} or an older layout, rebuilding", file=sys.stderr
+        )
     marker.unlink(missing_ok=True)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
@@ -117,11 +132,11 @@ def _build(path: Path, *, customers: int, days: int, seed: int) -> BenchWarehous
     today = reporting_today()
     end = today - timedelta(days=1)
     start = end - timedelta(days=days - 1)
-    sellers, _agency = make_users(seed, customers)
+    sellers, agencies = make_users(seed, customers)
     client_ids = [str(seller.ads_client_id) for seller in sellers]
     ids = [customer_id(i) for i in range(customers)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
+    rows = offers = 0
     began = time.perf_counter()
     warehouse = open_warehouse(f"duckdb:///{path}")
     with warehouse, tqdm(total=customers, unit="customer", desc="loading") as progress:
@@ -136,10 +151,18 @@ def _build(path: Path, *, customers: int, days: int, seed: int) -> BenchWarehous
                 customer, start, end, table, run_id=RUN_ID, fetched_at=fetched_at
             )
             rows += result.rows_inserted
+            # What the offers asset loads from the seller's /sale/offers, from the same data.
+            loaded = warehouse.load_offers(
+                customer, offers_table(seller_offers(seed, client_id)), fetched_at
+            )
+            offers += loaded.rows_inserted
             progress.update()
             progress.set_postfix(rows=f"{rows:,}")
     seconds = time.perf_counter() - began
-    print(f"loaded {rows:,} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s)")
+    print(
+        f"loaded {rows:,} rows and {offers:,} offers in {seconds:.1f}s "
+        f"({rows / seconds:,.0f} rows/s)"
+    )
     if rows < MIN_ROWS:
         print(f"warning: only {rows:,} rows; add --customers or --days", file=sys.stderr)
     return BenchWarehouse(
@@ -152,6 +175,27 @@ def _build(path: Path, *, customers: int, days: int, seed: int) -> BenchWarehous
         rows=rows,
         build_seconds=round(seconds, 1),
         schema_version=SCHEMA_VERSION,
+        offers=offers,
+        agency_login=agencies[0].login,
+    )
+
+
+def offers_table(offers: Sequence[Offer]) -> pa.Table:
+    """The simulator's offers (money in grosze) as ``load_offers`` takes them."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "offer_id": offer.id,
+                "name": offer.name,
+                "price": Decimal(offer.price).scaleb(-2),
+                "currency": CURRENCY,
+                "stock_available": offer.available,
+                "stock_sold": offer.sold,
+                "status": offer.status,
+            }
+            for offer in offers
+        ],
+        schema=OFFER_INPUT_SCHEMA,
     )
 
 
@@ -187,6 +231,10 @@ def time_queries(
         "daily_trend": lambda: stats_queries.daily_trend(warehouse, ids, start, end),
         "customer_summary": lambda: stats_queries.customer_summary(warehouse, ids, start, end),
         "latest_loaded_day": lambda: stats_queries.latest_loaded_day(warehouse, ids),
+        "unavailable_offer_spend": lambda: offer_queries.unavailable_offer_spend(
+            warehouse, ids, start, end
+        ),
+        "top_offers": lambda: offer_queries.top_offers(warehouse, ids, start, end),
     }
     return {name: time_call(call, repeat) for name, call in calls.items()}
 
@@ -206,7 +254,10 @@ def main() -> None:
     built = ensure_bench_warehouse(
         args.dir, customers=args.customers, days=args.days, seed=args.seed, rebuild=args.rebuild
     )
-    print(f"warehouse {built.path}: {built.rows:,} rows, {built.start}..{built.end}")
+    print(
+        f"warehouse {built.path}: {built.rows:,} rows, {built.offers:,} offers, "
+        f"{built.start}..{built.end}"
+    )
     ids = portal_customer_ids(built, args.portal_customers)
     end = built.last_day
     start = end - timedelta(days=args.range_days - 1)
@@ -214,13 +265,14 @@ def main() -> None:
         timings = time_queries(warehouse, ids, start, end, args.repeat)
     for name, timing in timings.items():
         print(
-            f"{name:<18} median {timing['median_ms']:7.1f} ms  p95 {timing['p95_ms']:7.1f} ms  "
+            f"{name:<24} median {timing['median_ms']:7.1f} ms  p95 {timing['p95_ms']:7.1f} ms  "
             f"max {timing['max_ms']:7.1f} ms"
         )
     print(
         json.dumps(
             {
                 "rows_in_warehouse": built.rows,
+                "offers_in_warehouse": built.offers,
                 "customers": len(ids),
                 "days": args.range_days,
                 **{f"{name}_median_ms": t["median_ms"] for name, t in timings.items()},

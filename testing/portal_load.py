@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 import pyarrow.parquet as pq
 import requests
-from sqlalchemy import Engine
 
 from control_store import portfolios, users
+from services.control import Control
 from testing.portal_data import (
     DEFAULT_DIR,
     BenchWarehouse,
@@ -158,11 +158,13 @@ def _portfolio_name(index: int) -> str:
     return f"Portfolio {index % PORTFOLIOS + 1}"
 
 
-def seed_scenario(engine: Engine, built: BenchWarehouse, scenario: Scenario) -> None:
-    """Portfolios, the customers in them, the accounts and the viewers' grants."""
+def seed_scenario(control: Control, built: BenchWarehouse, scenario: Scenario) -> None:
+    """Portfolios, the customers in them (linked to the bench agency's clients), the accounts
+    and the viewers' grants."""
+    engine = control.engine
     for name in sorted(set(scenario.portfolio_of.values())):
         portfolios.create_portfolio(engine, name)
-    seed_bench_customers(engine, built, scenario.customer_ids, scenario.portfolio_of)
+    seed_bench_customers(control, built, scenario.customer_ids, scenario.portfolio_of)
     for user in scenario.users:
         users.create_user(engine, user.email, PASSWORD, "admin" if user.is_admin else "viewer")
         if user.portfolio is not None:
@@ -175,10 +177,10 @@ def load_portal(
 ) -> Iterator[str]:
     """The real app over ``scenario``'s control store in ``folder``; its base URL."""
 
-    def seed(engine: Engine) -> None:
+    def seed(control: Control) -> None:
         if cheap_passwords:  # hashes made here at the cost the server verifies them with
             use_cheap_password_hashing()
-        seed_scenario(engine, built, scenario)
+        seed_scenario(control, built, scenario)
 
     with serve_portal(folder, built.url, seed, cheap_passwords=cheap_passwords) as base_url:
         yield base_url

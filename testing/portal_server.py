@@ -1,6 +1,7 @@
 """The portal benchmarks' shared pieces: the real app served by waitress in a child process over
-a fresh control store, bench customers seeded with the warehouse's ids, signing in through the
-login form, and percentiles.
+a fresh control store, bench customers seeded with the warehouse's ids (each linked to its client
+of a connected agency account, as the product's customers are), signing in through the login
+form, and percentiles.
 
 Used by ``bench/portal.py`` (one report, timed) and ``bench/portal_load.py`` (many users, a mix).
 """
@@ -13,22 +14,30 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import requests
-from sqlalchemy import Engine, update
+from sqlalchemy import update
 
-from control_store import customers, users
-from control_store.database import make_engine, upgrade
+from allegro_resource.models import TokenSet
+from control_store import agency_accounts, agency_clients, customers, users
+from control_store.database import upgrade
 from control_store.schema import customers as customers_table
+from services.control import Control, open_control
+from settings.config import Settings
 from simulator.entities import make_users
 from testing.portal_data import BenchWarehouse
 
 REQUEST_TIMEOUT = 120.0
 Jar = requests.cookies.RequestsCookieJar
-Seeder = Callable[[Engine], None]
+Seeder = Callable[[Control], None]
+BENCH_AGENCY = "Bench agency"
+# The agency account's stored pair: the portal never calls Allegro in these benchmarks, so the
+# tokens are placeholders; what matters is a connection the board shows as connected.
+PLACEHOLDER_TOKEN_LIFETIME = timedelta(hours=12)
 
 
 class SignInFailed(RuntimeError):
@@ -39,7 +48,8 @@ class SignInFailed(RuntimeError):
 def serve_portal(
     folder: Path, warehouse_url: str, seed: Seeder, *, cheap_passwords: bool = False
 ) -> Iterator[str]:
-    """The real app (its base URL) over a fresh control store in ``folder`` that ``seed`` fills.
+    """The real app (its base URL) over a fresh control store in ``folder`` that ``seed`` fills
+    (through a ``Control`` with the server's own settings, so stored tokens are readable there).
 
     The server runs in a child process, as in production: the bench's own HTTP client threads
     must not compete with the server for this process's interpreter lock. ``cheap_passwords``
@@ -52,11 +62,9 @@ def serve_portal(
         "ALLEGRO_ADS_WAREHOUSE_URL": warehouse_url,
     }
     upgrade(control_url)
-    engine = make_engine(control_url)
-    try:
-        seed(engine)
-    finally:
-        engine.dispose()
+    # The data folder's development keys, the ones the server will find there.
+    with open_control(Settings(data_dir=folder, control_url=control_url)) as control:
+        seed(control)
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(
@@ -96,15 +104,44 @@ def use_cheap_password_hashing() -> None:
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+def seed_bench_agency(control: Control, built: BenchWarehouse) -> str:
+    """The simulator's agency account, connected (a placeholder pair), with every client of the
+    warehouse in its recorded client list; its id."""
+    sellers, agencies = make_users(built.seed, len(built.customer_ids))
+    agency = next(user for user in agencies if user.login == built.agency_login)
+    account = agency_accounts.create_agency_account(control.engine, BENCH_AGENCY)
+    now = datetime.now(UTC)
+    placeholder = TokenSet(
+        access_token="bench-placeholder-access",
+        refresh_token="bench-placeholder-refresh",
+        expires_at=now + PLACEHOLDER_TOKEN_LIFETIME,
+        scope="allegro:api:ads",
+    )
+    control.tokens.save_agency_connection(
+        account.id,
+        placeholder,
+        allegro_login=agency.login,
+        allegro_user_id=agency.user_id,
+        now=now,
+    )
+    names = {str(seller.ads_client_id): seller.name for seller in sellers}
+    listing = [(client_id, names[client_id]) for client_id in built.ads_client_ids]
+    agency_clients.record_client_listing(control.engine, account.id, listing, now)
+    return account.id
+
+
 def seed_bench_customers(
-    engine: Engine,
+    control: Control,
     built: BenchWarehouse,
     ids: Sequence[str],
     portfolio_of: Mapping[str, str] | None = None,
 ) -> None:
-    """Customers ``ids`` with the warehouse's ids and ads clients, each named after its seller
-    with the id in brackets, optionally in the portfolio (name or id) ``portfolio_of`` gives."""
-    sellers, _agency = make_users(built.seed, len(built.customer_ids))
+    """Customers ``ids`` with the warehouse's ids, each linked to its seller's client of the
+    connected bench agency account and named after the seller with the id in brackets,
+    optionally in the portfolio (name or id) ``portfolio_of`` gives."""
+    engine = control.engine
+    agency_id = seed_bench_agency(control, built)
+    sellers, _agencies = make_users(built.seed, len(built.customer_ids))
     client_of = dict(zip(built.customer_ids, built.ads_client_ids, strict=True))
     index_of = {customer_id: i for i, customer_id in enumerate(built.customer_ids)}
     for customer_id in ids:
@@ -117,12 +154,9 @@ def seed_bench_customers(
             conn.execute(
                 update(customers_table)
                 .where(customers_table.c.id == created.id)
-                .values(
-                    id=customer_id,
-                    allegro_login=seller.login,
-                    ads_client_id=client_of[customer_id],
-                )
+                .values(id=customer_id, allegro_login=seller.login)
             )
+        customers.set_statistics_link(engine, customer_id, agency_id, client_of[customer_id])
 
 
 class _CsrfField(HTMLParser):

@@ -1,16 +1,22 @@
 """Token refresh under load: worker processes sharing one control store through a simulated day.
 
-``run_refresh_load()`` connects customers through the real consent flow against a simulator, then
-starts worker processes (as Dagster's run workers are) that each, in every round, ask the
-production ``TokenManager`` for every customer's access token and use it on ``GET /me``. Between
-rounds the simulator's clock and the workers' clock move forward together by one step. Allegro's
-side (the simulator's counters) then says how many refreshes and ``invalid_grant`` the day cost;
-``minimum_refreshes()`` says how many it had to cost.
+``run_refresh_load()`` connects an agency account (device flow) and customers (one per agency
+client, adopted from the agency's client list, each authorising its sales account through the
+real consent flow) against a simulator, then starts worker processes (as Dagster's run workers
+are) that each, in every round, read statistics with the agency token and seller data
+(``/me``, ``/sale/offers``) with every customer's sales token, all through the production
+``TokenManager``. Between rounds the simulator's clock and the workers' clocks move forward
+together by one step; a quarter of the workers run with clocks up to 20 minutes behind
+Allegro's, so at a refresh round they still send tokens Allegro no longer accepts (a 401
+``invalid_token``) and must re-read the stored pair rather than refresh it again. Allegro's
+side (the simulator's counters) then says how many refreshes, ``invalid_grant`` and 401s the
+day cost; ``minimum_refreshes()`` says how many refreshes it had to cost.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import multiprocessing
 import queue
 import secrets
@@ -19,7 +25,7 @@ import time
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,58 +33,108 @@ import requests
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
-from allegro_resource.ads_client import AllegroAdsClient
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob
+from allegro_resource.oauth import OAuthClient
+from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.token_manager import TokenManager
-from control_store import customers
+from allegro_resource.windows import reporting_today
+from control_store import agency_accounts, agency_clients
 from control_store.database import upgrade
 from services.clients import oauth_client
-from services.control import open_control
+from services.control import Control, open_control
 from settings.config import Settings
 from simulator.remote import SimulatorControl
+from testing.bench_simulator import device_consent
 from testing.simulated_consent import consent_as_seller
 
 DAY_SECONDS = 86_400
 BARRIER_SECONDS = 600.0  # a round of 50 customers takes seconds; a stuck worker must not hang us
 MAX_ERRORS_KEPT = 20
+CLOCK_GROUPS = 4  # workers w, w+4, w+8, … share a clock and a starting point in the list
+AGENCY_NAME = "Load agency"
 
 
 @dataclass(frozen=True, slots=True)
 class LoadPlan:
-    """How hard to push: worker processes, customers, simulated hours and the clock's step."""
+    """How hard to push: worker processes, customers, simulated hours and the clock's step.
+
+    ``stats_every``: a worker reads one client's statistics (agency token) and that customer's
+    offers (sales token) at every ``stats_every``-th customer of its list, ``/me`` at every
+    customer. ``lag_step_seconds``: clock group g runs g x this behind Allegro's clock.
+    """
 
     workers: int = 16
     customers: int = 50
     hours: float = 24.0
     step_seconds: int = 3600
+    stats_every: int = 25
+    lag_step_seconds: int = 400
 
     def __post_init__(self) -> None:
-        if self.workers < 1 or self.customers < 1 or self.hours <= 0 or self.step_seconds <= 0:
-            raise ValueError("workers, customers, hours and step_seconds must be positive")
+        if min(self.workers, self.customers, self.hours, self.step_seconds, self.stats_every) <= 0:
+            raise ValueError(
+                "workers, customers, hours, step_seconds and stats_every must be positive"
+            )
+        if not 0 <= self.max_lag_seconds < self.step_seconds / 2:
+            # A lag near the step would move refreshes from one round to another, and the
+            # minimum below assumes every round sees the same time.
+            raise ValueError("the clocks' lag must stay under half a step")
 
     @property
     def rounds(self) -> int:
         """Rounds at simulated times 0, step, 2·step, … up to the end of the period inclusive."""
         return int(self.hours * 3600 // self.step_seconds) + 1
 
+    @property
+    def accounts(self) -> int:
+        """Connections whose tokens are refreshed: the agency account and every customer's."""
+        return self.customers + 1
+
+    @property
+    def max_lag_seconds(self) -> int:
+        return (CLOCK_GROUPS - 1) * self.lag_step_seconds
+
+    def lag_seconds(self, worker: int) -> int:
+        """How far worker ``worker``'s clock runs behind Allegro's."""
+        return (worker % CLOCK_GROUPS) * self.lag_step_seconds
+
+    @property
+    def calls_per_round(self) -> int:
+        """One worker's API calls in a round: ``/me`` per customer, statistics and offers at
+        every ``stats_every``-th."""
+        return self.customers + 2 * math.ceil(self.customers / self.stats_every)
+
     def ask_times(self) -> list[float]:
-        """Seconds after the start at which every worker asks for every customer's token."""
+        """Seconds after the start at which every worker asks for every account's token."""
         return [float(k * self.step_seconds) for k in range(self.rounds)]
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectedCustomer:
-    """A customer of the control store bound by consent to one simulated seller."""
+    """A customer of the control store linked to an agency client and bound by consent to the
+    simulated seller behind it."""
 
     customer_id: str
     login: str
+    ads_client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedAccounts:
+    """The agency account (connected by device flow) and the customers it reports on."""
+
+    agency_account_id: str
+    customers: tuple[ConnectedCustomer, ...]
 
 
 @dataclass(slots=True)
 class WorkerTally:
-    """What one worker did: successful API calls and the failures (first few kept)."""
+    """What one worker did: successful API calls by kind and the failures (first few kept)."""
 
     worker: int
     api_calls: int = 0
+    statistics_calls: int = 0
+    offers_calls: int = 0
     failures: int = 0
     errors: list[str] = field(default_factory=list)
     fatal: str | None = None
@@ -96,19 +152,24 @@ class RefreshLoadResult:
     store: str
     workers: int
     customers: int
+    accounts: int
     simulated_hours: float
     step_seconds: int
     rounds: int
+    max_lag_seconds: int
     access_ttl_seconds: int
     refresh_margin_seconds: float
     refreshes: int
     minimum_refreshes: int
     minimum_arithmetic: str
+    refreshes_in_grace: int
     invalid_grant: int
     refreshes_failed: int
     unauthorized: int
     api_calls: int
     api_calls_expected: int
+    statistics_calls: int
+    offers_calls: int
     api_failures: int
     errors: list[str]
     connect_seconds: float
@@ -134,7 +195,7 @@ def usable_seconds(access_ttl_seconds: float, refresh_margin_seconds: float) -> 
 
 
 def renewals_needed(ask_times: Sequence[float], usable: float) -> int:
-    """Refreshes one customer needs when asked at ``ask_times`` with a token issued at 0.
+    """Refreshes one account needs when asked at ``ask_times`` with a token issued at 0.
 
     Refreshing only when the token in hand is no longer fresh is the fewest possible: a token
     obtained earlier than needed would also run out earlier.
@@ -147,7 +208,8 @@ def renewals_needed(ask_times: Sequence[float], usable: float) -> int:
 
 
 def minimum_refreshes(plan: LoadPlan, access_ttl_seconds: float, margin: float) -> tuple[int, str]:
-    """The refreshes the whole run must cost, and the arithmetic behind the figure."""
+    """The refreshes the whole run must cost (every account: the agency's and each customer's
+    sales account), and the arithmetic behind the figure."""
     usable = usable_seconds(access_ttl_seconds, margin)
     each = renewals_needed(plan.ask_times(), usable)
     last = plan.ask_times()[-1]
@@ -155,27 +217,33 @@ def minimum_refreshes(plan: LoadPlan, access_ttl_seconds: float, margin: float) 
     arithmetic = (
         f"a token is handed out for {access_ttl_seconds:.0f} s - {effective_margin:.0f} s margin "
         f"= {usable:.0f} s; asked every {plan.step_seconds} s from 0 to {last:.0f} s, each "
-        f"customer needs {each} refreshes (floor({last:.0f} / {usable:.0f}) = "
-        f"{int(last // usable)} when asked often enough); {plan.customers} customers x {each} "
-        f"= {plan.customers * each}"
+        f"account needs {each} refreshes (floor({last:.0f} / {usable:.0f}) = "
+        f"{int(last // usable)} when asked often enough); {plan.accounts} accounts (1 agency + "
+        f"{plan.customers} sales) x {each} = {plan.accounts * each}"
     )
-    return plan.customers * each, arithmetic
+    return plan.accounts * each, arithmetic
 
 
 # --- the simulated clock, shared with the simulator -------------------------------------------
 
 
 class SimulatedClock:
-    """Wall time plus the simulator's clock offset, read from memory the coordinator writes."""
+    """Wall time plus the simulator's clock offset (memory the coordinator writes), less this
+    worker's lag behind Allegro."""
 
-    def __init__(self, offset: Any) -> None:
+    def __init__(self, offset: Any, lag_seconds: float = 0.0) -> None:
         self._offset = offset  # a multiprocessing RawValue("d"); written only between rounds
+        self._lag = lag_seconds
 
     def offset_seconds(self) -> float:
-        return float(self._offset.value)
+        return float(self._offset.value) - self._lag
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.offset_seconds(), UTC)
+
+    def today(self) -> date:
+        """The reporting day by this clock (the statistics' "yesterday" moves with it)."""
+        return reporting_today(self.now())
 
 
 # --- the simulator, over its /_sim/ endpoints ---------------------------------------------------
@@ -199,14 +267,15 @@ class SimulatorHandle(SimulatorControl):
     def access_ttl_seconds(self) -> int:
         return int(self.config()["access_ttl_seconds"])
 
-    def seller_logins(self, count: int) -> list[str]:
-        """The first ``count`` sellers; ValueError if the simulator has fewer."""
-        logins = [str(user["login"]) for user in self.users()]
-        if len(logins) < count:
+    def sellers_by_client(self, count: int) -> dict[str, str]:
+        """Login of each of the first ``count`` sellers, by agency client id; ValueError if the
+        simulator has fewer."""
+        sellers = self.users()
+        if len(sellers) < count:
             raise ValueError(
-                f"the simulator has {len(logins)} sellers; start it with users>={count}"
+                f"the simulator has {len(sellers)} sellers; start it with users>={count}"
             )
-        return logins[:count]
+        return {str(user["ads_client_id"]): str(user["login"]) for user in sellers[:count]}
 
 
 # --- setting up ---------------------------------------------------------------------------------
@@ -224,29 +293,72 @@ def load_settings_for(control_url: str, simulator_url: str, folder: Path) -> Set
     )
 
 
-def connect_customers(settings: Settings, logins: Sequence[str]) -> list[ConnectedCustomer]:
-    """One new customer per login, each connected through the consent flow, in order."""
+def connect_agency(control: Control, oauth: OAuthClient, simulator_url: str) -> str:
+    """A new agency account connected by the device flow (confirmed on the simulator), bound to
+    the Allegro user ``/me`` names, as ``allegro-ads agency connect`` does; its id.
+
+    Written here over ``TokenStore.save_agency_connection`` because ``services/agency_connect``
+    (``bind_agency_account``) is being built in parallel; the steps are the contract's.
+    """
+    account = agency_accounts.create_agency_account(control.engine, AGENCY_NAME)
+    tokens = device_consent(oauth, simulator_url)
+    provider = StaticTokenProvider(oauth, {account.id: tokens})
+    with AllegroAdsClient(control.settings.api_url, provider) as api:
+        me = api.me(account.id)
+    control.tokens.save_agency_connection(
+        account.id,
+        provider.token_set(account.id),
+        allegro_login=me.login,
+        allegro_user_id=me.id,
+    )
+    return account.id
+
+
+def connect_accounts(
+    settings: Settings, simulator_url: str, logins_by_client: dict[str, str]
+) -> ConnectedAccounts:
+    """The agency account, its client list recorded, one customer adopted per listed client of
+    ``logins_by_client`` (in the list's order), each authorising its sales account through the
+    consent flow."""
     upgrade(settings.resolved_control_url)
-    connected = []
     with (
         open_control(settings) as control,
         closing(oauth_client(settings)) as oauth,
         requests.Session() as browser,
     ):
-        for index, login in enumerate(logins):
-            created = customers.create_customer(control.engine, f"Load {index:03d} {login}")
-            consent_as_seller(control, created.id, login, oauth=oauth, browser=browser)
-            connected.append(ConnectedCustomer(created.id, login))
-    return connected
+        agency_id = connect_agency(control, oauth, simulator_url)
+        manager = TokenManager(control.tokens, oauth)
+        with AllegroAdsClient(settings.api_url, manager) as api:
+            listed = api.list_agency_clients(agency_id)
+        agency_clients.record_client_listing(
+            control.engine, agency_id, [(c.id, c.name) for c in listed], datetime.now(UTC)
+        )
+        connected: list[ConnectedCustomer] = []
+        for client in listed:
+            login = logins_by_client.get(client.id)
+            if login is None:
+                continue
+            index = len(connected)
+            customer = agency_clients.adopt_client(
+                control.engine, agency_id, client.id, name=f"Load {index:03d} {login}"
+            )
+            consent_as_seller(control, customer.id, login, oauth=oauth, browser=browser)
+            connected.append(ConnectedCustomer(customer.id, login, client.id))
+    if len(connected) != len(logins_by_client):
+        raise ValueError(
+            f"the agency lists {len(connected)} of the {len(logins_by_client)} sellers' clients"
+        )
+    return ConnectedAccounts(agency_id, tuple(connected))
 
 
 def worker_order(connected: Sequence[ConnectedCustomer], worker: int) -> list[ConnectedCustomer]:
     """The customers in the order ``worker`` asks for them each round.
 
     Four groups of workers start at the four quarters of the list, so from the first ask of a
-    round several processes want the same customer's token at the same moment.
+    round several processes want the same customer's token at the same moment (and, as each
+    reads statistics first, all of them the agency's token).
     """
-    start = (worker % 4) * len(connected) // 4
+    start = (worker % CLOCK_GROUPS) * len(connected) // CLOCK_GROUPS
     return [*connected[start:], *connected[:start]]
 
 
@@ -255,20 +367,24 @@ def worker_order(connected: Sequence[ConnectedCustomer], worker: int) -> list[Co
 
 @dataclass(frozen=True, slots=True)
 class WorkerJob:
-    """Everything a worker process needs (picklable: it crosses a spawn)."""
+    """Everything a worker process needs (picklable: it crosses a fork server)."""
 
     index: int
     settings: dict[str, Any]
+    agency_account_id: str
     customers: tuple[ConnectedCustomer, ...]
     rounds: int
+    stats_every: int
+    lag_seconds: int
+    statistics_day: date
 
 
 def run_worker(job: WorkerJob, offset: Any, barrier: Any, ready: Any, results: Any) -> None:
-    """One worker process: between the coordinator's barriers, ask and use every token."""
+    """One worker process: between the coordinator's barriers, ask for and use every token."""
     tally = WorkerTally(job.index)
     try:
         settings = Settings(**job.settings)  # every field given: the environment is not read
-        clock = SimulatedClock(offset)
+        clock = SimulatedClock(offset, job.lag_seconds)
         with (
             open_control(settings) as control,
             closing(oauth_client(settings, clock=clock.now)) as oauth,
@@ -281,11 +397,11 @@ def run_worker(job: WorkerJob, offset: Any, barrier: Any, ready: Any, results: A
                 clock=clock.now,
             )
             with AllegroAdsClient(
-                settings.api_url, manager, timeout=settings.http_timeout_seconds
+                settings.api_url, manager, timeout=settings.http_timeout_seconds, today=clock.today
             ) as api:
                 for _ in range(job.rounds):
                     barrier.wait(timeout=BARRIER_SECONDS)  # the clocks are set: go
-                    ask_every_customer(api, job.customers, tally)
+                    work_round(api, job, tally)
                     barrier.wait(timeout=BARRIER_SECONDS)  # done: the clocks may move
     except Exception as exc:
         tally.fatal = f"{type(exc).__name__}: {exc}"
@@ -294,20 +410,51 @@ def run_worker(job: WorkerJob, offset: Any, barrier: Any, ready: Any, results: A
         results.put(tally)
 
 
-def ask_every_customer(
-    api: AllegroAdsClient, connected: Sequence[ConnectedCustomer], tally: WorkerTally
-) -> None:
-    """``GET /me`` with each customer's token; the answer must be that customer's account."""
-    for customer in connected:
+def work_round(api: AllegroAdsClient, job: WorkerJob, tally: WorkerTally) -> None:
+    """Every customer's ``/me`` (the answer must be that customer's account); at every
+    ``stats_every``-th, first its statistics with the agency token and its offers."""
+    for position, customer in enumerate(job.customers):
+        if position % job.stats_every == 0:
+            read_statistics(api, job, customer, tally)
+            read_offers(api, customer, tally)
         try:
             me = api.me(customer.customer_id)
         except Exception as exc:
-            tally.fail(f"{customer.customer_id}: {type(exc).__name__}: {exc}")
+            tally.fail(f"/me {customer.customer_id}: {type(exc).__name__}: {exc}")
             continue
         if me.login != customer.login:
             tally.fail(f"{customer.customer_id}: token of {me.login}, expected {customer.login}")
         else:
             tally.api_calls += 1
+
+
+def read_statistics(
+    api: AllegroAdsClient, job: WorkerJob, customer: ConnectedCustomer, tally: WorkerTally
+) -> None:
+    """One day of the customer's statistics, read with the agency account's token."""
+    stats_job = StatsJob(customer.customer_id, job.agency_account_id, customer.ads_client_id)
+    day = job.statistics_day
+    try:
+        api.fetch_statistics_table(stats_job, day, day)
+    except Exception as exc:
+        tally.fail(f"statistics {customer.customer_id}: {type(exc).__name__}: {exc}")
+        return
+    tally.api_calls += 1
+    tally.statistics_calls += 1
+
+
+def read_offers(api: AllegroAdsClient, customer: ConnectedCustomer, tally: WorkerTally) -> None:
+    """The customer's offers, read with its sales token; a seller always has some."""
+    try:
+        offers = api.offers(customer.customer_id)
+    except Exception as exc:
+        tally.fail(f"offers {customer.customer_id}: {type(exc).__name__}: {exc}")
+        return
+    if not offers:
+        tally.fail(f"offers {customer.customer_id}: none (the token of another account?)")
+        return
+    tally.api_calls += 1
+    tally.offers_calls += 1
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -316,10 +463,11 @@ def ask_every_customer(
 def run_refresh_load(
     control_url: str, simulator_url: str, plan: LoadPlan, folder: Path
 ) -> RefreshLoadResult:
-    """Connect ``plan.customers`` customers, run the simulated period, count on Allegro's side.
+    """Connect the agency account and ``plan.customers`` customers, run the simulated period,
+    count on Allegro's side.
 
     The simulator must be fresh (its clock never advanced: consents are stamped with wall
-    time) and have at least ``plan.customers`` sellers.
+    time) and have at least ``plan.customers`` sellers, all clients of its first agency.
     """
     began = time.perf_counter()
     sim = SimulatorHandle(simulator_url)
@@ -328,10 +476,10 @@ def run_refresh_load(
             raise ValueError("the simulator's clock was already advanced; start a fresh one")
         settings = load_settings_for(control_url, simulator_url, folder)
         connecting = time.perf_counter()
-        connected = connect_customers(settings, sim.seller_logins(plan.customers))
+        accounts = connect_accounts(settings, simulator_url, sim.sellers_by_client(plan.customers))
         connect_seconds = time.perf_counter() - connecting
         before = sim.stats()
-        tallies, rounds_seconds = _run_workers(sim, settings, connected, plan)
+        tallies, rounds_seconds = _run_workers(sim, settings, accounts, plan)
         after = sim.stats()
         ttl = sim.access_ttl_seconds()
     finally:
@@ -341,19 +489,24 @@ def run_refresh_load(
         store=make_url(control_url).get_backend_name(),
         workers=plan.workers,
         customers=plan.customers,
+        accounts=plan.accounts,
         simulated_hours=plan.hours,
         step_seconds=plan.step_seconds,
         rounds=plan.rounds,
+        max_lag_seconds=plan.max_lag_seconds,
         access_ttl_seconds=ttl,
         refresh_margin_seconds=settings.refresh_margin_seconds,
         refreshes=_delta(before, after, "refreshes_ok"),
         minimum_refreshes=minimum,
         minimum_arithmetic=arithmetic,
+        refreshes_in_grace=_delta(before, after, "refreshes_in_grace"),
         invalid_grant=_delta(before, after, "invalid_grant"),
         refreshes_failed=_delta(before, after, "refreshes_failed"),
         unauthorized=after["statuses"].get("401", 0) - before["statuses"].get("401", 0),
         api_calls=sum(t.api_calls for t in tallies),
-        api_calls_expected=plan.workers * plan.customers * plan.rounds,
+        api_calls_expected=plan.workers * plan.rounds * plan.calls_per_round,
+        statistics_calls=sum(t.statistics_calls for t in tallies),
+        offers_calls=sum(t.offers_calls for t in tallies),
         api_failures=sum(t.failures for t in tallies) + sum(1 for t in tallies if t.fatal),
         errors=[e for t in tallies for e in ([t.fatal] if t.fatal else []) + t.errors][:20],
         connect_seconds=round(connect_seconds, 2),
@@ -369,7 +522,7 @@ def _delta(before: dict[str, Any], after: dict[str, Any], key: str) -> int:
 def _run_workers(
     sim: SimulatorHandle,
     settings: Settings,
-    connected: Sequence[ConnectedCustomer],
+    accounts: ConnectedAccounts,
     plan: LoadPlan,
 ) -> tuple[list[WorkerTally], float]:
     """Start the workers, step both clocks round by round, collect every tally."""
@@ -378,11 +531,22 @@ def _run_workers(
     barrier = context.Barrier(plan.workers + 1)
     ready, results = context.Queue(), context.Queue()
     dumped = settings.model_dump()
+    # A day every clock serves all through the run: yesterday at the start.
+    day = date.fromisoformat(str(sim.clock()["today"])) - timedelta(days=1)
     processes = [
         context.Process(
             target=run_worker,
             args=(
-                WorkerJob(index, dumped, tuple(worker_order(connected, index)), plan.rounds),
+                WorkerJob(
+                    index=index,
+                    settings=dumped,
+                    agency_account_id=accounts.agency_account_id,
+                    customers=tuple(worker_order(accounts.customers, index)),
+                    rounds=plan.rounds,
+                    stats_every=plan.stats_every,
+                    lag_seconds=plan.lag_seconds(index),
+                    statistics_day=day,
+                ),
                 offset,
                 barrier,
                 ready,
