@@ -22,7 +22,7 @@ from allegro_resource.calllog import CallLogSink
 from allegro_resource.models import TokenSet
 from allegro_resource.oauth import DeviceAuthorization, DeviceCodeExpired, OAuthClient
 from allegro_resource.static_tokens import StaticTokenProvider
-from control_store import agency_accounts, agency_clients
+from control_store import agency_accounts, agency_clients, customers
 from control_store.agency_accounts import AgencyAccount
 from control_store.agency_clients import ListingChanges
 from control_store.database import Conflict, NotFound
@@ -72,9 +72,9 @@ def bind_agency_account(
     that Allegro account (``TokenStore.save_agency_connection``, one transaction).
 
     ``api`` must hold its tokens in memory (``connection_client``). Raises ``Conflict`` (nothing
-    stored) if the Allegro account is another agency account's, or this agency account is
-    bound to a different Allegro account; ``NotFound`` / ``Conflict`` for an unknown or
-    deactivated agency account; ``AllegroError`` if ``/me`` fails.
+    stored) if the Allegro account is another agency account's or a customer's sales account,
+    or this agency account is bound to a different Allegro account; ``NotFound`` / ``Conflict``
+    for an unknown or deactivated agency account; ``AllegroError`` if ``/me`` fails.
     """
     held = api.tokens
     if not isinstance(held, HeldTokens):
@@ -88,6 +88,7 @@ def bind_agency_account(
         )
     held.put(agency_account_id, tokens)
     me = api.me(agency_account_id)
+    _refuse_customer_account(control, me.id, me.login)
     control.tokens.save_agency_connection(
         agency_account_id,
         held.token_set(agency_account_id),  # /me may have refreshed it
@@ -97,6 +98,18 @@ def bind_agency_account(
     bound = agency_accounts.get_agency_account(control.engine, agency_account_id)
     assert bound is not None  # checked above; accounts are never deleted
     return bound
+
+
+def _refuse_customer_account(control: Control, allegro_user_id: str, login: str) -> None:
+    """A customer's sales account signed in where the agency's was meant: its token cannot
+    list clients, and binding it would refuse that customer's own consent later."""
+    for customer in customers.list_customers(control.engine):
+        if customer.allegro_user_id == allegro_user_id:
+            raise Conflict(
+                f"Allegro account {login} is the sales account of customer {customer.name}, "
+                "not the agency's; sign in on Allegro as the agency's own account and connect "
+                "again"
+            )
 
 
 @dataclass(frozen=True)
