@@ -2,7 +2,8 @@
 
 ``connect`` authorises an agency account by Allegro's device flow (a code to confirm on
 Allegro's page, from any browser); ``list`` shows each connection and the customers it carries;
-``clients`` shows each account's clients; ``adopt`` and ``link`` tie a client to a customer.
+``clients`` shows each account's clients; ``adopt`` and ``link`` tie a client to a customer,
+``unlink`` undoes a link.
 """
 
 from __future__ import annotations
@@ -86,6 +87,10 @@ def register(subparsers: Any) -> None:
     link.add_argument("customer", metavar="CUSTOMER", help="customer id or name")
     link.add_argument("--agency", metavar="AGENCY", help="when two agency accounts list it")
     link.set_defaults(func=_link)
+
+    unlink = actions.add_parser("unlink", help="remove a customer's link to its client")
+    unlink.add_argument("customer", metavar="CUSTOMER", help="customer id or name")
+    unlink.set_defaults(func=_unlink)
 
 
 # --- connect ------------------------------------------------------------------------------
@@ -263,6 +268,19 @@ def _link(args: argparse.Namespace) -> int:
     print(
         f"linked customer {customer.name} ({customer.id}) to client {client.name} "
         f"({client.client_id})"
+    )
+    return 0
+
+
+def _unlink(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        before = customers.find_customer(control.engine, args.customer)
+        if before.agency_account_id is None:
+            raise CommandError(f"customer {before.name} is linked to no agency client")
+        customer = agency_clients.unlink_customer(control.engine, before.id)
+    print(
+        f"unlinked customer {customer.name} from client {before.ads_client_id}; its statistics "
+        "stop until it is linked again"
     )
     return 0
 

@@ -16,7 +16,9 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
-    add = actions.add_parser("add", help="add a customer (then send them a link)")
+    add = actions.add_parser(
+        "add", help="add a customer (then link its agency client and send it a link)"
+    )
     add.add_argument("name", metavar="NAME")
     add.add_argument("--portfolio", metavar="P", help="portfolio id or name")
     add.add_argument("--currency", default="PLN", help="marketplace currency (default PLN)")
@@ -39,7 +41,10 @@ def _add(args: argparse.Namespace) -> int:
             control.engine, args.name, portfolio=args.portfolio, currency=args.currency
         )
     print(f"added customer {customer.name} as {customer.id}")
-    print(f"next: allegro-ads links create {customer.id}")
+    print(
+        f"next: allegro-ads agency link CLIENT_ID {customer.id} (statistics), then "
+        f"allegro-ads links create {customer.id} (offer details)"
+    )
     return 0
 
 
