@@ -233,7 +233,7 @@ def test_keys_generate_then_rotate_reencrypts_every_token(
 
     monkeypatch.setenv("ALLEGRO_ADS_TOKEN_KEYS", f"{new_key},{old_key}")
     code, out, _ = cli("keys", "rotate")
-    assert code == 0 and "re-encrypted the tokens of 1 customer" in out
+    assert code == 0 and "re-encrypted the tokens of 1 connection(s)" in out
 
     monkeypatch.setenv("ALLEGRO_ADS_TOKEN_KEYS", new_key)
     store = _store()
