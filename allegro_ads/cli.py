@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "simulator",
     "serve",
     "db",
+    "agency",
     "customers",
     "links",
     "tokens",

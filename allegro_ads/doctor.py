@@ -19,9 +19,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from allegro_ads.console import format_table
+from allegro_ads.console import format_table, format_time
 from allegro_resource.token_status import TokenStatus
-from control_store import customers
+from control_store import agency_accounts, agency_clients, customers
+from control_store.account_kind import AccountKind
 from control_store.database import (
     SchemaOutOfDate,
     _is_known,
@@ -33,6 +34,7 @@ from control_store.database import (
 from control_store.schema import oauth_tokens
 from control_store.token_cipher import TokenCipher, TokenKeyError
 from control_store.token_store import TokenStore, token_status
+from services.agency_status import agency_connections
 from settings.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ConfigError, Settings
 from settings.config import load_settings as _load_settings
 from warehouse.backends import duckdb_path
@@ -350,17 +352,131 @@ def check_allegro(settings: Settings, timeout: float = ALLEGRO_TIMEOUT_SECONDS) 
     return findings
 
 
-# --- tokens --------------------------------------------------------------------------------
+# --- agency accounts, statistics links, sales accounts -------------------------------------
 
 
-def check_tokens(settings: Settings, now: datetime | None = None) -> list[Finding]:
-    """Connections per status; customers needing a new consent are named with the command."""
+def check_agency_accounts(settings: Settings, now: datetime | None = None) -> list[Finding]:
+    """Statistics are read with an agency account's token: none connected means no customer
+    loads, and a broken or expiring connection names every customer it stops."""
     now = now or datetime.now(UTC)
     engine = make_engine(settings.resolved_control_url)
     try:
         # list_info never decrypts: any key will do, so broken keys do not hide the statuses.
         store = TokenStore(engine, [Fernet.generate_key().decode()])
-        infos = {info.account_id: info for info in store.list_info()}
+        found = [
+            c
+            for c in agency_connections(engine, store, now, settings.expiring_days)
+            if c.account.active
+        ]
+    finally:
+        engine.dispose()
+    if not any(c.info is not None for c in found):
+        return [
+            Finding(
+                "agency accounts",
+                False,
+                "no agency account is connected: no customer's statistics can be read",
+                "allegro-ads agency connect",
+            )
+        ]
+    attention = [c for c in found if c.broken or c.expiring]
+    counts = Counter(c.status for c in found)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    if not attention:
+        return [Finding("agency accounts", True, summary)]
+    findings = [
+        Finding(
+            "agency accounts",
+            False,
+            summary,
+            "connect the agency accounts below again: their customers load no statistics",
+        )
+    ]
+    for c in attention:
+        what = "will stop" if c.expiring else "stops"
+        refresh_ends = c.info.refresh_expires_at if c.info else None
+        when = f" before {format_time(refresh_ends)}" if c.expiring and refresh_ends else ""
+        findings.append(
+            Finding(
+                f"  {c.account.name}",
+                False,
+                f"{c.account.id}: {c.status}; {what} {c.stops()}",
+                f"allegro-ads agency connect {_arg(c.account.name)}{when}",
+            )
+        )
+    return findings
+
+
+def check_statistics_links(settings: Settings) -> list[Finding]:
+    """Every active customer is linked to an agency client still listed; what is missing
+    otherwise (customers from before agency accounts are linked by the daily listing)."""
+    engine = make_engine(settings.resolved_control_url)
+    try:
+        store = TokenStore(engine, [Fernet.generate_key().decode()])
+        with_sales_token = {info.account_id for info in store.list_info(AccountKind.SALES)}
+        active = customers.list_customers(engine, active_only=True)
+        removed = {
+            client.customer_id
+            for account in agency_accounts.list_agency_accounts(engine)
+            for client in agency_clients.clients_of(engine, account.id)
+            if client.removed and client.customer_id
+        }
+    finally:
+        engine.dispose()
+    earlier = [
+        c
+        for c in active
+        if c.agency_account_id is None and c.ads_client_id and c.id in with_sales_token
+    ]
+    unlinked = [c for c in active if c.agency_account_id is None and c not in earlier]
+    access_removed = [c.name for c in active if c.id in removed]
+    findings: list[Finding] = []
+    if earlier:
+        findings.append(
+            Finding(
+                "statistics links",
+                False,
+                f"{_count(earlier)} with a seller token and an Allegro Ads client id but no "
+                f"agency link: {_names([c.name for c in earlier])}",
+                "connect the agency account: allegro-ads agency connect; the daily client "
+                "listing links them",
+            )
+        )
+    if unlinked:
+        findings.append(
+            Finding(
+                "statistics links",
+                False,
+                f"{_count(unlinked)} linked to no agency client: "
+                f"{_names([c.name for c in unlinked])}",
+                "allegro-ads agency clients, then allegro-ads agency link CLIENT_ID CUSTOMER",
+            )
+        )
+    if access_removed:
+        findings.append(
+            Finding(
+                "statistics links",
+                False,
+                f"access removed in Allegro Ads for {_count(access_removed)}: "
+                f"{_names(access_removed)}",
+                "ask the seller to accept the agency's request again",
+            )
+        )
+    if findings:
+        return findings
+    what = f"all {len(active)} active customers" if active else "no active customers"
+    return [Finding("statistics links", True, f"{what} linked to a listed agency client")]
+
+
+def check_tokens(settings: Settings, now: datetime | None = None) -> list[Finding]:
+    """Customers' sales accounts per status (they add offer details; statistics do not need
+    them); customers needing a new consent are named with the command."""
+    now = now or datetime.now(UTC)
+    engine = make_engine(settings.resolved_control_url)
+    try:
+        # list_info never decrypts: any key will do, so broken keys do not hide the statuses.
+        store = TokenStore(engine, [Fernet.generate_key().decode()])
+        infos = {info.account_id: info for info in store.list_info(AccountKind.SALES)}
         active = customers.list_customers(engine, active_only=True)
     finally:
         engine.dispose()
@@ -377,8 +493,15 @@ def check_tokens(settings: Settings, now: datetime | None = None) -> list[Findin
             attention.append((customer.id, customer.name, status))
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no customers"
     if not attention:
-        return [Finding("tokens", True, summary)]
-    findings = [Finding("tokens", False, summary, "send the customers below a new consent link")]
+        return [Finding("sales accounts", True, summary)]
+    findings = [
+        Finding(
+            "sales accounts",
+            False,
+            summary,
+            "their offer details stop: send the customers below a new consent link",
+        )
+    ]
     for customer_id, name, status in attention:
         findings.append(
             Finding(
@@ -389,6 +512,18 @@ def check_tokens(settings: Settings, now: datetime | None = None) -> list[Findin
             )
         )
     return findings
+
+
+def _count(names: Sequence[object]) -> str:
+    return f"{len(names)} customer{'' if len(names) == 1 else 's'}"
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def _arg(text: str) -> str:
+    return text if text.replace("-", "").replace("_", "").isalnum() else f'"{text}"'
 
 
 # --- all of it ----------------------------------------------------------------------------
@@ -413,6 +548,8 @@ def run_checks(
     findings += check_signing_key(settings)
     findings += check_allegro(settings, allegro_timeout)
     if control_ok:
+        findings += check_agency_accounts(settings)
+        findings += check_statistics_links(settings)
         findings += check_tokens(settings)
     return findings
 

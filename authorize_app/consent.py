@@ -21,7 +21,7 @@ from authorize_app.web import render
 from control_store import auth_links, customers
 from control_store.auth_links import LinkState, LinkUnusable, StateUnusable
 from control_store.database import Conflict
-from services.consent import begin_consent, finish_consent
+from services.consent import AgencyAccountNotSeller, begin_consent, finish_consent
 from services.control import Control
 from services.link_signing import InvalidLinkToken, verify_link_token
 
@@ -98,6 +98,14 @@ ACCOUNT_TAKEN = Problem(
     "of the agency, so it was not connected again.",
     "Sign in with the Allegro account of the business this link was meant for, or contact "
     "the agency.",
+)
+AGENCY_ACCOUNT = Problem(
+    409,
+    "This is the agency's own Allegro account",
+    "You signed in on Allegro with the account the agency itself uses, not the account of "
+    "the business this link was meant for, so nothing was connected.",
+    "Sign out of Allegro, open this link again and sign in with your business's own Allegro "
+    "account.",
 )
 ALLEGRO_DOWN = Problem(
     502,
@@ -180,6 +188,8 @@ class ConsentFlow:
             return self._link_problem(exc)
         except InvalidGrant:
             return self._problem(GRANT_REFUSED, "code exchange refused (invalid_grant)")
+        except AgencyAccountNotSeller as exc:
+            return self._problem(AGENCY_ACCOUNT, f"agency account used: {exc}")
         except Conflict as exc:
             return self._problem(ACCOUNT_TAKEN, f"account conflict: {exc}")
         except AllegroError as exc:  # unavailable, 5xx, malformed: Allegro's side

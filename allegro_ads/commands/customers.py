@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from allegro_ads.console import cli_control, format_table
-from control_store import customers
+from control_store import agency_accounts, agency_clients, customers
 from control_store.token_store import token_status
 
 
@@ -16,13 +16,17 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
-    add = actions.add_parser("add", help="add a customer (then send them a link)")
+    add = actions.add_parser(
+        "add", help="add a customer (then link its agency client and send it a link)"
+    )
     add.add_argument("name", metavar="NAME")
     add.add_argument("--portfolio", metavar="P", help="portfolio id or name")
     add.add_argument("--currency", default="PLN", help="marketplace currency (default PLN)")
     add.set_defaults(func=_add)
 
-    listing = actions.add_parser("list", help="every customer with its connection status")
+    listing = actions.add_parser(
+        "list", help="every customer with its sales-account connection and agency link"
+    )
     listing.add_argument("--active", action="store_true", help="only active customers")
     listing.set_defaults(func=_list)
 
@@ -37,7 +41,10 @@ def _add(args: argparse.Namespace) -> int:
             control.engine, args.name, portfolio=args.portfolio, currency=args.currency
         )
     print(f"added customer {customer.name} as {customer.id}")
-    print(f"next: allegro-ads links create {customer.id}")
+    print(
+        f"next: allegro-ads agency link CLIENT_ID {customer.id} (statistics), then "
+        f"allegro-ads links create {customer.id} (offer details)"
+    )
     return 0
 
 
@@ -46,6 +53,13 @@ def _list(args: argparse.Namespace) -> int:
         found = customers.list_customers(control.engine, active_only=args.active)
         infos = {info.account_id: info for info in control.tokens.list_info()}
         expiring_days = control.settings.expiring_days
+        agencies = {a.id: a.name for a in agency_accounts.list_agency_accounts(control.engine)}
+        removed = {
+            client.customer_id
+            for agency_id in agencies
+            for client in agency_clients.clients_of(control.engine, agency_id)
+            if client.removed and client.customer_id
+        }
     now = datetime.now(UTC)
     rows: list[tuple[object, ...]] = []
     for c in found:
@@ -60,14 +74,34 @@ def _list(args: argparse.Namespace) -> int:
                 c.currency,
                 "yes" if c.active else "no",
                 status,
+                _agency_link(c, agencies, removed),
                 c.ads_client_id,
             )
         )
-    headers = ("ID", "NAME", "ALLEGRO LOGIN", "PORTFOLIO", "CUR", "ACTIVE", "STATUS", "ADS CLIENT")
+    headers = (
+        "ID",
+        "NAME",
+        "ALLEGRO LOGIN",
+        "PORTFOLIO",
+        "CUR",
+        "ACTIVE",
+        "SALES ACCOUNT",
+        "AGENCY",
+        "ADS CLIENT",
+    )
     print(
         format_table(headers, rows) if rows else "no customers yet: allegro-ads customers add NAME"
     )
     return 0
+
+
+def _agency_link(customer: customers.Customer, agencies: dict[str, str], removed: set[str]) -> str:
+    """The agency account whose client the customer is (its statistics link), or what is
+    missing."""
+    if customer.agency_account_id is None:
+        return "not linked"
+    name = agencies.get(customer.agency_account_id, customer.agency_account_id)
+    return f"{name} (access removed)" if customer.id in removed else name
 
 
 def _deactivate(args: argparse.Namespace) -> int:

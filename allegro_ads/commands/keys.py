@@ -1,4 +1,5 @@
-"""``allegro-ads keys``: Fernet keys that encrypt customers' tokens; rotation."""
+"""``allegro-ads keys``: Fernet keys that encrypt every connection's tokens (agency and sales
+accounts); rotation."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _rotate(args: argparse.Namespace) -> int:
     with cli_control() as control:
         count = rotate_keys(control.engine, control.settings.fernet_keys)
-    print(f"re-encrypted the tokens of {count} customer(s) with the first key")
+    print(
+        f"re-encrypted the tokens of {count} connection(s) (agency and sales accounts) "
+        "with the first key"
+    )
     print("older keys can now be removed from ALLEGRO_ADS_TOKEN_KEYS")
     return 0

@@ -13,16 +13,13 @@ import logging
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import AllegroError, InvalidGrant
 from allegro_resource.oauth import OAuthClient
-from allegro_resource.token_provider import TokenProvider
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import text_field
 from authorize_app.portal.statistics_links import (
@@ -42,7 +39,7 @@ from services import clients
 from services.agency_connect import (
     begin_agency_consent,
     finish_agency_consent,
-    refresh_client_list,
+    record_clients_now,
 )
 
 log = logging.getLogger("authorize_app.portal.agency")
@@ -108,10 +105,9 @@ def agency_callback(ctx: Ctx) -> Response:
         if error:
             return _declined(ctx, state, error[:200])
         code = text_field(ctx.request.args, "code", "Code", max_chars=2048)
-        api = partial(_api, ctx, call_log)
         try:
             account = finish_agency_consent(
-                control, oauth, api, state=state, code=code, user_id=ctx.user.id
+                control, oauth, state=state, code=code, user_id=ctx.user.id, call_log=call_log
             )
         except AgencyStateUnusable as exc:
             return agency_accounts_page(ctx, problem=f"{exc}.", status=400)
@@ -152,11 +148,6 @@ def _declined(ctx: Ctx, state: str, error: str) -> Response:
     )
 
 
-def _api(ctx: Ctx, call_log: ControlStoreCallLog, tokens: TokenProvider) -> AllegroAdsClient:
-    """An Ads API client over ``tokens`` whose calls land in the API log."""
-    return clients.ads_client(ctx.control.settings, tokens, call_log)
-
-
 def _list_clients(
     ctx: Ctx, oauth: OAuthClient, call_log: ControlStoreCallLog, account: AgencyAccount
 ) -> None:
@@ -165,7 +156,7 @@ def _list_clients(
     provider = clients.token_manager(ctx.control, oauth)
     try:
         with clients.ads_client(ctx.control.settings, provider, call_log) as api:
-            refresh_client_list(ctx.control, api, account.id)
+            record_clients_now(ctx.control, api, account.id)
     except AllegroError as exc:
         log.warning("listing the clients of %s failed: %s", account.id, exc)
         ctx.control.tokens.record_error(account.id, f"listing clients failed: {exc}", _now())
@@ -210,7 +201,7 @@ def agency_clients_refresh(ctx: Ctx, agency_account_id: str) -> Response:
             control.settings, clients.token_manager(control, oauth), call_log
         ) as api,
     ):
-        refresh_client_list(control, api, account.id)
+        record_clients_now(control, api, account.id)
     return ctx.redirect("agency_clients", agency_account_id=account.id)
 
 

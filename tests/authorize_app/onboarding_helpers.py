@@ -3,6 +3,7 @@ HTTP (``requests``), the command line as a subprocess, and what the control stor
 
 from __future__ import annotations
 
+import html
 import re
 import socket
 import subprocess
@@ -186,5 +187,5 @@ def assert_nothing_stored(control: Control, customer: Customer, link_id: str) ->
 
 
 def page_text(response: requests.Response) -> str:
-    """The page's words without markup (for "the page says …" assertions)."""
-    return " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+    """The page's words without markup, entities decoded (for "the page says …" assertions)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.text)).split())

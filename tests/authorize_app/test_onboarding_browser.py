@@ -58,7 +58,7 @@ def test_a_customer_connects_in_a_real_browser_from_a_cli_link_and_tokens_rest_e
     page.screenshot(path=str(ARTIFACTS / "consent-success.png"), full_page=True)
 
     status = table_row(run_cli("tokens", "status", cwd=tmp_path), customer.name)
-    assert status[1:3] == [login, "connected"]
+    assert status[1:4] == ["sales", login, "connected"]
 
     plaintext = onboarding.control.tokens.read(customer.id)
     assert plaintext is not None

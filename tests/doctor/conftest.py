@@ -1,5 +1,6 @@
 """Fixtures of the doctor tests: fresh stores named by the ALLEGRO_ADS_* URL variables, the
-simulator as Allegro, and customers connected through the real consent service functions."""
+simulator as Allegro, its agency account connected and customers adopted from its clients and
+consenting through the real service functions."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from control_store import customers
+from control_store.agency_accounts import AgencyAccount
 from control_store.database import upgrade
 from services.control import open_control
 from settings.config import load_settings
 from simulator.server import RunningSimulator
+from testing.simulated_agency import adopt_seller, connect_agency
 from testing.simulated_consent import consent_as_seller
 from warehouse.backends import open_warehouse
 
@@ -46,13 +48,20 @@ def allegro(simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> Run
 
 
 @pytest.fixture
-def connect(fresh_stores: tuple[str, str], allegro: RunningSimulator) -> Connect:
-    """Create a customer for a simulated seller and connect it through the consent flow."""
+def agency(fresh_stores: tuple[str, str], allegro: RunningSimulator) -> AgencyAccount:
+    """The simulator's agency account connected (device flow) and its clients listed."""
+    with open_control(load_settings()) as control:
+        return connect_agency(control, allegro, "Agencja")
+
+
+@pytest.fixture
+def connect(agency: AgencyAccount, allegro: RunningSimulator) -> Connect:
+    """Adopt a simulated seller's client as a customer and connect its sales account through
+    the consent flow; returns the customer id."""
 
     def connect_login(login: str) -> str:
-        settings = load_settings()
-        with open_control(settings) as control:
-            customer = customers.create_customer(control.engine, login)
+        with open_control(load_settings()) as control:
+            customer = adopt_seller(control, allegro, agency, login)
             consent_as_seller(control, customer.id, login)
         return customer.id
 

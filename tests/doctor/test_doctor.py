@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +13,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from allegro_ads.cli import main
-from allegro_ads.doctor import Finding, run_checks
+from allegro_ads.doctor import Finding, check_agency_accounts, run_checks
+from control_store import customers
+from control_store.agency_accounts import AgencyAccount
 from services.control import open_control
 from settings.config import load_settings
 from simulator.server import RunningSimulator
+from tests.control.control_helpers import fake_tokens
 
 Connect = Callable[[str], str]
 
@@ -29,7 +32,9 @@ CHECKS = {
     "signing key",
     "allegro auth",
     "allegro api",
-    "tokens",
+    "agency accounts",
+    "statistics links",
+    "sales accounts",
 }
 
 
@@ -48,7 +53,7 @@ def test_all_green_with_fresh_stores_the_simulator_and_a_connected_customer(
     assert main(["doctor", "--timeout", "5"]) == 0
     out = capsys.readouterr().out
     assert "✗" not in out and "all checks passed" in out
-    assert "decrypt all 1 stored tokens" in out
+    assert "decrypt all 2 stored tokens" in out  # the agency account's and the customer's
     assert "1 connected" in out
 
 
@@ -98,7 +103,7 @@ def test_a_wrong_token_key_names_allegro_ads_token_keys(
 
 
 def test_a_garbled_token_key_is_reported_not_raised(
-    fresh_stores: tuple[str, str], allegro: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+    agency: AgencyAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALLEGRO_ADS_TOKEN_KEYS", "not-a-fernet-key")
     findings = failed(run_checks())
@@ -107,7 +112,7 @@ def test_a_garbled_token_key_is_reported_not_raised(
 
 
 def test_an_unreachable_allegro_is_reported(
-    fresh_stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    agency: AgencyAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as sock:  # a port nobody listens on once closed
         sock.bind(("127.0.0.1", 0))
@@ -131,13 +136,84 @@ def test_a_customer_needing_reauth_is_named_with_the_links_create_fix(
         row.mark_needs_reauth("invalid_grant: refresh token revoked", datetime.now(UTC))
 
     findings = [f for f in run_checks() if not f.ok]
-    assert [f.check for f in findings] == ["tokens", f"  {logins[1]}"]
+    assert [f.check for f in findings] == ["sales accounts", f"  {logins[1]}"]
     assert "1 connected" in findings[0].detail and "1 needs_reauth" in findings[0].detail
     assert findings[1].fix == f"allegro-ads links create {broken}"
     assert healthy not in findings[1].detail
 
     assert main(["doctor"]) == 1
     assert f"allegro-ads links create {broken}" in capsys.readouterr().out
+
+
+def test_no_connected_agency_account_says_so_with_the_command(
+    fresh_stores: tuple[str, str], allegro: RunningSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    findings = failed(run_checks())
+    assert set(findings) == {"agency accounts"}
+    assert "no agency account is connected" in findings["agency accounts"].detail
+    assert findings["agency accounts"].fix == "allegro-ads agency connect"
+
+    assert main(["doctor"]) == 1
+    assert "allegro-ads agency connect" in capsys.readouterr().out
+
+
+def test_a_broken_agency_connection_names_every_customer_it_stops(
+    connect: Connect, agency: AgencyAccount, allegro: RunningSimulator
+) -> None:
+    logins = [str(user["login"]) for user in allegro.users()[:2]]
+    for login in logins:
+        connect(login)
+    with open_control(load_settings()) as control, control.tokens.locked(agency.id) as row:
+        row.mark_needs_reauth("invalid_grant: refresh token revoked", datetime.now(UTC))
+
+    findings = [f for f in run_checks() if not f.ok]
+
+    assert [f.check for f in findings] == ["agency accounts", f"  {agency.name}"]
+    assert "needs_reauth; stops 2 customers" in findings[1].detail
+    assert all(login in findings[1].detail for login in logins)
+    assert findings[1].fix == f"allegro-ads agency connect {agency.name}"
+
+
+def test_an_expiring_agency_connection_fails_and_names_its_customers(
+    connect: Connect, agency: AgencyAccount, allegro: RunningSimulator
+) -> None:
+    login = str(allegro.users()[0]["login"])
+    connect(login)
+    settings = load_settings()
+    with open_control(settings) as control:
+        info = control.tokens.info(agency.id)
+    assert info is not None
+    almost_over = info.refresh_expires_at - timedelta(days=1)
+
+    header, named = check_agency_accounts(settings, now=almost_over)
+
+    assert not header.ok and header.detail == "1 expiring"
+    assert not named.ok and f"expiring; will stop 1 customer: {login}" in named.detail
+    assert named.fix.startswith(f"allegro-ads agency connect {agency.name} before ")
+
+
+def test_a_customer_from_before_agency_accounts_is_told_what_is_missing(
+    fresh_stores: tuple[str, str], allegro: RunningSimulator
+) -> None:
+    with open_control(load_settings()) as control:
+        earlier = customers.create_customer(control.engine, "Sklep Sprzed Agencji")
+        control.tokens.save_consent(
+            earlier.id,
+            fake_tokens("earlier"),
+            allegro_login="seller01",
+            allegro_user_id="1001",
+            ads_client_id="client-from-the-old-api",
+        )
+
+    findings = failed(run_checks())
+
+    links = findings["statistics links"]
+    assert "seller token and an Allegro Ads client id but no agency link" in links.detail
+    assert "Sklep Sprzed Agencji" in links.detail
+    assert links.fix == (
+        "connect the agency account: allegro-ads agency connect; the daily client listing "
+        "links them"
+    )
 
 
 def test_production_with_plain_http_urls_is_flagged(

@@ -19,7 +19,7 @@ from control_store import customers
 from control_store.agency_accounts import AgencyAccount
 from control_store.api_call_log import ControlStoreCallLog
 from control_store.customers import Customer
-from services.agency_connect import refresh_client_list
+from services.agency_connect import record_clients_now
 from services.clients import ads_client, oauth_client, token_manager
 from services.control import Control
 from services.links import issue_link
@@ -136,7 +136,7 @@ def list_agency_clients(control: Control, agency_account_id: str) -> None:
         closing(oauth_client(settings)) as oauth,
         ads_client(settings, token_manager(control, oauth)) as api,
     ):
-        refresh_client_list(control, api, agency_account_id)
+        record_clients_now(control, api, agency_account_id)
 
 
 def load_from_allegro(

@@ -23,6 +23,8 @@ GUARDED_TABLES = (
     "auth_links",
     "oauth_states",
     "oauth_tokens",
+    "agency_accounts",
+    "agency_clients",
 )
 
 

@@ -61,6 +61,11 @@ def test_a_customer_name_that_looks_like_sql_is_stored_as_text(cli: Cli) -> None
         (("portfolios", "assign", INJECTION, INJECTION), "no"),
         (("portfolios", "grant", "x@agency.test", INJECTION), "no"),
         (("users", "deactivate", INJECTION), "not an email address"),
+        (("agency", "clients", INJECTION), "no agency account"),
+        (("agency", "adopt", INJECTION), "no client"),
+        (("agency", "link", INJECTION, "Prawdziwy Sklep"), "no client"),
+        (("agency", "unlink", INJECTION), "no customer"),
+        (("tokens", "refresh", INJECTION), "no customer or agency account"),
     ],
 )
 def test_an_id_or_name_that_looks_like_sql_is_unknown_in_one_line(
@@ -87,6 +92,8 @@ def test_an_id_or_name_that_looks_like_sql_is_unknown_in_one_line(
         ("serve", "--port", "70000"),
         ("serve", "--port", "8000; id"),
         ("users", "add", "x@agency.test", "--role", "root"),
+        ("agency", "connect", "Agencja", "--timeout", "1d; rm -rf /"),
+        ("agency", "adopt", "--name"),
     ],
 )
 def test_a_malformed_argument_exits_2_with_one_line_and_changes_nothing(
