@@ -91,8 +91,9 @@ def _link(row: Any) -> AuthLink:
 
 
 def new_link_id() -> str:
-    """128 random bits, URL-safe."""
-    return secrets.token_urlsafe(16)
+    """128 random bits, URL-safe, behind a letter: an id starting with "-" would read as an
+    option to ``allegro-ads links revoke``."""
+    return "l" + secrets.token_urlsafe(16)
 
 
 def create_link(

@@ -262,6 +262,19 @@ def test_the_installed_command_prints_one_line_for_a_bad_duration(tmp_path: Path
     assert "is not a duration" in _one_line(result.stderr)
 
 
+def test_a_link_whose_random_part_starts_with_a_dash_is_revoked_by_its_listed_id(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One random URL-safe id in 64 starts with "-", which argparse reads as an option.
+    monkeypatch.setattr(auth_links.secrets, "token_urlsafe", lambda _: "-dashed-random-part")
+    cli("customers", "add", "Myślnik")
+    cli("links", "create", "Myślnik")
+    _, out, _ = cli("links", "list", "Myślnik")
+    link_id = out.strip().splitlines()[1].split()[0]
+    code, out, err = cli("links", "revoke", link_id)
+    assert code == 0 and f"revoked link {link_id}" in out, err
+
+
 # --- allegro-ads agency ----------------------------------------------------------------------
 
 CONNECT_GUARD_SECONDS = 60  # only against a hung test; every wait below ends on an event

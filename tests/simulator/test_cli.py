@@ -107,6 +107,10 @@ def _free_port() -> int:
         return port
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_serves_in_the_foreground_until_interrupted() -> None:
     port = _free_port()
@@ -116,6 +120,9 @@ def test_serves_in_the_foreground_until_interrupted() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored
+        # SIGINT ignored: give the child the default, as a terminal's Ctrl-C would find it.
+        preexec_fn=_default_sigint,
     )
     try:
         assert process.stdout is not None
