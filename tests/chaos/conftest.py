@@ -17,6 +17,7 @@ from testing.chaos import FaultPlan
 from testing.chaos_scenario import ChaosOutcome, ChaosOutcomes, chaos_agency, run_chaos
 from testing.postgres_databases import temporary_database
 from tests.pipelines.fixtures import (  # fixtures, registered by import
+    agencies,
     agency,
     agency_simulator,
     backend,
