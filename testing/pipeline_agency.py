@@ -98,38 +98,15 @@ class Agency:
     # --- the agency accounts ---------------------------------------------------
 
     def connect_agency(self, login: str = "agency", name: str | None = None) -> str:
-        """Connect the simulator's agency account ``login`` by the device flow (the user's
-        confirmation given on the simulator) and store it as agency account ``name`` (the
-        login by default; created unless it exists). Returns its id."""
-        with open_control(self.settings) as control:
-            existing = {a.name: a for a in agency_accounts.list_agency_accounts(control.engine)}
-            account = existing.get(name or login) or agency_accounts.create_agency_account(
-                control.engine, name or login
-            )
-            oauth = clients.oauth_client(self.settings)
-            try:
-                tokens = device_consent(oauth, self.simulator.base_url, login)
-                provider = StaticTokenProvider(oauth, {account.id: tokens})
-                with clients.ads_client(self.settings, provider) as api:
-                    me = api.me(account.id)
-                control.tokens.save_agency_connection(
-                    account.id,
-                    provider.token_set(account.id),
-                    allegro_login=me.login,
-                    allegro_user_id=me.id,
-                )
-            finally:
-                oauth.close()
-        self.agency_accounts[login] = account.id
-        return account.id
+        """Connect the simulator's agency account ``login`` by the device flow and store it as
+        agency account ``name`` (the login by default). Returns its id."""
+        account_id = connect_agency_account(self.settings, self.simulator.base_url, login, name)
+        self.agency_accounts[login] = account_id
+        return account_id
 
     def list_clients(self) -> list[AgencyListing]:
         """Every connected agency account's clients, recorded by the discovery service."""
-        with (
-            open_control(self.settings) as control,
-            clients.ads_client(self.settings, clients.token_manager(control)) as api,
-        ):
-            return discover_clients(control, api, datetime.now(REPORTING_TZ))
+        return list_agency_clients(self.settings)
 
     # --- the customers -------------------------------------------------------
 
@@ -286,6 +263,44 @@ class Agency:
             )
             for o in self.simulator.offers(customer.login)
         }
+
+
+def connect_agency_account(
+    settings: Settings, base_url: str, login: str = "agency", name: str | None = None
+) -> str:
+    """Connect the simulator's agency account ``login`` by the device flow (the user's
+    confirmation given on the simulator, as ``allegro-ads agency connect`` waits for it), bind
+    it with ``/me`` and store it as agency account ``name`` (the login by default; created
+    unless it exists). Returns its id."""
+    with open_control(settings) as control:
+        existing = {a.name: a for a in agency_accounts.list_agency_accounts(control.engine)}
+        account = existing.get(name or login) or agency_accounts.create_agency_account(
+            control.engine, name or login
+        )
+        oauth = clients.oauth_client(settings)
+        try:
+            tokens = device_consent(oauth, base_url, login)
+            provider = StaticTokenProvider(oauth, {account.id: tokens})
+            with clients.ads_client(settings, provider) as api:
+                me = api.me(account.id)
+            control.tokens.save_agency_connection(
+                account.id,
+                provider.token_set(account.id),
+                allegro_login=me.login,
+                allegro_user_id=me.id,
+            )
+        finally:
+            oauth.close()
+    return account.id
+
+
+def list_agency_clients(settings: Settings) -> list[AgencyListing]:
+    """Every connected agency account's clients, recorded by the discovery service."""
+    with (
+        open_control(settings) as control,
+        clients.ads_client(settings, clients.token_manager(control)) as api,
+    ):
+        return discover_clients(control, api, datetime.now(REPORTING_TZ))
 
 
 def keyed_columns(table: pa.Table, columns: Sequence[str]) -> dict[RowKey, RowValues]:

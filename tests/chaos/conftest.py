@@ -1,10 +1,10 @@
 """Fixtures of the chaos tests.
 
 ``chaos_outcomes(backend)`` runs the whole chaos scenario (``chaos_scenario.run_chaos``: every
-fault, a consent withdrawn mid-run, SIGKILL mid-load, one re-run) once per backend per session
-and hands every test the same ``ChaosOutcome``: the scenario takes half a minute, its tests only
-read what it observed. The interrupted-refresh tests use the pipeline tests' agency fixtures,
-imported from ``tests/pipelines/fixtures.py`` (reused, not copied).
+fault, an agency connection revoked mid-run, SIGKILL mid-load, one re-run) once per backend per
+session and hands every test the same ``ChaosOutcome``: the scenario takes half a minute, its
+tests only read what it observed. The interrupted-refresh tests use the pipeline tests' agency
+fixtures, imported from ``tests/pipelines/fixtures.py`` (reused, not copied).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from tests.pipelines.fixtures import (  # fixtures, registered by import
     stores,
 )
 
-CUSTOMERS = 5  # three healthy, one withdrawing consent mid-run, one removed from the agency
+# Seller N is a client of agency account (N - 1) mod 2: two healthy and one removed from the
+# agency behind the first, two behind the second, whose connection is revoked mid-run.
+CUSTOMERS = 5
 DAYS = 40  # two statistics windows per customer (31 + 9 days)
 # Shorter 429 storms than the bench's; on PostgreSQL the scenario is there for the kill, so
 # without the latency spikes (DuckDB's run covers them), to keep the suite short.
