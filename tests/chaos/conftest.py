@@ -27,9 +27,10 @@ from tests.pipelines.fixtures import (  # fixtures, registered by import
     stores,
 )
 
-# Seller N is a client of agency account (N - 1) mod 2: two healthy and one removed from the
-# agency behind the first, two behind the second, whose connection is revoked mid-run.
-CUSTOMERS = 5
+# Seller N is a client of agency account (N - 1) mod 2: three healthy and one removed from the
+# agency behind the first, three behind the second, whose connection is revoked mid-run (the
+# first run is killed in its second load: enough healthy loads come before it).
+CUSTOMERS = 7
 DAYS = 40  # two statistics windows per customer (31 + 9 days)
 # Shorter 429 storms than the bench's; on PostgreSQL the scenario is there for the kill, so
 # without the latency spikes (DuckDB's run covers them), to keep the suite short.
