@@ -103,7 +103,10 @@ def report_lines(o: ChaosOutcome, customers: int, seed: int) -> list[str]:
         "Customers flagged:",
     ]
     agency_token = o.tokens[o.revoked_agency_id]
-    lines.append(f"  agency account {o.revoked_agency_id}: token {agency_token.status}")
+    lines.append(
+        f"  agency account {agency_token.account_name} ({o.revoked_agency_id}): "
+        f"token {agency_token.status}"
+    )
     for customer in (*o.cast.revoked, o.cast.removed):
         lines.append(f"  {customer.name} ({customer.customer_id})")
         lines.append(f"    {o.flagged.get(customer.customer_id, 'NOT FLAGGED')}")

@@ -278,7 +278,8 @@ def _explained(error: Exception, customer: CustomerTarget) -> Exception:
             customer.agency_name or error.customer_id, f"needs_reauth: {error.reason}"
         )
     if isinstance(error, Forbidden) and not isinstance(error, MissingScope):
-        return ClientAccessRemoved(customer.customer_id, str(error))
+        trace = f" [Trace-Id {error.trace_id}]" if error.trace_id else ""
+        return ClientAccessRemoved(customer.customer_id, f"Allegro answered 403{trace}")
     return error
 
 
