@@ -204,7 +204,7 @@ def run_pipeline(start: date, end: date) -> None:
     from pipelines.partitions import range_tags
 
     defs = build_definitions()
-    job = defs.resolve_job_def("ad_stats_job")
+    job = defs.resolve_job_def("daily_job")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,

@@ -1,14 +1,14 @@
 """Benchmark: one Dagster backfill run over every customer's history, end to end.
 
 In a temporary data folder: starts the simulator (in a child process by default, so its memory
-and CPU are not counted as the pipeline's), creates ``--customers`` customers and connects each
-through the real consent service functions (link, ``begin_consent``, the seller approving on
-the simulator's page, ``finish_consent``), switches on ``--latency-ms`` per API call, then
-launches ONE run of ``ad_stats_job`` on a Dagster instance in a temporary ``DAGSTER_HOME`` (SQLite
-storage, or PostgreSQL with ``--dagster-pg-url``) with range tags over the whole range (the
-single-run backfill path). Measures the run's wall
-time and CPU time, the process's peak RSS, rows, API calls (from the run's metadata) and rows
-per second.
+and CPU are not counted as the pipeline's), connects the agency account by the device flow,
+lists its clients, adopts ``--customers`` of them as customers and connects each one's sales
+account through the real consent service functions (link, ``begin_consent``, the seller
+approving on the simulator's page, ``finish_consent``), switches on ``--latency-ms`` per API
+call, then launches ONE run of ``ad_stats_job`` on a Dagster instance in a temporary
+``DAGSTER_HOME`` (SQLite storage, or PostgreSQL with ``--dagster-pg-url``) with range tags over
+the whole range (the single-run backfill path). Measures the run's wall time and CPU time, the
+process's peak RSS, rows, API calls (from the run's metadata) and rows per second.
 
 Then the load step alone: the largest customer's rows read back from the warehouse (facts
 joined with the dimension names, i.e. the table a load receives) are loaded with
@@ -37,12 +37,13 @@ import duckdb
 import pyarrow as pa
 import requests
 
-from control_store import customers
+from control_store import agency_clients
 from control_store.database import upgrade
 from services.clients import oauth_client
 from services.control import open_control
 from settings.config import Settings, load_settings
 from testing.bench_simulator import start_bench_simulator
+from testing.pipeline_agency import connect_agency_account, list_agency_clients
 from testing.simulated_consent import consent_as_seller
 from warehouse.backends import open_warehouse
 from warehouse.stats_loader import Warehouse
@@ -84,13 +85,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- the agency ------------------------------------------------------------------------
 
 
-def connect_customers(settings: Settings, sellers: list[dict[str, Any]]) -> None:
-    """Create a customer per seller and connect it through the consent service functions."""
+def connect_customers(settings: Settings, base_url: str, sellers: list[dict[str, Any]]) -> None:
+    """Connect the agency account, list its clients, adopt each seller's client as a customer
+    and connect its sales account through the consent service functions."""
+    account_id = connect_agency_account(settings, base_url)
+    list_agency_clients(settings)
     oauth = oauth_client(settings)
     with open_control(settings) as control, requests.Session() as browser:
         for seller in sellers:
-            customer = customers.create_customer(
-                control.engine, f"{seller['name']} [{seller['login']}]"
+            customer = agency_clients.adopt_client(
+                control.engine,
+                account_id,
+                seller["ads_client_id"],
+                name=f"{seller['name']} [{seller['login']}]",
             )
             consent_as_seller(control, customer.id, seller["login"], oauth=oauth, browser=browser)
 
@@ -204,7 +211,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         settings = load_settings()
         upgrade(settings.resolved_control_url)
         began = time.perf_counter()
-        connect_customers(settings, sim.sellers(args.customers))
+        connect_customers(settings, sim.base_url, sim.sellers(args.customers))
         say(f"connected {args.customers} customers in {time.perf_counter() - began:.1f}s")
         sim.faults(latency_ms=args.latency_ms)
         end = sim.today() - timedelta(days=1)

@@ -2,11 +2,12 @@
 
 In a temporary folder: the simulator (``--seed``), ``--customers`` customers connected through
 the real consent flow, a DuckDB warehouse, a SQLite control store and a Dagster instance. Then
-(``testing/chaos_scenario.py``, the same code the chaos tests run): the simulator's faults
-on (20% 5xx, a 429 storm with Retry-After before each run, 15% of calls delayed by a 3 s latency
-spike, one truncated answer, the last customer removed from the agency); ``ad_stats_job`` over
-``--days`` days in a child process; the second-to-last customer withdraws consent once the
-simulator has served as many statistics calls as there are customers; the run stops inside the
+(``testing/chaos_scenario.py``, the same code the chaos tests run): two agency accounts, the
+customers their clients; the simulator's faults on (20% 5xx, a 429 storm with Retry-After before
+each run, 15% of calls delayed by a 3 s latency spike, one truncated answer, the first agency's
+last customer removed from the agency); ``ad_stats_job`` over ``--days`` days in a child
+process; the second agency account's connection is revoked once the simulator has served as
+many statistics calls as there are customers; the run stops inside the
 transaction of its second warehouse load and is killed there with SIGKILL; Dagster is told the
 run failed; ONE re-run of the same days; then the warehouse is compared row for row with the
 simulator's truth.
@@ -32,13 +33,15 @@ from testing.chaos_scenario import ChaosOutcome, chaos_agency, run_chaos
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The benchmark's options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--customers", type=int, default=8, help="customers (2 end up broken)")
+    parser.add_argument(
+        "--customers", type=int, default=8, help="customers (the second agency's and 1 broken)"
+    )
     parser.add_argument("--days", type=int, default=62, help="days of the run, ending yesterday")
     parser.add_argument("--seed", type=int, default=42, help="the simulator's seed")
     parser.add_argument("--dir", type=Path, help="where to make the temporary folder")
     args = parser.parse_args(argv)
-    if args.customers < 4:
-        parser.error("--customers must be at least 4 (two are broken on purpose)")
+    if args.customers < 5:
+        parser.error("--customers must be at least 5 (two healthy, three broken on purpose)")
     if args.days < 1:
         parser.error("--days must be at least 1")
     return args
@@ -61,8 +64,9 @@ def report_lines(o: ChaosOutcome, customers: int, seed: int) -> list[str]:
     half = sum(1 for days in o.days_loaded_after_kill.values() if 0 < days < o.days)
     usable = sum(1 for state in o.usable.values() if state == "ok")
     lines = [
-        f"Chaos run: {customers} customers ({len(o.cast.healthy)} healthy, 1 withdrawing consent "
-        f"mid-run, 1 removed from the agency), {o.days} days ({o.start}..{o.end}), seed {seed}",
+        f"Chaos run: {customers} customers ({len(o.cast.healthy)} healthy, {len(o.cast.revoked)} "
+        "behind the agency account revoked mid-run, 1 removed from the agency), "
+        f"{o.days} days ({o.start}..{o.end}), seed {seed}",
         f"Faults on: {plan.fail_rate:.0%} 5xx, a 429 storm of {plan.storm} (Retry-After "
         f"{plan.retry_after} s) before each run, {plan.spike_rate:.0%} of calls +"
         f"{plan.spike_ms / 1000:.1f} s latency spikes, {plan.truncate} truncated answer(s)",
@@ -73,7 +77,7 @@ def report_lines(o: ChaosOutcome, customers: int, seed: int) -> list[str]:
         f"  latency spikes           {injected.get('spike', 0)}",
         f"  truncated JSON answers   {injected.get('truncate', 0)}",
         f"  403 removed client       {injected.get('removed_client', 0)}",
-        f"  consent withdrawn        {sim['revocations']} (after {o.withdrawn_at_call} "
+        f"  agency consent withdrawn {sim['revocations']} (after {o.withdrawn_at_call} "
         "statistics calls)",
         "",
         "Calls:",
@@ -98,9 +102,13 @@ def report_lines(o: ChaosOutcome, customers: int, seed: int) -> list[str]:
         "",
         "Customers flagged:",
     ]
-    for customer in (o.cast.revoked, o.cast.removed):
-        token = o.tokens[customer.customer_id]
-        lines.append(f"  {customer.name} ({customer.customer_id}): token {token.status}")
+    agency_token = o.tokens[o.revoked_agency_id]
+    lines.append(
+        f"  agency account {agency_token.account_name} ({o.revoked_agency_id}): "
+        f"token {agency_token.status}"
+    )
+    for customer in (*o.cast.revoked, o.cast.removed):
+        lines.append(f"  {customer.name} ({customer.customer_id})")
         lines.append(f"    {o.flagged.get(customer.customer_id, 'NOT FLAGGED')}")
     lines += [
         "",

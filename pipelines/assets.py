@@ -1,20 +1,24 @@
-"""The ``ad_daily_stats`` asset: every connected customer's daily ad statistics."""
+"""The ``ad_daily_stats`` asset: every linked customer's daily ad statistics, read with its
+agency account's token (after ``agency_clients`` has listed the agency's clients)."""
 
 # No `from __future__ import annotations`: Dagster reads the parameter annotations at run time.
 import time
-from contextlib import closing
 from datetime import date, timedelta
 
 import dagster as dg
 
 from allegro_resource.resource import AllegroResource
 from allegro_resource.windows import oldest_served_day, reporting_today
-from control_store.api_call_log import ControlStoreCallLog
 from pipelines import checks
 from pipelines.config import StatsRunConfig
+from pipelines.discovery_asset import AGENCY_CLIENTS
 from pipelines.metadata import run_metadata
-from pipelines.resources import ControlStoreResource, WarehouseResource, reportable_customers
-from services.clients import token_manager
+from pipelines.resources import (
+    ControlStoreResource,
+    WarehouseResource,
+    allegro_client,
+    reportable_customers,
+)
 from services.stats_sync import CustomerOutcome, sync_statistics
 
 ASSET_NAME = "ad_daily_stats"
@@ -33,6 +37,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
     @dg.asset(
         name=ASSET_NAME,
         partitions_def=partitions,
+        deps=[AGENCY_CLIENTS],
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WRITER_POOL,
         group_name="allegro_ads",
@@ -47,14 +52,16 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
         warehouse: WarehouseResource,
         control: ControlStoreResource,
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-        """Daily statistics of every ad of every connected customer (warehouse table
+        """Daily statistics of every ad of every linked customer (warehouse table
         `ad_daily_stats`, one row per customer, ad and day; Europe/Warsaw days).
 
-        One run covers a whole date range: each customer is fetched in the widest windows the
-        API allows, customers concurrently, and each customer's slice replaces the stored one in
-        a short transaction. A customer that fails (consent withdrawn, malformed answer) is
-        named in the `every_connected_customer_loaded` check with the fix; the others are
-        committed. Re-run one customer by setting `customers: [ID]` in the launchpad.
+        Each customer linked to an agency client is read with its agency account's token. One
+        run covers a whole date range: each customer is fetched in the widest windows the API
+        allows, customers concurrently, and each customer's slice replaces the stored one in a
+        short transaction. A customer that fails (agency connection broken, client removed from
+        the agency, malformed answer) is named in the `every_linked_customer_loaded` check with
+        the fix; the others are committed. Re-run one customer by setting `customers: [ID]` in
+        the launchpad.
         """
         start, end = partition_dates(context)
         today = reporting_today()
@@ -63,47 +70,41 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
             context.log.warning(f"days before {floor} are no longer served; starting there")
             start = floor
         started = time.monotonic()
+        run_id = context.run.run_id
         with control.open() as ctl, warehouse.open() as wh:
-            targets = reportable_customers(ctl, config.customers)
-            context.log.info(f"fetching {start}..{end} for {len(targets)} customer(s)")
-            with (
-                ControlStoreCallLog(ctl.engine) as db_log,
-                # Refreshes land in the API log with the run's id, as the portal's do.
-                closing(allegro.oauth(db_log, run_id=context.run.run_id)) as oauth,
-            ):
-                client = allegro.ads_client(
-                    token_manager(ctl, oauth),
-                    db_log,
-                    run_id=context.run.run_id,
+            selection = reportable_customers(ctl, config.customers)
+            total = len(selection.customer_ids)
+            context.log.info(
+                f"fetching {start}..{end} for {len(selection.targets)} customer(s); "
+                f"{len(selection.blocked)} cannot be read now"
+            )
+            done = 0
+
+            def progress(outcome: CustomerOutcome) -> None:
+                nonlocal done
+                done += 1
+                state = "ok" if outcome.ok else f"FAILED: {outcome.error}"
+                context.log.info(f"[{done}/{total}] {outcome.name}: {outcome.rows} rows, {state}")
+
+            with allegro_client(allegro, ctl, run_id) as client:
+                report = sync_statistics(
+                    client,
+                    wh,
+                    selection.targets,
+                    start,
+                    end,
+                    run_id=run_id,
+                    on_progress=progress,
+                    blocked=selection.blocked,
                 )
-                done = 0
-
-                def progress(outcome: CustomerOutcome) -> None:
-                    nonlocal done
-                    done += 1
-                    state = "ok" if outcome.ok else f"FAILED: {outcome.error}"
-                    context.log.info(
-                        f"[{done}/{len(targets)}] {outcome.name}: {outcome.rows} rows, {state}"
-                    )
-
-                with client:
-                    report = sync_statistics(
-                        client,
-                        wh,
-                        targets,
-                        start,
-                        end,
-                        run_id=context.run.run_id,
-                        on_progress=progress,
-                    )
             metadata = run_metadata(report, time.monotonic() - started)
-            if targets and not report.loaded:
+            if selection.targets and not report.loaded:
                 raise dg.Failure(
                     description="no customer could be loaded; see per_customer for each error",
                     metadata=metadata,
                 )
             results = checks.evaluate(
-                wh, report, [t.customer_id for t in targets], checks.yesterday_of(today)
+                wh, report, selection.customer_ids, checks.yesterday_of(today)
             )
         return dg.MaterializeResult(metadata=metadata, check_results=results)
 

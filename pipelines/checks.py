@@ -18,16 +18,19 @@ from warehouse.stats_loader import Warehouse
 UNIQUE_KEYS = "unique_keys"
 NON_NEGATIVE = "no_negative_metrics"
 RATIOS_AGREE = "ratios_agree_with_api"
-ALL_LOADED = "every_connected_customer_loaded"
+ALL_LOADED = "every_linked_customer_loaded"
 FRESH = "fresh_through_yesterday"
 SUMMARY_AGREES = "summary_agrees_with_facts"
 
 CHECK_DESCRIPTIONS = {
     UNIQUE_KEYS: "No two rows share (customer_id, ad_type, ad_id, day).",
     NON_NEGATIVE: "No negative views, clicks, interest, costs or attributed sales.",
-    RATIOS_AGREE: "CTR, CPC and ROAS recomputed from base metrics agree with Allegro's own.",
-    ALL_LOADED: "Every connected customer was loaded for every day of the run.",
-    FRESH: "Every connected customer's latest loaded day is yesterday.",
+    RATIOS_AGREE: (
+        "CTR, CPC (sponsored offers), CPM (graphic ads) and ROAS recomputed from base metrics "
+        "agree with Allegro's own."
+    ),
+    ALL_LOADED: "Every customer linked to an agency client was loaded for every day of the run.",
+    FRESH: "Every linked customer's latest loaded day is yesterday.",
     SUMMARY_AGREES: "campaign_day_totals (behind the reports) equals the facts summed per day.",
 }
 
@@ -99,7 +102,7 @@ def _all_loaded(report: SyncReport) -> dg.AssetCheckResult:
     failed = report.failed
     days = f"{report.start} .. {report.end}"
     description = (
-        "every connected customer loaded"
+        "every linked customer loaded"
         if not failed
         else "; ".join(f"{o.name} ({o.customer_id}) not loaded for {days}: {o.fix}" for o in failed)
     )
@@ -135,7 +138,7 @@ def _fresh(warehouse: Warehouse, customer_ids: list[str], yesterday: date) -> dg
         passed=not stale,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
-            f"every connected customer is loaded through {yesterday}"
+            f"every linked customer is loaded through {yesterday}"
             if not stale
             else "stale: "
             + ", ".join(f"{c} (latest {d or 'never'})" for c, d in sorted(stale.items()))

@@ -8,18 +8,19 @@ from its own fields only: a run reads no setting its resources were not given.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import asdict
 
 import dagster as dg
 from pydantic import Field
 
+from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.resource import AllegroResource
-from allegro_resource.token_status import TokenStatus
-from control_store import customers
-from services.clients import client_config
+from control_store.api_call_log import ControlStoreCallLog
+from services.clients import client_config, token_manager
 from services.control import Control, open_control
-from services.stats_sync import CustomerTarget
+from services.stats_sync import StatisticsTargets, statistics_targets
 from settings import defaults
 from settings.config import Secret, Settings, load_settings, settings_from
 from warehouse.backends import open_warehouse
@@ -61,23 +62,25 @@ class ControlStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return open_control(settings)
 
 
-def reportable_customers(control: Control, only: Sequence[str] = ()) -> list[CustomerTarget]:
-    """Active customers that have ever connected (those needing re-auth included, so they show
-    up as failures), optionally limited to ``only`` (ids or names)."""
-    wanted = {customers.find_customer(control.engine, name).id for name in only}
-    statuses = {info.account_id: info.status for info in control.tokens.list_info()}
-    targets = []
-    for customer in customers.list_customers(control.engine):
-        if not customer.active or customer.id not in statuses or not customer.ads_client_id:
-            continue
-        if wanted and customer.id not in wanted:
-            continue
-        if statuses[customer.id] == TokenStatus.REVOKED:
-            continue
-        targets.append(
-            CustomerTarget(customer.id, customer.name, customer.ads_client_id, customer.currency)
-        )
-    return targets
+def reportable_customers(control: Control, only: Sequence[str] = ()) -> StatisticsTargets:
+    """The customers a statistics run covers: every active customer linked to an agency client
+    (or those named in ``only``: ids or names), split into those to fetch and those that fail
+    without a call (agency connection broken, client removed; ``statistics_targets``)."""
+    return statistics_targets(control, list(only) or None)
+
+
+@contextmanager
+def allegro_client(
+    allegro: AllegroResource, control: Control, run_id: str
+) -> Iterator[AllegroAdsClient]:
+    """The Ads client of one run: tokens from the control store (refreshed under its lock),
+    every call and refresh in the API log with the run's id."""
+    with (
+        ControlStoreCallLog(control.engine) as call_log,
+        closing(allegro.oauth(call_log, run_id=run_id)) as oauth,
+        allegro.ads_client(token_manager(control, oauth), call_log, run_id=run_id) as client,
+    ):
+        yield client
 
 
 def _secret(name: str, default: str) -> str:

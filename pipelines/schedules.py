@@ -1,4 +1,5 @@
-"""The daily run: one run over the lookback window, because Allegro revises recent days."""
+"""The daily run: the agency clients, then one statistics run over the lookback window (Allegro
+revises recent days), then the offers behind the ads, all in one run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pipelines.partitions import REPORTING_TIMEZONE, lookback_range, range_tags
 
 
 def build_daily_schedule(job_name: str, cron: str, lookback_days: int) -> dg.ScheduleDefinition:
-    """A schedule launching ONE run for [yesterday - lookback + 1, yesterday]."""
+    """A schedule launching ONE run of ``job_name`` for [yesterday - lookback + 1, yesterday]."""
 
     @dg.schedule(
         name="daily_ad_stats",
@@ -16,8 +17,9 @@ def build_daily_schedule(job_name: str, cron: str, lookback_days: int) -> dg.Sch
         execution_timezone=REPORTING_TIMEZONE,
         job_name=job_name,
         description=(
-            f"Every day: re-fetch the last {lookback_days} days for every connected customer "
-            "in one run (Allegro revises recent days' attributed sales)."
+            "Every day, in one run: list the agency accounts' clients, re-fetch the last "
+            f"{lookback_days} days for every linked customer (Allegro revises recent days' "
+            "attributed sales), refresh the offers behind the ads."
         ),
     )
     def daily_ad_stats(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

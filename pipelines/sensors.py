@@ -1,4 +1,4 @@
-"""A newly connected customer gets its history loaded at once, in one run of its own."""
+"""A newly linked customer gets its history loaded at once, in one run of its own."""
 
 from datetime import timedelta
 
@@ -12,14 +12,15 @@ from warehouse import stats_queries
 
 
 def build_new_customer_sensor(job_name: str, history_days: int) -> dg.SensorDefinition:
-    """Launch one history run per customer that is connected but has never been loaded."""
+    """Launch one history run per customer that is linked to an agency client (and readable)
+    but has never been loaded."""
 
     @dg.sensor(
         name="new_customer_history",
         job_name=job_name,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Loads a newly connected customer's history (one run for that customer).",
+        description="Loads a newly linked customer's history (one run for that customer).",
     )
     def new_customer_history(
         context: dg.SensorEvaluationContext,
@@ -30,19 +31,20 @@ def build_new_customer_sensor(job_name: str, history_days: int) -> dg.SensorDefi
         start = oldest_served_day(today, history_days)
         end = today - timedelta(days=1)
         with control.open() as ctl, warehouse.open() as wh:
-            targets = reportable_customers(ctl)
-            connected = {info.account_id: info for info in ctl.tokens.list_info()}
+            # Blocked customers (agency connection broken, client removed) wait for the fix.
+            targets = reportable_customers(ctl).targets
             latest = stats_queries.latest_loaded_day(wh, [t.customer_id for t in targets])
         requests = []
         for target in targets:
             if latest.get(target.customer_id) is not None:
                 continue
-            connected_at = connected[target.customer_id].connected_at
-            since = connected_at.isoformat() if connected_at else "unknown"
             requests.append(
                 dg.RunRequest(
-                    # One run per connection: reconnecting later may need its history again.
-                    run_key=f"history-{target.customer_id}-{since}",
+                    # One run per link: linked to another client later, it needs its history.
+                    run_key=(
+                        f"history-{target.customer_id}-{target.agency_account_id}-"
+                        f"{target.ads_client_id}"
+                    ),
                     run_config=rerun_config([target.customer_id]),
                     tags={**range_tags(start, end), "customer": target.customer_id},
                 )

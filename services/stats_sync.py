@@ -1,9 +1,12 @@
 """Fetch customers' statistics from Allegro and load them into the warehouse.
 
-Plain functions, no Dagster: the ``ad_daily_stats`` asset calls ``sync_statistics``. Customers are
-fetched through the client's one fan-out (``AllegroAdsClient.stream_statistics``: bounded
-concurrency, each in the widest windows the API allows) and written one at a time through the
-warehouse's single writer. A customer's failure is recorded and never stops the others.
+Plain functions, no Dagster: the ``ad_daily_stats`` asset calls ``statistics_targets`` and
+``sync_statistics``. Statistics are read with the token of the customer's agency account, one
+agency client at a time (docs/accounts.md). Customers are fetched through the client's one
+fan-out (``AllegroAdsClient.stream_statistics``: bounded concurrency, each in the widest windows
+the API allows) and written one at a time through the warehouse's single writer. A customer's
+failure is recorded and never stops the others; a customer whose agency connection is broken,
+or whose client left the agency's list, fails with the reason and the fix without a call.
 """
 
 from __future__ import annotations
@@ -18,25 +21,80 @@ from allegro_resource.errors import (
     ApiError,
     Forbidden,
     MalformedResponse,
+    MissingScope,
     NeedsReauthorization,
     UnexpectedFailure,
+    is_agency_account,
 )
+from allegro_resource.token_status import TokenStatus
+from control_store import agency_accounts, agency_clients, customers
+from control_store.account_kind import AccountKind
+from control_store.agency_accounts import AgencyAccount
+from control_store.token_store import TokenInfo, token_status
+from services.control import Control
 from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_loader import Warehouse
+
+ACCESS_REMOVED = (
+    "access removed in Allegro Ads: ask the seller to accept the agency's request again"
+)
+"""Why a customer whose agency client left the agency's list is not loaded (and its fix)."""
+USABLE = frozenset({TokenStatus.CONNECTED, TokenStatus.EXPIRING})
+
+
+class StatisticsUnavailable(Exception):
+    """A customer's statistics cannot be read now; the message says why and what to do."""
+
+
+class AgencyConnectionUnusable(StatisticsUnavailable):
+    """The customer's agency account is not connected, or its connection needs authorising
+    again: every customer behind it fails with this, until an admin reconnects it."""
+
+    def __init__(self, agency_name: str, reason: str) -> None:
+        self.agency_name = agency_name
+        self.reason = reason
+        self.fix = agency_connect_fix(agency_name)
+        super().__init__(
+            f"agency account {agency_name} needs re-authorisation ({reason}); fix: {self.fix}"
+        )
+
+
+class ClientAccessRemoved(StatisticsUnavailable):
+    """The customer's agency client left the agency's client list (or Allegro refuses its
+    statistics to the agency): the seller must accept the agency's request again."""
+
+    def __init__(self, customer_id: str, detail: str | None = None) -> None:
+        self.customer_id = customer_id
+        super().__init__(f"{ACCESS_REMOVED}{f' ({detail})' if detail else ''}")
+
+
+class NoStatisticsLink(StatisticsUnavailable):
+    """The customer is not linked to an agency client."""
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(
+            f"customer {customer_id} is not linked to an agency client; link it to one of the "
+            "agency's clients (portal, or allegro-ads agency clients)"
+        )
+
+
+def agency_connect_fix(agency_name: str) -> str:
+    """The command that reconnects an agency account."""
+    return f"allegro-ads agency connect {agency_name}"
 
 
 @dataclass(frozen=True)
 class CustomerTarget:
-    """A connected customer whose statistics a run should fetch."""
+    """A customer linked to an agency client, whose statistics a run should fetch."""
 
     customer_id: str
     name: str
-    ads_client_id: str
+    ads_client_id: str  # the agency client id: the {clientId} of the statistics path
     currency: str = "PLN"
-    # The agency account whose token reads the statistics. Compile fix for the client's new
-    # API (issue 12): until the services layer links customers to agency accounts, None falls
-    # back to the customer's own token (which the real Allegro refuses with 403).
+    # The agency account whose token reads the statistics (None: no agency link, which fails
+    # the customer without a call: a seller's own token is refused by Allegro).
     agency_account_id: str | None = None
+    agency_name: str | None = None  # for the fix: allegro-ads agency connect <name>
 
 
 @dataclass
@@ -87,20 +145,142 @@ class SyncReport:
         return sum(o.retries for o in self.outcomes)
 
 
+@dataclass(frozen=True)
+class StatisticsTargets:
+    """Who a run fetches (``targets``) and who fails without a call (``blocked``, each with
+    its error and fix)."""
+
+    targets: list[CustomerTarget]
+    blocked: list[CustomerOutcome]
+
+    @property
+    def customer_ids(self) -> list[str]:
+        """Every linked customer of the run, fetched or blocked."""
+        return [t.customer_id for t in self.targets] + [o.customer_id for o in self.blocked]
+
+
+def statistics_targets(
+    control: Control, customer_ids: Sequence[str] | None = None
+) -> StatisticsTargets:
+    """Every active customer with an agency link (or those of ``customer_ids``: ids or names;
+    an unknown one raises ``control_store.database.NotFound``).
+
+    A customer whose agency account is deactivated, not connected or whose connection needs
+    re-authorisation is blocked with "agency account <name> needs re-authorisation (<reason>);
+    fix: allegro-ads agency connect <name>"; one whose client left the agency's list with
+    ``ACCESS_REMOVED``. A named customer without an agency link is blocked too (unnamed ones
+    are simply not reportable yet).
+    """
+    engine = control.engine
+    wanted = (
+        None
+        if not customer_ids
+        else {customers.find_customer(engine, name).id for name in customer_ids}
+    )
+    accounts = {a.id: a for a in agency_accounts.list_agency_accounts(engine)}
+    connections = {info.account_id: info for info in control.tokens.list_info(AccountKind.AGENCY)}
+    now = datetime.now(UTC)
+    expiring_days = control.settings.expiring_days
+    targets: list[CustomerTarget] = []
+    blocked: list[CustomerOutcome] = []
+    for customer in customers.list_customers(engine):
+        if not customer.active or (wanted is not None and customer.id not in wanted):
+            continue
+        if customer.agency_account_id is None or customer.ads_client_id is None:
+            if wanted is not None:
+                blocked.append(_blocked(customer.id, customer.name, NoStatisticsLink(customer.id)))
+            continue
+        account = accounts[customer.agency_account_id]
+        problem: StatisticsUnavailable | None = _agency_problem(
+            account, connections.get(account.id), now, expiring_days
+        )
+        if problem is None and _client_removed(control, account.id, customer.ads_client_id):
+            problem = ClientAccessRemoved(customer.id)
+        if problem is not None:
+            blocked.append(_blocked(customer.id, customer.name, problem))
+            continue
+        targets.append(
+            CustomerTarget(
+                customer.id,
+                customer.name,
+                customer.ads_client_id,
+                customer.currency,
+                agency_account_id=account.id,
+                agency_name=account.name,
+            )
+        )
+    return StatisticsTargets(targets, blocked)
+
+
+def _agency_problem(
+    account: AgencyAccount, connection: TokenInfo | None, now: datetime, expiring_days: float
+) -> AgencyConnectionUnusable | None:
+    """Why the agency account's token cannot be used now, or None if it can."""
+    if not account.active:
+        return AgencyConnectionUnusable(
+            account.name, "the agency account is deactivated; link its customers elsewhere"
+        )
+    if connection is None:
+        return AgencyConnectionUnusable(account.name, "never connected")
+    status = token_status(connection, now, expiring_days)
+    if status in USABLE:
+        return None
+    reason = connection.last_error or "no reason recorded"
+    return AgencyConnectionUnusable(account.name, f"{status.value}: {reason}")
+
+
+def _client_removed(control: Control, agency_account_id: str, client_id: str) -> bool:
+    """True if the agency's last listing no longer had the client (never listed: not known
+    to be removed; Allegro's answer will tell)."""
+    for client in agency_clients.clients_of(control.engine, agency_account_id):
+        if client.client_id == client_id:
+            return client.removed
+    return False
+
+
+def _blocked(customer_id: str, name: str, error: StatisticsUnavailable) -> CustomerOutcome:
+    return CustomerOutcome(
+        customer_id, name, error=f"{type(error).__name__}: {error}", fix=_fix(error, customer_id)
+    )
+
+
+def _fix(error: StatisticsUnavailable, customer_id: str) -> str:
+    if isinstance(error, AgencyConnectionUnusable):
+        return error.fix
+    if isinstance(error, ClientAccessRemoved):
+        return (
+            "ask the seller to accept the agency's request again in Allegro Ads, then re-run "
+            f"this customer alone (run config customers: [{customer_id}])"
+        )
+    return f"link customer {customer_id} to an agency client, then re-run it"
+
+
 def fix_for(error: Exception, customer_id: str) -> str:
     """The action that repairs a customer's failure, as a staff member would type it."""
+    if isinstance(error, StatisticsUnavailable):
+        return _fix(error, customer_id)
     if isinstance(error, NeedsReauthorization):
         return f"allegro-ads links create {customer_id}  (send the customer a new link)"
-    if isinstance(error, Forbidden):
-        return (
-            "check in Allegro Ads that the customer's account is still linked to the agency, "
-            f"then re-run the range for this customer alone (run config customers: [{customer_id}])"
-        )
+    if isinstance(error, MissingScope):
+        return error.fix or "connect the agency account again: allegro-ads agency connect"
     if isinstance(error, MalformedResponse):
         return f"Allegro sent a malformed answer; re-run later for this customer: {customer_id}"
     if isinstance(error, ApiError) and error.trace_id:
         return f"re-run this customer; if it persists, report Trace-Id {error.trace_id} to Allegro"
     return f"re-run this customer ({customer_id}) once Allegro answers again"
+
+
+def _explained(error: Exception, customer: CustomerTarget) -> Exception:
+    """A fetch failure as the customer's reason: a dead agency connection or a refused client
+    reads the same whether found before the run or during it."""
+    if isinstance(error, NeedsReauthorization) and is_agency_account(error.customer_id):
+        return AgencyConnectionUnusable(
+            customer.agency_name or error.customer_id, f"needs_reauth: {error.reason}"
+        )
+    if isinstance(error, Forbidden) and not isinstance(error, MissingScope):
+        trace = f" [Trace-Id {error.trace_id}]" if error.trace_id else ""
+        return ClientAccessRemoved(customer.customer_id, f"Allegro answered 403{trace}")
+    return error
 
 
 def sync_statistics(
@@ -112,22 +292,36 @@ def sync_statistics(
     *,
     run_id: str | None = None,
     on_progress: Callable[[CustomerOutcome], None] | None = None,
+    blocked: Sequence[CustomerOutcome] = (),
 ) -> SyncReport:
     """Fetch [start, end] for every customer and replace that slice in the warehouse.
 
-    The customers come through the client's fan-out (``client.concurrency`` at once); each
-    answer is loaded here, in the calling thread, which makes it the warehouse's one writer.
-    ``on_progress`` is called in the calling thread as each customer is done.
+    The customers come through the client's fan-out (``client.concurrency`` at once), each
+    with its agency account's token; each answer is loaded here, in the calling thread, which
+    makes it the warehouse's one writer. ``blocked`` customers (``statistics_targets``) are
+    reported as failed without a call. ``on_progress`` is called in the calling thread as each
+    customer is done.
     """
     report = SyncReport(start=start, end=end, run_id=run_id)
-    by_id = {customer.customer_id: customer for customer in customers}
+    for outcome in blocked:
+        report.outcomes.append(outcome)
+        if on_progress:
+            on_progress(outcome)
+    fetchable = []
+    for customer in customers:
+        if customer.agency_account_id is None:
+            outcome = _blocked(
+                customer.customer_id, customer.name, NoStatisticsLink(customer.customer_id)
+            )
+            report.outcomes.append(outcome)
+            if on_progress:
+                on_progress(outcome)
+        else:
+            fetchable.append(customer)
+    by_id = {customer.customer_id: customer for customer in fetchable}
     jobs = [
-        StatsJob(
-            customer.customer_id,
-            customer.agency_account_id or customer.customer_id,
-            customer.ads_client_id,
-        )
-        for customer in customers
+        StatsJob(customer.customer_id, str(customer.agency_account_id), customer.ads_client_id)
+        for customer in fetchable
     ]
     for result in client.stream_statistics(jobs, start, end):
         customer = by_id[result.customer_id]
@@ -136,7 +330,7 @@ def sync_statistics(
         )
         try:
             if result.error is not None:
-                raise _original(result.error)
+                raise _explained(_original(result.error), customer)
             table = stats_table_to_facts(
                 customer.customer_id,
                 result.table,

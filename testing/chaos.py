@@ -4,8 +4,9 @@ It acts on a run from outside, as an operator's bad day would: ``ad_stats_job`` 
 process (``ChildRun``) that stops inside the transaction of a chosen warehouse load and says so;
 ``kill_during_load`` sees from another process that it holds the warehouse's write lock (the
 DuckDB lock file, PostgreSQL's advisory lock) and sends it SIGKILL there; and
-``ConsentWithdrawal`` revokes a seller's consent on the simulator once it has served a number of
-statistics calls. ``FaultPlan`` is the mix of simulator faults a chaos run switches on.
+``ConsentWithdrawal`` revokes an account's consent (an agency account's or a seller's) on the
+simulator once it has served a number of statistics calls. ``FaultPlan`` is the mix of simulator
+faults a chaos run switches on.
 """
 
 from __future__ import annotations
@@ -356,7 +357,8 @@ def kill_during_load(
 
 @dataclass
 class ConsentWithdrawal:
-    """Revoke a seller's consent once the simulator has served ``after_calls`` statistics calls.
+    """Revoke an account's consent once the simulator has served ``after_calls`` statistics
+    calls.
 
     ``stats`` and ``revoke`` are the simulator's ``/_sim/stats`` and ``/_sim/revoke`` helpers.
     """

@@ -1,14 +1,15 @@
 """The chaos scenario end to end, shared by the chaos tests and ``bench/chaos.py``.
 
-An agency (``pipeline_helpers.Agency``: simulator, control store, warehouse, Dagster instance)
-whose customers are connected through the real consent flow. With the simulator's faults on
-(``testing.chaos.FaultPlan``: 5xx, 429 storms with Retry-After, latency spikes of seconds,
-a truncated answer, one client removed from the agency), ``ad_stats_job`` runs in a child process;
-one seller withdraws consent mid-run; the run is killed with SIGKILL during its second warehouse
-load. Dagster is told the run failed (what run monitoring does for a dead worker), then ONE
-re-run of the same days runs (in this process, under the same faults minus the truncation), and
-``ChaosOutcome`` records what the warehouse, the control store and the simulator look like
-afterwards.
+An agency (``pipeline_agency.Agency``: simulator, control store, warehouse, Dagster instance)
+with two agency accounts connected by the device flow, whose clients are adopted as customers
+(each consenting its sales account through the real link flow). With the simulator's faults on
+(``testing.chaos.FaultPlan``: 5xx, 429 storms with Retry-After, latency spikes of seconds, a
+truncated answer, one client removed from the agency), ``ad_stats_job`` runs in a child process;
+the second agency account's connection is revoked mid-run (the agency removed the application in
+Allegro); the run is killed with SIGKILL during its second warehouse load. Dagster is told the
+run failed (what run monitoring does for a dead worker), then ONE re-run of the same days runs
+(in this process, under the same faults minus the truncation), and ``ChaosOutcome`` records what
+the warehouse, the control store and the simulator look like afterwards.
 """
 
 from __future__ import annotations
@@ -63,19 +64,28 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # no lin
 FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
+AGENCIES = 2
+REVOKED_AGENCY = "agency2"  # the agency account whose connection is revoked mid-run
+
+
 @dataclass(frozen=True)
 class Cast:
-    """Who plays what: the last two customers are broken on purpose, the others are healthy."""
+    """Who plays what: the customers behind the second agency account lose it mid-run, the
+    last customer of the first is removed from the agency; the others are healthy."""
 
     healthy: list[Connected]
-    revoked: Connected  # withdraws consent during the first run
+    revoked: list[Connected]  # behind REVOKED_AGENCY, revoked during the first run
     removed: Connected  # removed from the agency in Allegro Ads before the first run
 
     @classmethod
     def of(cls, customers: list[Connected]) -> Cast:
-        if len(customers) < 4:
-            raise ValueError("the chaos scenario needs at least 4 customers (2 healthy)")
-        *healthy, revoked, removed = customers
+        revoked = [c for c in customers if c.agency_login == REVOKED_AGENCY]
+        *healthy, removed = [c for c in customers if c.agency_login != REVOKED_AGENCY]
+        if len(healthy) < 2 or not revoked:
+            raise ValueError(
+                "the chaos scenario needs at least 5 customers (2 healthy, 1 removed, and "
+                f"customers of {REVOKED_AGENCY})"
+            )
         return cls(healthy, revoked, removed)
 
 
@@ -90,6 +100,7 @@ class ChaosOutcome:
     killed_run_id: str
     kill: KillPoint
     killed_run_status: tuple[str, str]  # in Dagster: as the kill left it, once told it failed
+    revoked_agency_id: str  # the ag_ id of REVOKED_AGENCY
     withdrawn_at_call: int | None
     days_loaded_after_kill: dict[str, int]  # customer id -> days of the range in load_log
     rows_after_kill: dict[str, int]  # customer id -> fact rows of the range
@@ -132,9 +143,10 @@ def chaos_agency(
     seed: int = SEED,
     postgres_url: str | None = None,
 ) -> Iterator[Agency]:
-    """An agency in ``folder`` with ``customers`` customers connected: DuckDB warehouse and
-    SQLite control store, or both in the PostgreSQL database ``postgres_url``; Dagster's storage
-    in a temporary folder. The ``ALLEGRO_ADS_*`` variables it sets (child runs inherit them) are
+    """An agency in ``folder`` with its two agency accounts connected and ``customers`` of their
+    clients adopted, each consenting its sales account: DuckDB warehouse and SQLite control
+    store, or both in the PostgreSQL database ``postgres_url``; Dagster's storage in a temporary
+    folder. The ``ALLEGRO_ADS_*`` variables it sets (child runs inherit them) are
     restored on exit."""
     saved = {k: v for k, v in os.environ.items() if k.startswith("ALLEGRO_ADS_")}
     with ExitStack() as stack:
@@ -144,7 +156,10 @@ def chaos_agency(
                 del os.environ[name]
         _point_at_stores(folder / "data", postgres_url)
         config = SimulatorConfig(
-            seed=seed, users=max(customers, 10), redirect_uris=(load_settings().redirect_uri,)
+            seed=seed,
+            users=max(customers, 10),
+            agencies=AGENCIES,
+            redirect_uris=(load_settings().redirect_uri,),
         )
         simulator = start_simulator(config)
         stack.callback(simulator.stop)
@@ -158,6 +173,8 @@ def chaos_agency(
         )
         instance = stack.enter_context(dg.instance_for_test(temp_dir=home))
         agency = Agency("postgres" if postgres_url else "duckdb", settings, simulator, instance)
+        for account in simulator.agencies():
+            agency.connect_agency(account["login"])
         for user in simulator.users()[:customers]:
             agency.connect(user["login"], user["name"])
         yield agency
@@ -189,8 +206,8 @@ def run_chaos(
     *,
     log_dir: Path | None = None,
 ) -> ChaosOutcome:
-    """Faults on, first run killed mid-load with a consent withdrawn during it, one re-run,
-    then everything measured against the simulator's truth."""
+    """Faults on, first run killed mid-load with an agency connection revoked during it, one
+    re-run, then everything measured against the simulator's truth."""
     plan = plan or FaultPlan()
     began = time.monotonic()
     cast = Cast.of(agency.customers)
@@ -207,7 +224,7 @@ def run_chaos(
     )
     probe = load_probe(agency.settings.resolved_warehouse_url)
     withdrawal = ConsentWithdrawal(
-        sim.stats, lambda: sim.revoke(cast.revoked.login), after_calls=len(agency.customers)
+        sim.stats, lambda: sim.revoke(REVOKED_AGENCY), after_calls=len(agency.customers)
     ).start()
     try:
         kill = kill_during_load(first, probe, timeout=RUN_TIMEOUT, before_kill=withdrawal.finish)
@@ -236,6 +253,7 @@ def run_chaos(
         killed_run_id=first.run_id,
         kill=kill,
         killed_run_status=statuses,
+        revoked_agency_id=agency.agency_accounts[REVOKED_AGENCY],
         withdrawn_at_call=withdrawal.at_call,
         days_loaded_after_kill=after_kill[0],
         rows_after_kill=after_kill[1],

@@ -1,7 +1,9 @@
 """Helpers of the pipeline tests: an agency on loopback (simulator, control store, warehouse,
-Dagster instance), customers connected through the real consent service functions, runs of
-``ad_stats_job`` launched the way the schedule and backfills launch them, and comparisons of
-the warehouse with the simulator's truth.
+Dagster instance) whose agency accounts are connected by the device flow, whose clients are
+listed by the discovery service and adopted as customers (each optionally consenting its sales
+account through the real link flow), runs of ``ad_stats_job`` and ``daily_job`` launched the
+way the schedule and backfills launch them, and comparisons of the warehouse with the
+simulator's truth.
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ import pyarrow as pa
 import pytest
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
+from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.windows import REPORTING_TZ, reporting_today
+from control_store import agency_accounts, agency_clients
 from control_store import customers as customer_store
-from control_store.database import NotFound
-from pipelines.definitions import build_definitions
+from pipelines.definitions import DAILY_JOB, STATS_JOB, build_definitions
 from pipelines.partitions import range_tags
+from services import clients
 from services.control import open_control
+from services.discovery import AgencyListing, discover_clients
 from settings.config import Settings
 from simulator.server import RunningSimulator
+from testing.bench_simulator import device_consent
 from testing.simulated_consent import consent_as_seller
 from testing.stat_tables import table_rows
 from warehouse.backends import open_warehouse
@@ -34,7 +40,7 @@ from warehouse.stats_loader import Warehouse
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 """``pytest.mark.parametrize("backend", BACKENDS)`` runs a test on both sets of stores."""
 
-JOB = "ad_stats_job"
+JOB = STATS_JOB
 ASSET = "ad_daily_stats"
 ASSET_KEY = dg.AssetKey(ASSET)
 
@@ -57,18 +63,25 @@ _COMPARED = (
     "api_cpc",
     "api_roas",
     "currency",
+    "unique_reach",
+    "effective_cpm",
+    "attributed_to_core_value",
 )
+# An offer as stored: name, price, currency, stock available, stock sold, status.
+OfferValues = tuple[Any, ...]
 _SECTIONS = (("sponsoredOffers", "SPONSORED_OFFER"), ("graphicAds", "GRAPHIC_AD"))
 
 
 @dataclass(frozen=True)
 class Connected:
-    """A customer of the agency, connected to one simulated seller."""
+    """A customer of the agency: one simulated seller's agency client, adopted."""
 
     customer_id: str
     name: str
     login: str
     ads_client_id: str
+    agency_account_id: str
+    agency_login: str
 
 
 @dataclass
@@ -80,22 +93,68 @@ class Agency:
     simulator: RunningSimulator
     instance: dg.DagsterInstance
     customers: list[Connected] = field(default_factory=list)
+    agency_accounts: dict[str, str] = field(default_factory=dict)  # Allegro login -> ag_ id
+
+    # --- the agency accounts ---------------------------------------------------
+
+    def connect_agency(self, login: str = "agency", name: str | None = None) -> str:
+        """Connect the simulator's agency account ``login`` by the device flow and store it as
+        agency account ``name`` (the login by default). Returns its id."""
+        account_id = connect_agency_account(self.settings, self.simulator.base_url, login, name)
+        self.agency_accounts[login] = account_id
+        return account_id
+
+    def list_clients(self) -> list[AgencyListing]:
+        """Every connected agency account's clients, recorded by the discovery service."""
+        return list_agency_clients(self.settings)
 
     # --- the customers -------------------------------------------------------
 
-    def connect(self, login: str, name: str | None = None) -> Connected:
-        """Create the customer (unless it exists) and connect it through the consent flow."""
+    def adopt(self, login: str, name: str | None = None, *, sales: bool = True) -> Connected:
+        """Make the seller ``login``'s agency client a customer (listing the clients first if
+        it is not listed yet) and, with ``sales``, connect its sales account through the link."""
+        seller = self.seller(login)
+        account_id = self.agency_accounts[seller["agency_login"]]
         with open_control(self.settings) as control:
-            try:
-                customer = customer_store.find_customer(control.engine, name or login)
-            except NotFound:
-                customer = customer_store.create_customer(control.engine, name or login)
-            consent(self.settings, customer.id, login)
-            found = customer_store.get_customer(control.engine, customer.id)
-        assert found is not None and found.ads_client_id, f"{login} did not connect"
-        connected = Connected(found.id, found.name, login, found.ads_client_id)
-        self.customers = [c for c in self.customers if c.customer_id != found.id] + [connected]
+            listed = {c.client_id: c for c in agency_clients.clients_of(control.engine, account_id)}
+            if seller["ads_client_id"] not in listed:
+                self.list_clients()
+                listed = {
+                    c.client_id: c for c in agency_clients.clients_of(control.engine, account_id)
+                }
+            client = listed[seller["ads_client_id"]]
+            if client.customer_id is not None:
+                customer = customer_store.find_customer(control.engine, client.customer_id)
+            else:
+                customer = agency_clients.adopt_client(
+                    control.engine, account_id, client.client_id, name=name or login
+                )
+            if sales:
+                consent_as_seller(control, customer.id, login)
+        connected = Connected(
+            customer.id,
+            customer.name,
+            login,
+            seller["ads_client_id"],
+            account_id,
+            seller["agency_login"],
+        )
+        self.customers = [c for c in self.customers if c.customer_id != customer.id] + [connected]
         return connected
+
+    def connect(self, login: str, name: str | None = None) -> Connected:
+        """Adopt the seller's client (unless adopted) and connect its sales account."""
+        return self.adopt(login, name, sales=True)
+
+    def consent_sales(self, customer: Connected) -> None:
+        """The customer authorises its sales account again, through a new link."""
+        with open_control(self.settings) as control:
+            consent_as_seller(control, customer.customer_id, customer.login)
+
+    def seller(self, login: str) -> dict[str, Any]:
+        """The simulator's seller ``login`` (with its ``ads_client_id`` and ``agency_login``)."""
+        (found,) = [u for u in self.simulator.users() if u["login"] == login]
+        return found
 
     # --- runs ------------------------------------------------------------------
 
@@ -123,19 +182,24 @@ class Agency:
         limited to the customers in ``only`` when given (the config a repair run uses)."""
         return self.execute(range_tags(start, end), only=only)
 
+    def run_daily(self, start: date, end: date) -> dg.ExecuteInProcessResult:
+        """One run of ``daily_job`` (agency clients, statistics of [start, end], offers)."""
+        return self.execute(range_tags(start, end), job=DAILY_JOB)
+
     def execute(
         self,
         tags: Mapping[str, str],
         *,
         run_config: Mapping[str, Any] | None = None,
         only: Sequence[str] = (),
+        job: str = JOB,
     ) -> dg.ExecuteInProcessResult:
-        """Execute the job with the given run tags (e.g. a RunRequest's) on the instance."""
+        """Execute ``job`` with the given run tags (e.g. a RunRequest's) on the instance."""
         config = dict(run_config or {})
         if only:
             config = {"ops": {ASSET: {"config": {"customers": list(only)}}}}
-        job = self.definitions().resolve_job_def(JOB)
-        return job.execute_in_process(
+        job_def = self.definitions().resolve_job_def(job)
+        return job_def.execute_in_process(
             instance=self.instance,
             tags=dict(tags),
             run_config=config,
@@ -174,6 +238,70 @@ class Agency:
         document = self.simulator.truth(customer.ads_client_id, start, end)
         return truth_rows(document, customer.ads_client_id, self.settings.currency)
 
+    def stored_offers(self, customer: Connected) -> dict[str, OfferValues]:
+        """The warehouse's offers of the customer: offer id -> (name, price, currency,
+        available, sold, status)."""
+        with self.warehouse() as wh:
+            table = wh.read(
+                "SELECT offer_id, name, price, currency, stock_available, stock_sold, status "
+                "FROM offers WHERE customer_id = $customer_id",
+                {"customer_id": customer.customer_id},
+            )
+        rows = table.to_pylist()
+        return {r["offer_id"]: tuple(list(r.values())[1:]) for r in rows}
+
+    def true_offers(self, customer: Connected) -> dict[str, OfferValues]:
+        """The seller's offers as the simulator holds them now, shaped like ``stored_offers``."""
+        return {
+            o["id"]: (
+                o["name"],
+                Decimal(o["sellingMode"]["price"]["amount"]),
+                o["sellingMode"]["price"]["currency"],
+                o["stock"]["available"],
+                o["stock"]["sold"],
+                o["publication"]["status"],
+            )
+            for o in self.simulator.offers(customer.login)
+        }
+
+
+def connect_agency_account(
+    settings: Settings, base_url: str, login: str = "agency", name: str | None = None
+) -> str:
+    """Connect the simulator's agency account ``login`` by the device flow (the user's
+    confirmation given on the simulator, as ``allegro-ads agency connect`` waits for it), bind
+    it with ``/me`` and store it as agency account ``name`` (the login by default; created
+    unless it exists). Returns its id."""
+    with open_control(settings) as control:
+        existing = {a.name: a for a in agency_accounts.list_agency_accounts(control.engine)}
+        account = existing.get(name or login) or agency_accounts.create_agency_account(
+            control.engine, name or login
+        )
+        oauth = clients.oauth_client(settings)
+        try:
+            tokens = device_consent(oauth, base_url, login)
+            provider = StaticTokenProvider(oauth, {account.id: tokens})
+            with clients.ads_client(settings, provider) as api:
+                me = api.me(account.id)
+            control.tokens.save_agency_connection(
+                account.id,
+                provider.token_set(account.id),
+                allegro_login=me.login,
+                allegro_user_id=me.id,
+            )
+        finally:
+            oauth.close()
+    return account.id
+
+
+def list_agency_clients(settings: Settings) -> list[AgencyListing]:
+    """Every connected agency account's clients, recorded by the discovery service."""
+    with (
+        open_control(settings) as control,
+        clients.ads_client(settings, clients.token_manager(control)) as api,
+    ):
+        return discover_clients(control, api, datetime.now(REPORTING_TZ))
+
 
 def keyed_columns(table: pa.Table, columns: Sequence[str]) -> dict[RowKey, RowValues]:
     """``table``'s rows as {(ad_type, ad_id, day): values of ``columns``}; a repeated key fails."""
@@ -207,11 +335,18 @@ def truth_rows(
                     m["totalAttributionCount"],
                     Decimal(m["totalAttributionValue"]),
                     Decimal(m["ctr"]),
-                    Decimal(m["effectiveCpc"]),
+                    _decimal(m.get("effectiveCpc")),
                     Decimal(m["rateOfReturn"]),
                     currency,
+                    m.get("uniqueReach"),
+                    _decimal(m.get("effectiveCpm")),
+                    _decimal(m.get("attributedToCoreValue")),
                 )
     return keyed
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def consent(settings: Settings, customer_id: str, login: str) -> None:

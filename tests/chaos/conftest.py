@@ -1,10 +1,10 @@
 """Fixtures of the chaos tests.
 
 ``chaos_outcomes(backend)`` runs the whole chaos scenario (``chaos_scenario.run_chaos``: every
-fault, a consent withdrawn mid-run, SIGKILL mid-load, one re-run) once per backend per session
-and hands every test the same ``ChaosOutcome``: the scenario takes half a minute, its tests only
-read what it observed. The interrupted-refresh tests use the pipeline tests' agency fixtures,
-imported from ``tests/pipelines/fixtures.py`` (reused, not copied).
+fault, an agency connection revoked mid-run, SIGKILL mid-load, one re-run) once per backend per
+session and hands every test the same ``ChaosOutcome``: the scenario takes half a minute, its
+tests only read what it observed. The interrupted-refresh tests use the pipeline tests' agency
+fixtures, imported from ``tests/pipelines/fixtures.py`` (reused, not copied).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from testing.chaos import FaultPlan
 from testing.chaos_scenario import ChaosOutcome, ChaosOutcomes, chaos_agency, run_chaos
 from testing.postgres_databases import temporary_database
 from tests.pipelines.fixtures import (  # fixtures, registered by import
+    agencies,
     agency,
     agency_simulator,
     backend,
@@ -26,7 +27,10 @@ from tests.pipelines.fixtures import (  # fixtures, registered by import
     stores,
 )
 
-CUSTOMERS = 5  # three healthy, one withdrawing consent mid-run, one removed from the agency
+# Seller N is a client of agency account (N - 1) mod 2: three healthy and one removed from the
+# agency behind the first, three behind the second, whose connection is revoked mid-run (the
+# first run is killed in its second load: enough healthy loads come before it).
+CUSTOMERS = 7
 DAYS = 40  # two statistics windows per customer (31 + 9 days)
 # Shorter 429 storms than the bench's; on PostgreSQL the scenario is there for the kill, so
 # without the latency spikes (DuckDB's run covers them), to keep the suite short.

@@ -1,7 +1,8 @@
 """With the simulator's faults on (20% 5xx, 429 storms with Retry-After, latency spikes of
-seconds, a truncated answer, a client removed from the agency, a consent withdrawn mid-run) and
-the first run killed mid-load, one re-run leaves the warehouse equal to Allegro's truth for every
-healthy customer, flags the broken ones with their reason and loses no token.
+seconds, a truncated answer, a client removed from the agency, the second agency account's
+connection revoked mid-run) and the first run killed mid-load, one re-run leaves the warehouse
+equal to Allegro's truth for every healthy customer, flags the broken ones with their reason and
+fix, and loses no token.
 
 All tests read one ``ChaosOutcome`` (DuckDB warehouse, SQLite control store); see conftest.py.
 """
@@ -37,19 +38,25 @@ def test_no_key_is_stored_twice_and_no_healthy_customer_lacks_a_day(outcome: Cha
         assert outcome.rerun.checks[check].passed, check
 
 
-def test_the_customer_who_withdrew_consent_mid_run_is_flagged_needs_reauth_with_the_reason(
+def test_the_customers_behind_the_agency_connection_revoked_mid_run_fail_with_reason_and_fix(
     outcome: ChaosOutcome,
 ) -> None:
-    revoked = outcome.cast.revoked
-    assert outcome.withdrawn_at_call is not None, "consent must be withdrawn during the first run"
-    token = outcome.tokens[revoked.customer_id]
+    assert outcome.withdrawn_at_call is not None, "the agency's consent is withdrawn mid-run"
+    token = outcome.tokens[outcome.revoked_agency_id]
     assert token.status == TokenStatus.NEEDS_REAUTH
     assert "invalid_grant" in (token.last_error or "")
-    assert "consent withdrawn by the user" in (token.last_error or ""), "Allegro's reason, whole"
+    assert "Invalid refresh token: [redacted]" in (token.last_error or ""), "Allegro's answer"
     check = outcome.rerun.checks[ALL_LOADED]
     assert not check.passed
-    assert f"{revoked.name} ({revoked.customer_id}) not loaded" in check.description
-    assert f"allegro-ads links create {revoked.customer_id}" in check.description
+    for customer in outcome.cast.revoked:
+        assert f"{customer.name} ({customer.customer_id}) not loaded" in check.description
+        flagged = outcome.flagged[customer.customer_id]
+        assert "agency account agency2 needs re-authorisation" in flagged
+        assert outcome.tokens[customer.customer_id].status == TokenStatus.CONNECTED, (
+            "the customers' own sales accounts are untouched"
+        )
+    fixes = check.description.count("allegro-ads agency connect agency2")
+    assert fixes == len(outcome.cast.revoked)
 
 
 def test_the_customer_removed_from_the_agency_is_named_by_the_failing_check_with_its_reason(
@@ -58,16 +65,16 @@ def test_the_customer_removed_from_the_agency_is_named_by_the_failing_check_with
     removed = outcome.cast.removed
     check = outcome.rerun.checks[ALL_LOADED]
     assert f"{removed.name} ({removed.customer_id}) not loaded" in check.description
-    assert "still linked to the agency" in check.description
+    assert "accept the agency's request again" in check.description
     assert f"customers: [{removed.customer_id}]" in check.description, "a re-run config that exists"
-    assert "no longer linked to the agency" in check.metadata["errors"]
+    assert "access removed in Allegro Ads" in outcome.flagged[removed.customer_id]
     assert outcome.tokens[removed.customer_id].status == TokenStatus.CONNECTED, (
         "its consent is intact: only the agency link is gone"
     )
 
 
 def test_only_the_broken_customers_fail_the_rerun(outcome: ChaosOutcome) -> None:
-    broken = {outcome.cast.revoked.customer_id, outcome.cast.removed.customer_id}
+    broken = {c.customer_id for c in outcome.cast.revoked} | {outcome.cast.removed.customer_id}
     failed = set(str(outcome.rerun.metadata["failed_customers"]).split(", "))
     assert failed == broken
     assert outcome.rerun.metadata["customers_loaded"] == len(outcome.cast.healthy)

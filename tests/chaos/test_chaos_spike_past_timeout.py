@@ -59,8 +59,7 @@ def test_a_spike_past_the_timeout_is_cut_off_and_retried_and_the_rows_arrive(
             max_attempts=3,
         )
         with client:
-            # The customer's own token until the chaos harness connects the agency account.
-            job = StatsJob(customer.customer_id, customer.customer_id, customer.ads_client_id)
+            job = StatsJob(customer.customer_id, customer.agency_account_id, customer.ads_client_id)
             table = client.fetch_statistics_table(job, start, end)
 
     assert table.num_rows == len(agency.truth(customer, start, end))

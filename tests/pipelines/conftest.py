@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.pipelines.fixtures import (  # fixtures, registered by import
+    agencies,
     agency,
     agency_simulator,
     backend,

@@ -1,9 +1,11 @@
 """Fixtures of the pipeline tests: an "agency" on loopback.
 
 ``agency`` is a simulator with a fixed seed, a control store and a warehouse named by the
-``ALLEGRO_ADS_*`` URL variables, three customers connected through the real consent service
-functions, and a Dagster instance. ``backend`` is ``duckdb`` (DuckDB warehouse, SQLite control
-store, Dagster in a temporary directory) unless a test parametrises it with ``BACKENDS``
+``ALLEGRO_ADS_*`` URL variables, its agency account(s) connected by the device flow, three of
+their clients adopted as customers (each consenting its sales account through the real consent
+service functions), and a Dagster instance. ``agencies`` (1 unless a test parametrises it) is
+the simulator's number of agency accounts. ``backend`` is ``duckdb`` (DuckDB warehouse, SQLite
+control store, Dagster in a temporary directory) unless a test parametrises it with ``BACKENDS``
 (``pipeline_helpers``); ``postgres`` keeps the warehouse and the control store in
 ``postgres_url`` and Dagster's run, event-log and schedule storage in a PostgreSQL database of
 its own (Dagster and the control store both keep an ``alembic_version`` table).
@@ -85,12 +87,18 @@ def stores(
 
 
 @pytest.fixture
+def agencies() -> int:
+    """The simulator's agency accounts: 1 unless a test parametrises ``agencies``."""
+    return 1
+
+
+@pytest.fixture
 def agency_simulator(
-    simulator_factory: SimulatorFactory, monkeypatch: pytest.MonkeyPatch
+    simulator_factory: SimulatorFactory, agencies: int, monkeypatch: pytest.MonkeyPatch
 ) -> RunningSimulator:
     """The simulated Allegro (fixed seed), accepting the redirect URI the settings use."""
     redirect_uri = load_settings().redirect_uri
-    sim = simulator_factory(seed=SEED, redirect_uris=(redirect_uri,))
+    sim = simulator_factory(seed=SEED, redirect_uris=(redirect_uri,), agencies=agencies)
     monkeypatch.setenv("ALLEGRO_ADS_API_URL", sim.base_url)
     monkeypatch.setenv("ALLEGRO_ADS_AUTH_URL", sim.base_url)
     return sim
@@ -103,13 +111,17 @@ def empty_agency(
     agency_simulator: RunningSimulator,
     instance: dg.DagsterInstance,
 ) -> Agency:
-    """The agency with no customers yet."""
-    return Agency(backend, load_settings(), agency_simulator, instance)
+    """The agency with its agency accounts connected (device flow), no customers yet."""
+    agency = Agency(backend, load_settings(), agency_simulator, instance)
+    for account in agency_simulator.agencies():
+        agency.connect_agency(account["login"])
+    return agency
 
 
 @pytest.fixture
 def agency(empty_agency: Agency) -> Agency:
-    """The agency with ``CUSTOMERS`` customers, each connected through the consent flow."""
+    """The agency with ``CUSTOMERS`` clients adopted as customers, each consenting its sales
+    account through the link."""
     for user in empty_agency.simulator.users()[:CUSTOMERS]:
         empty_agency.connect(user["login"], user["name"])
     return empty_agency

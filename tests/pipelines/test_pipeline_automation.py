@@ -17,7 +17,15 @@ SCHEDULED_DAY = date(2026, 3, 30)
 
 
 def test_the_daily_schedule_requests_one_run_over_the_last_14_days_with_a_stable_run_key() -> None:
-    schedule = build_definitions().resolve_schedule_def("daily_ad_stats")
+    definitions = build_definitions()
+    schedule = definitions.resolve_schedule_def("daily_ad_stats")
+    # Clients first, then the statistics, then the offers their ads point to, in one run.
+    daily = definitions.resolve_job_def(schedule.job_name)
+    clients, stats, offers = (dg.AssetKey(n) for n in ("agency_clients", ASSET, "offers"))
+    assert daily.asset_layer.selected_asset_keys == {clients, stats, offers}
+    graph = definitions.resolve_asset_graph()
+    assert graph.get(stats).parent_keys == {clients}
+    assert graph.get(offers).parent_keys == {stats}
     yesterday = SCHEDULED_DAY - timedelta(days=1)
 
     ticks = [
@@ -36,12 +44,13 @@ def test_the_daily_schedule_requests_one_run_over_the_last_14_days_with_a_stable
     assert [r.run_key for r in second] == [request.run_key]
 
 
-def test_the_sensor_requests_a_history_run_only_for_a_connected_customer_never_loaded(
+def test_the_sensor_requests_a_history_run_only_for_a_newly_linked_customer_never_loaded(
     empty_agency: Agency,
 ) -> None:
     loaded_user, new_user = empty_agency.simulator.users()[:2]
     loaded = empty_agency.connect(loaded_user["login"], loaded_user["name"])
-    new = empty_agency.connect(new_user["login"], new_user["name"])
+    # Linked to its agency client, no sales account yet: statistics need only the link.
+    new = empty_agency.adopt(new_user["login"], new_user["name"], sales=False)
     assert empty_agency.run(*days_back(2), only=[loaded.customer_id]).success
     sensor = build_definitions().resolve_sensor_def("new_customer_history")
     context = dg.build_sensor_context(

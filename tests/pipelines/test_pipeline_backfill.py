@@ -30,10 +30,13 @@ def test_a_backfill_run_leaves_the_warehouse_equal_to_the_simulators_truth(
     result = agency.run(start, end)
 
     assert result.success
+    ad_types: set[str] = set()
     for customer in agency.customers:
         truth = agency.truth(customer, start, end)
         assert truth, f"{customer.name} should have statistics in {start}..{end}"
         assert agency.stored(customer, start, end) == truth, customer.name
+        ad_types |= {ad_type for ad_type, _, _ in truth}
+    assert ad_types == {"SPONSORED_OFFER", "GRAPHIC_AD"}, "both ad types, every metric compared"
 
 
 def test_running_the_same_range_again_changes_nothing_and_adds_no_duplicates(

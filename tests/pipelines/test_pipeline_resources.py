@@ -1,6 +1,6 @@
-"""What a run's resources read and record: a token refreshed during a run is in the API log
-with the run's id; the control resource reads its own fields, not the environment; a production
-run needs only the secrets it uses (no signing key)."""
+"""What a run's resources read and record: the agency account's token refreshed during a run is
+in the API log with the run's id, once; the control resource reads its own fields, not the
+environment; a production run needs only the secrets it uses (no signing key)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from pipelines.resources import ControlStoreResource
 from services.control import open_control
 from settings.config import ConfigError, load_settings
 from simulator.server import RunningSimulator
-from simulator.state import DEFAULT_SCOPE as SCOPE
 from testing.pipeline_agency import Agency, days_back
 from tests.pipelines.fixtures import SEED
 
@@ -30,25 +29,28 @@ PRODUCTION_APP_ID = "agency-production-app"
 PRODUCTION_APP_SECRET = "a-production-secret-the-demo-never-uses"
 
 
-def expire_access_tokens(agency: Agency) -> None:
-    """Make every stored access token one obtained 12 hours ago and expired a minute ago, as a
-    daily run finds them: the run must refresh each before its first call."""
+def expire_access_tokens(agency: Agency, account_ids: list[str]) -> None:
+    """Make the accounts' stored access tokens ones obtained 12 hours ago and expired a minute
+    ago, as a daily run finds them: the run must refresh each before its first call."""
     now = datetime.now(UTC)
     with open_control(agency.settings) as control:
-        for customer in agency.customers:
-            with control.tokens.locked(customer.customer_id) as locked:
+        for account_id in account_ids:
+            info = control.tokens.info(account_id)
+            assert info is not None
+            with control.tokens.locked(account_id) as locked:
                 row = locked.current
                 assert row is not None
                 expired = TokenSet(
-                    row.access_token, row.refresh_token, now - timedelta(minutes=1), SCOPE
+                    row.access_token, row.refresh_token, now - timedelta(minutes=1), info.scope
                 )
                 locked.save_refreshed(expired, now - timedelta(hours=12))
 
 
-def test_a_token_refreshed_during_a_run_is_in_the_api_log_with_the_runs_id(
+def test_the_agency_token_refreshed_during_a_run_is_in_the_api_log_once_with_the_runs_id(
     agency: Agency,
 ) -> None:
-    expire_access_tokens(agency)
+    (agency_account_id,) = agency.agency_accounts.values()
+    expire_access_tokens(agency, [agency_account_id])
     start, end = days_back(RUN_DAYS)
 
     result = agency.run(start, end)
@@ -60,7 +62,10 @@ def test_a_token_refreshed_during_a_run_is_in_the_api_log_with_the_runs_id(
                 api_calls.c.endpoint == TOKEN_PATH, api_calls.c.run_id == result.run_id
             )
         ).all()
-    assert sorted(refreshes) == sorted((c.customer_id, 200) for c in agency.customers)
+    # Every customer is read with the agency account's token: one refresh serves them all.
+    assert refreshes == [(agency_account_id, 200)]
+    for customer in agency.customers:
+        assert agency.stored(customer, start, end) == agency.truth(customer, start, end)
 
 
 def test_the_control_resource_opens_from_its_own_fields_whatever_the_environment_holds(
@@ -107,6 +112,7 @@ def production_agency(
     monkeypatch.setenv("ALLEGRO_ADS_API_URL", simulator.base_url)
     monkeypatch.setenv("ALLEGRO_ADS_AUTH_URL", simulator.base_url)
     agency = Agency("duckdb", load_settings(), simulator, instance)
+    agency.connect_agency()
     seller = simulator.users()[0]
     agency.connect(seller["login"], seller["name"])  # links are signed with the dev key
     monkeypatch.setenv("ALLEGRO_ADS_ENV", "production")

@@ -3,9 +3,10 @@
 ``deployment`` is every piece of state on PostgreSQL (Dagster's storage under the real
 ``deploy/dagster.yaml`` in a temporary ``DAGSTER_HOME``, the warehouse and the control store in
 databases of their own), ``ALLEGRO_ADS_ENV=production`` with real-looking secrets, the simulator
-as Allegro, three customers connected through the real consent functions, and the documented
-set-up commands already run. ``services`` starts the long-running processes (the daemon, the
-portal) each in its own process group and kills the whole group afterwards.
+as Allegro, the agency account connected by the device flow, three of its clients adopted as
+customers (each consenting its sales account through the real consent functions), and the
+documented set-up commands already run. ``services`` starts the long-running processes (the
+daemon, the portal) each in its own process group and kills the whole group afterwards.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ def deployment(
             [dagster, "schedule", "start", "daily_ad_stats", *workspace],
         ):
             # The schedule's runs read the customers when they start, not when it is turned on.
+            agency.connect_agency()
             for user in simulator.users()[:CUSTOMERS]:
                 agency.connect(user["login"], user["name"])
         yield Deployment(agency, instance, home, portal_port)

@@ -1,6 +1,8 @@
 """The production profile of docs/deployment.md, brought up on this machine: a real
 ``dagster-daemon`` on PostgreSQL storage under ``deploy/dagster.yaml`` runs the daily schedule's
-tick through its run queue, and ``allegro-ads serve`` serves the portal from the same stores."""
+tick through its run queue (the agency's clients, the statistics of the lookback window with the
+agency account's token, the offers behind the ads), and ``allegro-ads serve`` serves the portal
+from the same stores."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from dagster._core.storage.tags import SCHEDULE_NAME_TAG, TICK_ID_TAG
 from allegro_resource.windows import REPORTING_TZ
 from pipelines.assets import ASSET_NAME, WRITER_POOL
 from pipelines.checks import CHECK_DESCRIPTIONS
+from pipelines.discovery_asset import AGENCY_CLIENTS, ALL_AGENCIES_LISTED
+from pipelines.offers_asset import ALL_OFFERS_LOADED, OFFERS
 from pipelines.partitions import lookback_range, range_tags
+from services.offers_sync import ad_offer_ids
 from tests.production.production_helpers import (
     CUSTOMERS,
     VENV_BIN,
@@ -154,9 +159,15 @@ def test_the_daemon_runs_the_daily_schedule_tick_for_three_customers_on_postgres
             truth = agency.truth(customer, start, end)
             assert truth, f"the simulator serves nothing for {customer.name}"
             assert agency.stored(customer, start, end) == truth, customer.name
+            with agency.warehouse() as wh:
+                pointed_to = ad_offer_ids(wh, customer.customer_id)
+            true_offers = agency.true_offers(customer)
+            assert pointed_to, f"{customer.name}'s sponsored ads point to no offer"
+            expected = {offer_id: true_offers[offer_id] for offer_id in pointed_to}
+            assert agency.stored_offers(customer) == expected, customer.name
 
         evaluations = check_evaluations(instance, run.run_id)
-        assert set(evaluations) == set(CHECK_DESCRIPTIONS)
+        assert set(evaluations) == {*CHECK_DESCRIPTIONS, ALL_AGENCIES_LISTED, ALL_OFFERS_LOADED}
         failed = [name for name, evaluation in evaluations.items() if not evaluation.passed]
         assert failed == [], f"checks failed: {failed}"
         # One run, every day of the window: each daily partition materialised by it.
@@ -166,7 +177,10 @@ def test_the_daemon_runs_the_daily_schedule_tick_for_three_customers_on_postgres
                 run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
             )
         ]
-        assert {m.asset_key for m in materialized if m} == {dg.AssetKey(ASSET_NAME)}
+        assert {m.asset_key for m in materialized if m} == {
+            dg.AssetKey(name) for name in (AGENCY_CLIENTS, ASSET_NAME, OFFERS)
+        }
         days = (end - start).days + 1
         window = [(start + timedelta(days=n)).isoformat() for n in range(days)]
-        assert sorted(str(m.partition) for m in materialized if m) == window
+        stats = [m for m in materialized if m and m.asset_key == dg.AssetKey(ASSET_NAME)]
+        assert sorted(str(m.partition) for m in stats) == window
