@@ -3,29 +3,20 @@ configured with (``ALLEGRO_ADS_REPORTING_TIMEZONE``), not Warsaw's calendar."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 
 import pytest
 
-from allegro_resource import windows
 from allegro_resource.ads_client import StatsJob
 from allegro_resource.client_config import ClientConfig
 from allegro_resource.errors import DateRangeError
 from settings import defaults
+from testing.frozen_now import freeze_reporting_now
 from testing.memory_call_log import MemoryCallLog
 
 # 03:00 UTC on 30 March: already the 30th in Warsaw (05:00), still the 29th in New York (23:00).
 INSTANT = datetime(2026, 3, 30, 3, 0, tzinfo=UTC)
 JOB = StatsJob(customer_id="cust-1", agency_account_id="agency-1", ads_client_id="client-1")
-
-
-class _FrozenDatetime(datetime):
-    """``datetime`` whose ``now`` is ``INSTANT``: the client's "today" at a fixed instant."""
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> _FrozenDatetime:
-        moment = INSTANT.astimezone(tz)
-        return cls.fromtimestamp(moment.timestamp(), moment.tzinfo)
 
 
 class _NoTokens:
@@ -56,7 +47,7 @@ def _config(reporting_timezone: str) -> ClientConfig:
 
 @pytest.fixture(autouse=True)
 def _frozen_now(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(windows, "datetime", _FrozenDatetime)
+    freeze_reporting_now(monkeypatch, INSTANT)
 
 
 def test_a_new_york_client_refuses_new_yorks_today_though_it_is_warsaws_yesterday() -> None:
