@@ -80,7 +80,7 @@ def run_demo(settings: Settings, *, days: int = DEMO_DAYS, seed: int = 42) -> in
             agency = connect_agency(control, simulator)
             chosen = adopt_customers(control, agency)
             authorise_sales_accounts(control, web, simulator, chosen)
-            end = reporting_today() - timedelta(days=1)
+            end = reporting_today(tz=settings.reporting_timezone) - timedelta(days=1)
             start = end - timedelta(days=days - 1)
             say(f"5/6 running the Dagster pipeline for {start} .. {end} (one run)")
             run_pipeline(start, end)

@@ -11,6 +11,7 @@ explained (missing scope or no access, with the fix), and a malformed answer rai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,7 +47,12 @@ from allegro_resource.models import (
 from allegro_resource.stats_parse import STATS_SCHEMA, parse_statistics
 from allegro_resource.token_provider import TokenProvider
 from allegro_resource.transport import HttpRequest, Parser, RetryPolicy, Transport, validate_body
-from allegro_resource.windows import reporting_today, split_range, validate_range
+from allegro_resource.windows import (
+    reporting_today,
+    reporting_zone,
+    split_range,
+    validate_range,
+)
 from settings import defaults
 
 ACCEPT = "application/vnd.allegro.public.v1+json"
@@ -115,7 +121,8 @@ class AllegroAdsClient:
         history_days: int = defaults.HISTORY_DAYS,
         concurrency: int = defaults.FETCH_CONCURRENCY,
         run_id: str | None = None,
-        today: Callable[[], date] = reporting_today,
+        today: Callable[[], date] | None = None,
+        reporting_timezone: str = defaults.REPORTING_TIMEZONE,
         session: requests.Session | None = None,
         types_style: defaults.TypesStyle = defaults.STATS_TYPES_STYLE,
         rate_limit_block_seconds: float = defaults.RATE_LIMIT_BLOCK_SECONDS,
@@ -129,6 +136,12 @@ class AllegroAdsClient:
             )
         if types_style not in ("repeated", "comma"):
             raise ValueError(f"types_style must be 'repeated' or 'comma', not {types_style!r}")
+        try:
+            reporting_zone(reporting_timezone)
+        except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(
+                f"reporting_timezone {reporting_timezone!r} is not a known IANA time zone"
+            ) from exc
         self.api_url = api_url.rstrip("/")
         self.tokens = tokens
         self.call_log: CallLogSink = call_log or NullCallLog()
@@ -136,7 +149,8 @@ class AllegroAdsClient:
         self.history_days = history_days
         self.concurrency = concurrency
         self.run_id = run_id
-        self.today = today
+        # "Today" in the reporting zone: the API never serves it (and serves two years back).
+        self.today = today or functools.partial(reporting_today, tz=reporting_timezone)
         self.types_style = types_style
         self.offer_ids_per_request = min(offer_ids_per_request, OFFERS_PAGE_LIMIT)
         self._transport = Transport(

@@ -37,6 +37,7 @@ class ClientConfig:
     rate_limit_block_seconds: float = defaults.RATE_LIMIT_BLOCK_SECONDS
     agency_scope: str = defaults.AGENCY_SCOPE
     sales_scope: str = defaults.SALES_SCOPE
+    reporting_timezone: str = defaults.REPORTING_TIMEZONE
 
     def capped(self, *, max_attempts: int, max_retry_seconds: float | None = None) -> ClientConfig:
         """This configuration retrying at most ``max_attempts`` times within at most
@@ -94,4 +95,5 @@ class ClientConfig:
             run_id=run_id,
             types_style=self.types_style,
             rate_limit_block_seconds=self.rate_limit_block_seconds,
+            reporting_timezone=self.reporting_timezone,
         )

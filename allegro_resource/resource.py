@@ -58,6 +58,10 @@ class AllegroResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     )
     agency_scope: str = Field(defaults.AGENCY_SCOPE, description="Scope the agency account grants")
     sales_scope: str = Field(defaults.SALES_SCOPE, description="Scope a sales account grants")
+    reporting_timezone: str = Field(
+        defaults.REPORTING_TIMEZONE,
+        description="Time zone of Allegro's days: today is never served, yesterday is the newest",
+    )
 
     def client_config(self) -> ClientConfig:
         """This resource's configuration, from which every client is built (the resource's

@@ -6,14 +6,18 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from allegro_resource.errors import DateRangeError
-from settings.defaults import HISTORY_DAYS
-
-REPORTING_TZ = ZoneInfo("Europe/Warsaw")
+from settings.defaults import HISTORY_DAYS, REPORTING_TIMEZONE
 
 
-def reporting_today(now: datetime | None = None) -> date:
-    """Today's date in Allegro's reporting time zone."""
-    return (now or datetime.now(REPORTING_TZ)).astimezone(REPORTING_TZ).date()
+def reporting_zone(tz: str = REPORTING_TIMEZONE) -> ZoneInfo:
+    """The reporting time zone named ``tz`` (the setting ``ALLEGRO_ADS_REPORTING_TIMEZONE``)."""
+    return ZoneInfo(tz)
+
+
+def reporting_today(now: datetime | None = None, *, tz: str = REPORTING_TIMEZONE) -> date:
+    """Today's date in Allegro's reporting time zone ``tz``; ``now`` (aware) defaults to now."""
+    zone = reporting_zone(tz)
+    return (now or datetime.now(zone)).astimezone(zone).date()
 
 
 def oldest_served_day(today: date, history_days: int = HISTORY_DAYS) -> date:

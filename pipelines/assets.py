@@ -53,7 +53,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
         control: ControlStoreResource,
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         """Daily statistics of every ad of every linked customer (warehouse table
-        `ad_daily_stats`, one row per customer, ad and day; Europe/Warsaw days).
+        `ad_daily_stats`, one row per customer, ad and day; days of the reporting time zone).
 
         Each customer linked to an agency client is read with its agency account's token. One
         run covers a whole date range: each customer is fetched in the widest windows the API
@@ -64,7 +64,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
         the launchpad.
         """
         start, end = partition_dates(context)
-        today = reporting_today()
+        today = reporting_today(tz=allegro.reporting_timezone)
         floor = oldest_served_day(today, allegro.history_days)
         if start < floor:
             context.log.warning(f"days before {floor} are no longer served; starting there")
@@ -104,7 +104,11 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
                     metadata=metadata,
                 )
             results = checks.evaluate(
-                wh, report, selection.customer_ids, checks.yesterday_of(today)
+                wh,
+                report,
+                selection.customer_ids,
+                checks.yesterday_of(today),
+                api_ratio_units=warehouse.api_ratio_units,
             )
         return dg.MaterializeResult(metadata=metadata, check_results=results)
 

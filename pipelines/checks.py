@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from services.stats_sync import SyncReport
+from settings import defaults
 from warehouse import stats_queries
 from warehouse.stats_loader import Warehouse
 
@@ -27,7 +28,8 @@ CHECK_DESCRIPTIONS = {
     NON_NEGATIVE: "No negative views, clicks, interest, costs or attributed sales.",
     RATIOS_AGREE: (
         "CTR, CPC (sponsored offers), CPM (graphic ads) and ROAS recomputed from base metrics "
-        "agree with Allegro's own."
+        "agree with Allegro's own (its CTR and ROAS in the unit ALLEGRO_ADS_API_RATIO_UNITS "
+        "declares)."
     ),
     ALL_LOADED: "Every customer linked to an agency client was loaded for every day of the run.",
     FRESH: "Every linked customer's latest loaded day is yesterday.",
@@ -44,13 +46,19 @@ def check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
 
 
 def evaluate(
-    warehouse: Warehouse, report: SyncReport, customer_ids: list[str], yesterday: date
+    warehouse: Warehouse,
+    report: SyncReport,
+    customer_ids: list[str],
+    yesterday: date,
+    *,
+    api_ratio_units: defaults.RatioUnits = defaults.API_RATIO_UNITS,
 ) -> list[dg.AssetCheckResult]:
-    """All check results for one run over [report.start, report.end]."""
+    """All check results for one run over [report.start, report.end]; ``api_ratio_units``: the
+    unit of Allegro's CTR and ROAS (``ALLEGRO_ADS_API_RATIO_UNITS``)."""
     return [
         _unique_keys(warehouse, report),
         _non_negative(warehouse, report),
-        _ratios(warehouse, report),
+        _ratios(warehouse, report, api_ratio_units),
         _all_loaded(report),
         _fresh(warehouse, customer_ids, yesterday),
         _summary(warehouse, report),
@@ -73,13 +81,24 @@ def _non_negative(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResu
     )
 
 
-def _ratios(warehouse: Warehouse, report: SyncReport) -> dg.AssetCheckResult:
-    mismatches = stats_queries.ratio_mismatches(warehouse, report.start, report.end)
+def _ratios(
+    warehouse: Warehouse, report: SyncReport, api_ratio_units: defaults.RatioUnits
+) -> dg.AssetCheckResult:
+    mismatches = stats_queries.ratio_mismatches(
+        warehouse, report.start, report.end, api_ratio_units=api_ratio_units
+    )
     return dg.AssetCheckResult(
         check_name=RATIOS_AGREE,
         passed=len(mismatches) == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rows_disagreeing": len(mismatches)},
+        description=(
+            f"Allegro's CTR and ROAS read as {api_ratio_units}s (ALLEGRO_ADS_API_RATIO_UNITS)"
+            if len(mismatches) == 0
+            else f"{len(mismatches)} row(s) disagree with Allegro's ratios, read as "
+            f"{api_ratio_units}s; if every CTR/ROAS is off by a factor of 100, set "
+            "ALLEGRO_ADS_API_RATIO_UNITS to the other unit"
+        ),
+        metadata={"rows_disagreeing": len(mismatches), "api_ratio_units": api_ratio_units},
     )
 
 

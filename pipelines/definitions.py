@@ -30,7 +30,8 @@ def build_definitions() -> dg.Definitions:
     dependency order: ``agency_clients`` → ``ad_daily_stats`` (the lookback window) → ``offers``.
     """
     settings = load_settings(PIPELINE_SECRETS)
-    partitions = daily_partitions(settings.history_days)
+    tz = settings.reporting_timezone
+    partitions = daily_partitions(settings.history_days, tz=tz)
     ad_daily_stats = build_ad_daily_stats(partitions)
     stats_job = dg.define_asset_job(
         STATS_JOB,
@@ -47,9 +48,11 @@ def build_definitions() -> dg.Definitions:
         assets=[agency_clients, ad_daily_stats, offers],
         jobs=[stats_job, daily_job],
         schedules=[
-            build_daily_schedule(daily_job.name, settings.schedule_cron, settings.lookback_days)
+            build_daily_schedule(
+                daily_job.name, settings.schedule_cron, settings.lookback_days, tz=tz
+            )
         ],
-        sensors=[build_new_customer_sensor(stats_job.name, settings.history_days)],
+        sensors=[build_new_customer_sensor(stats_job.name, settings.history_days, tz=tz)],
         resources=build_resources(settings),
     )
 

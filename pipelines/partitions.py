@@ -7,21 +7,21 @@ from datetime import date, timedelta
 import dagster as dg
 
 from allegro_resource.windows import oldest_served_day, reporting_today
+from settings.defaults import REPORTING_TIMEZONE
 
-REPORTING_TIMEZONE = "Europe/Warsaw"
 
-
-def daily_partitions(history_days: int, today: date | None = None) -> dg.DailyPartitionsDefinition:
-    """Days the statistics API still serves: from two years back to yesterday.
+def daily_partitions(
+    history_days: int, today: date | None = None, *, tz: str = REPORTING_TIMEZONE
+) -> dg.DailyPartitionsDefinition:
+    """Days the statistics API still serves: from two years back to yesterday, as calendar days
+    of the reporting time zone ``tz``.
 
     The start moves with the calendar on purpose: a partition Allegro no longer serves could
     never be materialised again, so the UI should not offer it.
     """
-    first_day = oldest_served_day(today or reporting_today(), history_days)
+    first_day = oldest_served_day(today or reporting_today(tz=tz), history_days)
     # end_offset=0: a day's partition exists once the day is over, so the newest is yesterday.
-    return dg.DailyPartitionsDefinition(
-        start_date=first_day.isoformat(), timezone=REPORTING_TIMEZONE, end_offset=0
-    )
+    return dg.DailyPartitionsDefinition(start_date=first_day.isoformat(), timezone=tz, end_offset=0)
 
 
 def range_tags(start: date, end: date) -> dict[str, str]:
@@ -32,7 +32,10 @@ def range_tags(start: date, end: date) -> dict[str, str]:
     }
 
 
-def lookback_range(lookback_days: int, today: date | None = None) -> tuple[date, date]:
-    """[yesterday - lookback + 1, yesterday]: the days Allegro may still revise."""
-    yesterday = (today or reporting_today()) - timedelta(days=1)
+def lookback_range(
+    lookback_days: int, today: date | None = None, *, tz: str = REPORTING_TIMEZONE
+) -> tuple[date, date]:
+    """[yesterday - lookback + 1, yesterday]: the days Allegro may still revise (``today`` by
+    default: today in ``tz``)."""
+    yesterday = (today or reporting_today(tz=tz)) - timedelta(days=1)
     return yesterday - timedelta(days=lookback_days - 1), yesterday

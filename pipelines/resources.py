@@ -31,6 +31,11 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The reporting warehouse: a DuckDB file or a PostgreSQL database, by URL."""
 
     url: str = Field(description="duckdb:///path/file.duckdb or postgresql://…")
+    api_ratio_units: defaults.RatioUnits = Field(
+        defaults.API_RATIO_UNITS,
+        description="Unit of Allegro's ctr and rateOfReturn as stored: fraction or percent "
+        "(the ratio check converts before comparing)",
+    )
 
     def open(self) -> Warehouse:
         """A warehouse handle with its schema in place; close it when done."""
@@ -101,7 +106,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
     }
     return {
         "allegro": AllegroResource(**(asdict(allegro) | credentials)),
-        "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
+        "warehouse": WarehouseResource(
+            url=settings.resolved_warehouse_url, api_ratio_units=settings.api_ratio_units
+        ),
         "control": ControlStoreResource(
             url=settings.resolved_control_url,
             token_keys=_secret(Secret.TOKEN_KEYS.variable, ""),

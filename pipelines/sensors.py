@@ -8,12 +8,15 @@ from allegro_resource.windows import oldest_served_day, reporting_today
 from pipelines.checks import rerun_config
 from pipelines.partitions import range_tags
 from pipelines.resources import ControlStoreResource, WarehouseResource, reportable_customers
+from settings.defaults import REPORTING_TIMEZONE
 from warehouse import stats_queries
 
 
-def build_new_customer_sensor(job_name: str, history_days: int) -> dg.SensorDefinition:
+def build_new_customer_sensor(
+    job_name: str, history_days: int, *, tz: str = REPORTING_TIMEZONE
+) -> dg.SensorDefinition:
     """Launch one history run per customer that is linked to an agency client (and readable)
-    but has never been loaded."""
+    but has never been loaded (its history: the days served up to yesterday in ``tz``)."""
 
     @dg.sensor(
         name="new_customer_history",
@@ -27,7 +30,7 @@ def build_new_customer_sensor(job_name: str, history_days: int) -> dg.SensorDefi
         control: ControlStoreResource,
         warehouse: WarehouseResource,
     ) -> dg.SensorResult:
-        today = reporting_today()
+        today = reporting_today(tz=tz)
         start = oldest_served_day(today, history_days)
         end = today - timedelta(days=1)
         with control.open() as ctl, warehouse.open() as wh:

@@ -35,6 +35,7 @@ def client_config(settings: Settings) -> ClientConfig:
         rate_limit_block_seconds=settings.rate_limit_block_seconds,
         agency_scope=settings.agency_scope,
         sales_scope=settings.sales_scope,
+        reporting_timezone=settings.reporting_timezone,
     )
 
 

@@ -17,9 +17,10 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from settings import defaults
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
     history_days: int = Field(defaults.HISTORY_DAYS, ge=1, le=3650)
     lookback_days: int = Field(14, ge=1, le=90)
     stats_types_style: defaults.TypesStyle = defaults.STATS_TYPES_STYLE
+    # Assumed, not documented (allegro-api.md): the calendar Allegro's days follow, and the unit
+    # of its ctr and rateOfReturn.
+    reporting_timezone: str = defaults.REPORTING_TIMEZONE
+    api_ratio_units: defaults.RatioUnits = defaults.API_RATIO_UNITS
 
     # What each authorisation asks for: the agency account's and a customer's sales account.
     agency_scope: str = defaults.AGENCY_SCOPE
@@ -109,6 +114,16 @@ class Settings(BaseSettings):
     # Pipeline.
     schedule_cron: str = "0 6 * * *"
     currency: str = "PLN"
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        """An IANA zone this machine knows, so a typo fails at start, not at the first run."""
+        if not is_known_zone(name):
+            raise ValueError(
+                f"{name!r} is not a known IANA time zone; use a name like Europe/Warsaw"
+            )
+        return name
 
     def require(self, needs: Iterable[Secret]) -> None:
         """Raise ``ConfigError`` naming every secret of ``needs`` that production lacks."""
@@ -154,6 +169,15 @@ class Settings(BaseSettings):
         """Key for signed links and portal sessions."""
         self.require([Secret.SIGNING_KEY])
         return self.signing_key or _dev_secrets(self.data_dir)["signing_key"]
+
+
+def is_known_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone (``Europe/Warsaw``) this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like or empty name
+        return False
+    return True
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 TypesStyle = Literal["repeated", "comma"]
+RatioUnits = Literal["fraction", "percent"]
 
 # HTTP behaviour towards Allegro.
 HTTP_TIMEOUT_SECONDS = 30.0  # one attempt
@@ -22,6 +23,12 @@ HISTORY_DAYS = 730  # "not older than 2 years"
 # How ``types`` is sent: "repeated" (types=A&types=B) or "comma" (types=A,B); public agency code
 # sends both and the API accepts both (allegro-api.md), so this is a setting, not a law.
 STATS_TYPES_STYLE: Final = "repeated"
+# The time zone whose calendar days Allegro reports in (allegro-api.md: Europe/Warsaw, assumed):
+# "today" (never served), yesterday (the newest partition) and the 2-year floor follow it.
+REPORTING_TIMEZONE = "Europe/Warsaw"
+# Whether Allegro's ``ctr`` and ``rateOfReturn`` are fractions (0.025) or percentages (2.5):
+# undocumented, assumed fractions. Only the check comparing them with our own ratios uses it.
+API_RATIO_UNITS: Final = "fraction"
 
 # Rate limit: past 9,000 requests a minute Allegro blocks the application for a whole minute and
 # sends no Retry-After (allegro-api.md); without the header the client waits this long.

@@ -21,7 +21,7 @@ import pytest
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from allegro_resource.static_tokens import StaticTokenProvider
-from allegro_resource.windows import REPORTING_TZ, reporting_today
+from allegro_resource.windows import reporting_today, reporting_zone
 from control_store import agency_accounts, agency_clients
 from control_store import customers as customer_store
 from pipelines.definitions import DAILY_JOB, STATS_JOB, build_definitions
@@ -300,7 +300,7 @@ def list_agency_clients(settings: Settings) -> list[AgencyListing]:
         open_control(settings) as control,
         clients.ads_client(settings, clients.token_manager(control)) as api,
     ):
-        return discover_clients(control, api, datetime.now(REPORTING_TZ))
+        return discover_clients(control, api, datetime.now(reporting_zone()))
 
 
 def keyed_columns(table: pa.Table, columns: Sequence[str]) -> dict[RowKey, RowValues]:
@@ -367,7 +367,7 @@ def days_back(count: int) -> tuple[date, date]:
 
 def warsaw_morning(day: date, hour: int = 6) -> datetime:
     """``day`` at ``hour``:00 in Allegro's reporting time zone (when the schedule fires)."""
-    return datetime(day.year, day.month, day.day, hour, tzinfo=REPORTING_TZ)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=reporting_zone())
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pandas as pd
 import pyarrow as pa
 
+from settings import defaults
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import (
     API_RATIOS,
@@ -35,6 +37,8 @@ _KEY = "customer_id, ad_type, ad_id, day"
 # A recomputed ratio may differ from the API's by one unit in the API's last decimal place
 # (rounding modes differ); a larger gap means the stored base metrics are wrong.
 _RATIO_TOLERANCE = {"ctr": "0.0001", "cpc": "0.01", "roas": "0.01", "cpm": "0.01"}
+# The ratios ALLEGRO_ADS_API_RATIO_UNITS speaks of (CPC and CPM are money, never percentages).
+UNIT_RATIOS = ("ctr", "roas")
 
 
 def campaign_report_table(
@@ -197,18 +201,25 @@ ORDER BY {_KEY}"""  # noqa: S608 - constants only
     return _frame(wh, sql, {"start": start, "end": end})
 
 
-def ratio_mismatches(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+def ratio_mismatches(
+    wh: Warehouse,
+    start: date,
+    end: date,
+    *,
+    api_ratio_units: defaults.RatioUnits = defaults.API_RATIO_UNITS,
+) -> pd.DataFrame:
     """Fact rows whose CTR/CPC/ROAS/CPM recomputed from base metrics differ from the API's values.
 
     Tolerance: one unit in the API's last decimal place (0.0001 CTR, 0.01 CPC, ROAS and CPM). A
     ratio with a zero denominator is compared as 0 (the API reports "0" there). A ratio the API
     did not send for the row's ad type (CPC of a graphic ad, CPM of a sponsored offer) is not
-    compared.
+    compared. ``api_ratio_units="percent"``: the API's CTR and ROAS are percentages, so ours are
+    compared times 100 (the stored values stay Allegro's; exact decimals, no float division).
     """
     ratios = ratio_columns_sql(wh.dialect, "f")
     recomputed = ", ".join(f"{sql} AS {name}" for name, sql in ratios.items())
     differs = " OR ".join(
-        f"ABS(COALESCE(r.{name}, 0) - r.{API_RATIOS[name]}) > {_RATIO_TOLERANCE[name]}"
+        _ratio_differs(name, 100 if api_ratio_units == "percent" and name in UNIT_RATIOS else 1)
         for name in RATIOS
     )
     pairs = ", ".join(f"r.{name}, r.{API_RATIOS[name]}" for name in RATIOS)
@@ -222,6 +233,13 @@ FROM (
 WHERE {differs}
 ORDER BY r.customer_id, r.ad_type, r.ad_id, r.day"""  # noqa: S608 - constants only
     return _frame(wh, sql, {"start": start, "end": end})
+
+
+def _ratio_differs(name: str, factor: int) -> str:
+    """SQL: our ``name`` times ``factor`` is further from the API's than the tolerance allows."""
+    ours = f"COALESCE(r.{name}, 0)" if factor == 1 else f"COALESCE(r.{name}, 0) * {factor}"
+    tolerance = Decimal(_RATIO_TOLERANCE[name]) * factor
+    return f"ABS({ours} - r.{API_RATIOS[name]}) > {tolerance}"
 
 
 def summary_mismatches(wh: Warehouse, start: date, end: date) -> pd.DataFrame:

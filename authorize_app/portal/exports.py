@@ -59,7 +59,8 @@ def export_live(ctx: Ctx) -> Response:
     """GET /reports/live/export?…: pulls again, exactly as the live page does."""
     fmt = choice(ctx.request.args, "format", "Format", FORMATS)
     filters = report_filters(ctx, live=True)
-    problem = live_range_problem(filters, ctx.control.settings.history_days)
+    settings = ctx.control.settings
+    problem = live_range_problem(filters, settings.history_days, settings.reporting_timezone)
     if problem is not None:
         raise BadRequest(f"This range cannot be pulled live: {problem}.")
     assert ctx.user is not None

@@ -14,6 +14,7 @@ from authorize_app.portal.context import Ctx
 from authorize_app.portal.forms import bad_request, date_param, id_list
 from authorize_app.portal.report_model import DEFAULT_SORT, SORT_CHOICES
 from control_store.customers import Customer
+from settings.defaults import REPORTING_TIMEZONE
 
 STORED_DEFAULT_DAYS = 30
 STORED_MAX_DAYS = 3 * 366
@@ -49,15 +50,15 @@ class ReportFilters:
         return values | changes
 
 
-def yesterday() -> date:
-    """The latest day Allegro reports on (Europe/Warsaw)."""
-    return reporting_today() - timedelta(days=1)
+def yesterday(tz: str = REPORTING_TIMEZONE) -> date:
+    """The latest day Allegro reports on (in the reporting time zone ``tz``)."""
+    return reporting_today(tz=tz) - timedelta(days=1)
 
 
 def report_filters(ctx: Ctx, *, live: bool) -> ReportFilters:
     """The filters of a report request; 400 for malformed values, 404 for foreign customers."""
     args = ctx.request.args
-    end = date_param(args, "to", "To", yesterday())
+    end = date_param(args, "to", "To", yesterday(ctx.control.settings.reporting_timezone))
     default_days = LIVE_DEFAULT_DAYS if live else STORED_DEFAULT_DAYS
     start = date_param(args, "from", "From", end - timedelta(days=default_days - 1))
     sort = args.get("sort", "") or DEFAULT_SORT
@@ -92,11 +93,14 @@ def _check_stored_range(filters: ReportFilters) -> None:
         )
 
 
-def live_range_problem(filters: ReportFilters, history_days: int) -> str | None:
-    """Why Allegro (or the live mode's own limit) would refuse the range; None if it is fine."""
+def live_range_problem(
+    filters: ReportFilters, history_days: int, tz: str = REPORTING_TIMEZONE
+) -> str | None:
+    """Why Allegro (or the live mode's own limit) would refuse the range (today taken in the
+    reporting time zone ``tz``); None if it is fine."""
     try:
         validate_range(
-            filters.start, filters.end, today=reporting_today(), history_days=history_days
+            filters.start, filters.end, today=reporting_today(tz=tz), history_days=history_days
         )
     except DateRangeError as exc:
         return str(exc)

@@ -53,7 +53,8 @@ def reports(ctx: Ctx) -> Response:
 def reports_live(ctx: Ctx) -> Response:
     """GET /reports/live?…: pulled from Allegro now; a refused range says why, pulls nothing."""
     filters = report_filters(ctx, live=True)
-    problem = live_range_problem(filters, ctx.control.settings.history_days)
+    settings = ctx.control.settings
+    problem = live_range_problem(filters, settings.history_days, settings.reporting_timezone)
     if problem is not None:
         empty = Report("live", filters.start, filters.end, filters.customers)
         return _render(ctx, "reports_live", empty, filters, problem=problem, status=400)

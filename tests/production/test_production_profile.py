@@ -17,7 +17,7 @@ from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordi
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorTick, TickStatus
 from dagster._core.storage.tags import SCHEDULE_NAME_TAG, TICK_ID_TAG
 
-from allegro_resource.windows import REPORTING_TZ
+from allegro_resource.windows import reporting_zone
 from pipelines.assets import ASSET_NAME, WRITER_POOL
 from pipelines.checks import CHECK_DESCRIPTIONS
 from pipelines.discovery_asset import AGENCY_CLIENTS, ALL_AGENCIES_LISTED
@@ -150,7 +150,7 @@ def test_the_daemon_runs_the_daily_schedule_tick_for_three_customers_on_postgres
         assert instance.event_log_storage.get_concurrency_info(WRITER_POOL).slot_count == 1
 
         # The run covers the lookback window ending the day before the tick's Warsaw date.
-        tick_day = datetime.fromtimestamp(tick.timestamp, UTC).astimezone(REPORTING_TZ).date()
+        tick_day = datetime.fromtimestamp(tick.timestamp, UTC).astimezone(reporting_zone()).date()
         start, end = lookback_range(agency.settings.lookback_days, tick_day)
         assert {k: run.tags[k] for k in range_tags(start, end)} == range_tags(start, end)
 

@@ -221,3 +221,21 @@ def test_ratio_mismatches_flag_only_gaps_beyond_rounding(
     assert mismatches[["ad_id", "cpc", "api_cpc"]].to_dict("records") == [
         {"ad_id": "wrong-cpc", "cpc": Decimal("0.50"), "api_cpc": Decimal("0.55")}
     ]
+
+
+def test_ratio_mismatches_read_the_apis_ctr_and_roas_as_percentages_when_declared(
+    warehouse: Warehouse, factory: StatFactory
+) -> None:
+    # ctr 0.0250 and roas 8.00 derived; Allegro in percent would send 2.50 and 800.00.
+    percent = factory.row(ad_id="percent", ctr=Decimal("2.50"), rate_of_return=Decimal("800.00"))
+    table = factory.table("cust-1", [percent])
+    warehouse.load_slice("cust-1", D1, D1, table, run_id="r", fetched_at=FETCHED)
+
+    as_percent = q.ratio_mismatches(warehouse, D1, D1, api_ratio_units="percent")
+    as_fraction = q.ratio_mismatches(warehouse, D1, D1, api_ratio_units="fraction")
+
+    assert as_percent.empty
+    # Flagged as fractions, and shown as Allegro sent them (the warehouse keeps its values).
+    assert as_fraction[["ad_id", "api_ctr", "api_roas"]].to_dict("records") == [
+        {"ad_id": "percent", "api_ctr": Decimal("2.5000"), "api_roas": Decimal("800.00")}
+    ]
