@@ -134,8 +134,12 @@ def test_serves_in_the_foreground_until_interrupted() -> None:
         assert [u["agency_login"] for u in users] == ["agency", "agency2", "agency"]
     finally:
         process.send_signal(signal.SIGINT)
-        # Generous: CI runs this beside the load tests' 16 worker processes on 2 cores.
-        code = process.wait(timeout=60)
+        try:
+            # Generous: CI runs this beside the load tests' 16 worker processes on 2 cores.
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a simulator serving after the test
+            raise
     assert code == 0
 
 
