@@ -131,7 +131,9 @@ class RateGate:
         if it ends later); return the seconds left until the gate opens."""
         with self._lock:
             now = self._clock()
-            self._open_at = max(self._open_at, now + seconds)
+            if now + seconds >= self._open_at:
+                self._open_at = now + seconds
+                return seconds  # exactly what Allegro asked, not a rounded difference
             return self._open_at - now
 
     def block(self, block_seconds: float) -> float:
@@ -141,6 +143,8 @@ class RateGate:
             now = self._clock()
             if self._open_at <= now:
                 self._open_at = now + block_seconds
+                # Exactly the block, not (now + block) - now, which floats round off.
+                return block_seconds
             return self._open_at - now
 
     def remaining(self) -> float:

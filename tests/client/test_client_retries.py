@@ -12,7 +12,7 @@ import pytest
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.errors import AllegroUnavailable, RateLimited, ServerError
 from allegro_resource.static_tokens import StaticTokenProvider
-from allegro_resource.transport import parse_retry_after
+from allegro_resource.transport import RateGate, parse_retry_after
 from simulator.server import RunningSimulator
 from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import AGENCY, ClientFactory, Seller, sim_session, sim_today
@@ -169,3 +169,10 @@ def test_a_block_longer_than_the_retry_budget_gives_up_at_once_saying_so(
         client.me(AGENCY)
 
     assert clock.slept == []
+
+
+def test_a_new_block_is_waited_for_exactly_its_length() -> None:
+    # (now + 60) - now is not 60 for most float clocks: here 60.000000000000455.
+    gate = RateGate(clock=lambda: 4094.099686223162)
+    assert gate.block(60.0) == 60.0
+    assert RateGate(clock=lambda: 4094.099686223162).blocked_for(7.0) == 7.0
