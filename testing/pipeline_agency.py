@@ -9,7 +9,7 @@ simulator's truth.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,13 +20,13 @@ import pyarrow as pa
 import pytest
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
-from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.windows import reporting_today, reporting_zone
 from control_store import agency_accounts, agency_clients
 from control_store import customers as customer_store
 from pipelines.definitions import DAILY_JOB, STATS_JOB, build_definitions
 from pipelines.partitions import range_tags
 from services import clients
+from services.agency_connect import bind_agency_account, connection_client
 from services.control import open_control
 from services.discovery import AgencyListing, discover_clients
 from settings.config import Settings
@@ -277,20 +277,11 @@ def connect_agency_account(
         account = existing.get(name or login) or agency_accounts.create_agency_account(
             control.engine, name or login
         )
-        oauth = clients.oauth_client(settings)
-        try:
-            tokens = device_consent(oauth, base_url, login)
-            provider = StaticTokenProvider(oauth, {account.id: tokens})
-            with clients.ads_client(settings, provider) as api:
-                me = api.me(account.id)
-            control.tokens.save_agency_connection(
-                account.id,
-                provider.token_set(account.id),
-                allegro_login=me.login,
-                allegro_user_id=me.id,
-            )
-        finally:
-            oauth.close()
+        with (
+            closing(clients.oauth_client(settings)) as oauth,
+            connection_client(control, oauth) as api,
+        ):
+            bind_agency_account(control, api, account.id, device_consent(oauth, base_url, login))
     return account.id
 
 

@@ -35,11 +35,11 @@ from sqlalchemy.engine import make_url
 
 from allegro_resource.ads_client import AllegroAdsClient, StatsJob
 from allegro_resource.oauth import OAuthClient
-from allegro_resource.static_tokens import StaticTokenProvider
 from allegro_resource.token_manager import TokenManager
 from allegro_resource.windows import reporting_today
 from control_store import agency_accounts, agency_clients
 from control_store.database import upgrade
+from services.agency_connect import bind_agency_account, connection_client
 from services.clients import oauth_client
 from services.control import Control, open_control
 from settings.config import Settings
@@ -295,22 +295,10 @@ def load_settings_for(control_url: str, simulator_url: str, folder: Path) -> Set
 
 def connect_agency(control: Control, oauth: OAuthClient, simulator_url: str) -> str:
     """A new agency account connected by the device flow (confirmed on the simulator), bound to
-    the Allegro user ``/me`` names, as ``allegro-ads agency connect`` does; its id.
-
-    Written here over ``TokenStore.save_agency_connection`` because ``services/agency_connect``
-    (``bind_agency_account``) is being built in parallel; the steps are the contract's.
-    """
+    the Allegro user ``/me`` names, as ``allegro-ads agency connect`` does; its id."""
     account = agency_accounts.create_agency_account(control.engine, AGENCY_NAME)
-    tokens = device_consent(oauth, simulator_url)
-    provider = StaticTokenProvider(oauth, {account.id: tokens})
-    with AllegroAdsClient(control.settings.api_url, provider) as api:
-        me = api.me(account.id)
-    control.tokens.save_agency_connection(
-        account.id,
-        provider.token_set(account.id),
-        allegro_login=me.login,
-        allegro_user_id=me.id,
-    )
+    with connection_client(control, oauth) as api:
+        bind_agency_account(control, api, account.id, device_consent(oauth, simulator_url))
     return account.id
 
 
