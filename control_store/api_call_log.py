@@ -29,16 +29,17 @@ _SECRET_PATTERNS = [
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     # key=value / "key": "value" pairs that carry credentials. Prose such as Allegro's
     # "Invalid refresh token: consent withdrawn by the user" is kept: after an unquoted ": ", a
-    # short plain word followed by more words is the reason, not a credential.
+    # short plain word followed by more words is the reason, not a credential. A value stops at a
+    # closing bracket: tokens never hold one, and the message around them keeps its own.
     (
         re.compile(
             r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|code_verifier|device_code|"
-            r"password|token|secret)[\"']?\s*[=:]\s*[\"']?)(?!(?<=: )[a-z]{1,15}\s)[^\s&\"',}]+"
+            r"password|token|secret)[\"']?\s*[=:]\s*[\"']?)(?!(?<=: )[a-z]{1,15}\s)[^\s&\"',})\]]+"
         ),
         r"\1[redacted]",
     ),
     # An authorization code in a query string or form (``"code": "X"`` in errors is kept).
-    (re.compile(r"(?i)(\bcode=)[^\s&\"',}]+"), r"\1[redacted]"),
+    (re.compile(r"(?i)(\bcode=)[^\s&\"',})\]]+"), r"\1[redacted]"),
 ]
 
 

@@ -73,6 +73,13 @@ def test_redaction_keeps_ordinary_messages_and_error_codes() -> None:
     )
 
 
+def test_redaction_keeps_the_brackets_around_a_blanked_secret() -> None:
+    text = "refresh failed (invalid_grant: refresh_token=SECRETRT) [token: SECRETAT]"
+    assert redact_secrets(text) == (
+        "refresh failed (invalid_grant: refresh_token=[redacted]) [token: [redacted]]"
+    )
+
+
 def test_many_threads_record_concurrently_and_nothing_is_lost(engine: Engine) -> None:
     log = ControlStoreCallLog(engine, batch_size=25, flush_interval_seconds=0.05)
 
