@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     alert_emails: str = ""
     # A Slack-compatible incoming webhook; its URL is a credential, hence secret.
     alert_webhook_url: SecretStr = SecretStr("")
+    alert_interval_seconds: int = Field(defaults.ALERT_INTERVAL_SECONDS, ge=1, le=3600)
+    connection_check_seconds: int = Field(defaults.CONNECTION_CHECK_SECONDS, ge=0, le=86400)
 
     @field_validator("alert_emails")
     @classmethod

@@ -52,3 +52,8 @@ SMTP_SECURITY: Final = "starttls"
 SMTP_PORTS: Final = {"none": 25, "starttls": 587, "tls": 465}
 SMTP_TIMEOUT_SECONDS = 30.0  # connecting, and each command after
 WEBHOOK_TIMEOUT_SECONDS = 10.0  # one alert POST
+
+# Alerts: how often the alert sensor looks at the control store, and how often it asks Allegro
+# whether each stored connection still works (a withdrawn consent shows only when used).
+ALERT_INTERVAL_SECONDS = 60
+CONNECTION_CHECK_SECONDS = 900
