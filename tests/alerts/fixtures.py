@@ -122,6 +122,9 @@ def build_world(folder: Path, smtp: MailServer, webhook: WebhookReceiver) -> Ale
         control_url=f"sqlite:///{folder / 'control.db'}",
         data_dir=folder,
         token_keys=Fernet.generate_key().decode(),
+        agency_name=AGENCY,
+        public_url=PUBLIC_URL,
+        signing_key=SIGNING_KEY,
     )
     upgrade(settings.resolved_control_url)
     control = open_control(settings)
