@@ -6,6 +6,7 @@ what went wrong (never the webhook's URL, which is a credential).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import requests
@@ -48,26 +49,45 @@ class Delivered:
         return self.reached_someone or bool(self.errors)
 
 
-def deliver(channels: AlertChannels, text: AlertText, recipients: tuple[str, ...]) -> Delivered:
-    """Send ``text`` by e-mail to ``recipients`` (when a mail server is set) and to the webhook
-    (when set); a failing channel does not stop the other."""
-    emailed: tuple[str, ...] = ()
-    posted = False
+def deliver(
+    channels: AlertChannels,
+    text: AlertText,
+    recipients: tuple[str, ...],
+    also: Sequence[tuple[str, AlertText]] = (),
+) -> Delivered:
+    """Send ``text`` by e-mail to ``recipients`` and to the webhook, and each of ``also`` (an
+    address and its own version, e.g. a portfolio's) by e-mail; a failing channel or address
+    does not stop the others."""
+    mailings = [(recipients, text)] if recipients else []
+    mailings += [((address,), own) for address, own in also]
+    emailed: list[str] = []
     errors: list[str] = []
-    if channels.mailer is not None and recipients:
-        try:
-            channels.mailer.send(OutgoingMail(to=recipients, subject=text.subject, text=text.body))
-        except MailError as exc:
-            errors.append(f"e-mail: {exc}")
-        else:
-            emailed = recipients
+    if channels.mailer is not None:
+        emailed, errors = _email_each(channels.mailer, mailings)
+    posted = False
     if channels.webhook_url:
         error = post_webhook(channels.webhook_url, text.webhook_text, channels)
         if error:
             errors.append(f"webhook: {error}")
         else:
             posted = True
-    return Delivered(emailed, posted, tuple(errors))
+    return Delivered(tuple(emailed), posted, tuple(errors))
+
+
+def _email_each(
+    mailer: Mailer, mailings: Sequence[tuple[tuple[str, ...], AlertText]]
+) -> tuple[list[str], list[str]]:
+    """Send each (recipients, text); the addresses reached and the errors met."""
+    emailed: list[str] = []
+    errors: list[str] = []
+    for to, version in mailings:
+        try:
+            mailer.send(OutgoingMail(to=to, subject=version.subject, text=version.body))
+        except MailError as exc:
+            errors.append(f"e-mail: {exc}")
+        else:
+            emailed += to
+    return emailed, errors
 
 
 def post_webhook(url: str, text: str, channels: AlertChannels) -> str | None:

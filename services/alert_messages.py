@@ -43,15 +43,25 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return _TOKEN_SHAPES[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 
 
-def firing_text(alert: Alert, agency_name: str, secrets: Iterable[str] = ()) -> AlertText:
-    """The message telling that ``alert`` began."""
+def firing_text(
+    alert: Alert,
+    agency_name: str,
+    secrets: Iterable[str] = (),
+    *,
+    portfolio_id: str | None = None,
+) -> AlertText:
+    """The message telling that ``alert`` began: to staff, or (``portfolio_id``) to one
+    portfolio's address, which sees only that portfolio's customers."""
     lines = [alert.reason, "", f"What to do: {alert.fix}"]
-    if alert.customers:
-        lines += ["", f"Customers: {named(alert.customers)}"]
+    names = alert.names(portfolio_id)
+    if names:
+        lines += ["", f"Customers ({len(names)}): {', '.join(names)}"]
     if alert.action_url:
         lines += ["", f"{alert.action_label or 'Open'}: {alert.action_url}"]
     lines += ["", _footer(agency_name)]
     webhook = f":rotating_light: *{alert.title}*\n{alert.reason}\n*What to do:* {alert.fix}"
+    if names:
+        webhook += f"\n*Customers ({len(names)}):* {named(names)}"
     if alert.action_url:
         webhook += f"\n<{alert.action_url}|{alert.action_label or 'Open'}>"
     return AlertText(

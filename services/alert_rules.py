@@ -37,6 +37,14 @@ MAX_NAMES = 10
 
 
 @dataclass(frozen=True, slots=True)
+class Affected:
+    """A customer an alert concerns, and its portfolio (whose alert address is told too)."""
+
+    name: str
+    portfolio_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """One condition that needs someone: what, why, and what to do about it."""
 
@@ -44,14 +52,23 @@ class Alert:
     title: str  # one line: the e-mail subject and the "resolved" message's name for it
     reason: str
     fix: str
-    customers: tuple[str, ...] = ()  # names of the customers it concerns
-    portfolio_ids: tuple[str, ...] = ()  # their portfolios (whose alert addresses are told too)
+    customers: tuple[Affected, ...] = ()
     action_url: str | None = None  # a portal page that fixes it
     action_label: str | None = None
 
     @property
     def kind(self) -> str:
         return self.key.partition(":")[0]
+
+    @property
+    def portfolio_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({c.portfolio_id for c in self.customers if c.portfolio_id}))
+
+    def names(self, portfolio_id: str | None = None) -> tuple[str, ...]:
+        """The customers' names; of one portfolio's only when given (what its address sees)."""
+        return tuple(
+            c.name for c in self.customers if portfolio_id is None or c.portfolio_id == portfolio_id
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +117,9 @@ def agency_alerts(snapshot: AlertSnapshot) -> list[Alert]:
         if not account.active:
             continue
         command = f"allegro-ads agency connect {_arg(account.name)}"
-        names = tuple(c.name for c in connection.customers)
-        portfolios = _portfolios(connection.customers)
-        stops = connection.stops()
+        affected = _affected(connection.customers)
+        # The names go in the message's customer list: a portfolio's address sees its own only.
+        stops = _count(len(affected))
         if connection.status in NEEDS_REAUTH:
             alerts.append(
                 Alert(
@@ -113,8 +130,7 @@ def agency_alerts(snapshot: AlertSnapshot) -> list[Alert]:
                         f"connection ({connection.status}): statistics stop for {stops}."
                     ),
                     fix=f"Connect it again, signed in to Allegro as the agency: {command}",
-                    customers=names,
-                    portfolio_ids=portfolios,
+                    customers=affected,
                     action_url=portal,
                     action_label="Connect the agency account in the portal",
                 )
@@ -130,8 +146,7 @@ def agency_alerts(snapshot: AlertSnapshot) -> list[Alert]:
                         f"{ends:%Y-%m-%d %H:%M} UTC: statistics will stop for {stops}."
                     ),
                     fix=f"Connect it again before then: {command}",
-                    customers=names,
-                    portfolio_ids=portfolios,
+                    customers=affected,
                     action_url=portal,
                     action_label="Connect the agency account in the portal",
                 )
@@ -165,8 +180,7 @@ def sales_alerts(snapshot: AlertSnapshot) -> list[Alert]:
                     "go on)."
                 ),
                 fix=fix,
-                customers=(customer.name,),
-                portfolio_ids=_portfolios([customer]),
+                customers=_affected([customer]),
                 action_url=_portal(snapshot.public_url, f"customers/{customer.id}") + "#send-link",
                 action_label="Send a new link",
             )
@@ -193,8 +207,7 @@ def client_left_alerts(snapshot: AlertSnapshot) -> list[Alert]:
                     "Ask the seller to accept the agency's request again in Allegro Ads, or "
                     f"stop pulling its data: allegro-ads customers deactivate {customer.id}"
                 ),
-                customers=(customer.name,),
-                portfolio_ids=_portfolios([customer]),
+                customers=_affected([customer]),
                 action_url=_portal(snapshot.public_url, f"customers/{customer.id}"),
                 action_label="Open the customer",
             )
@@ -204,37 +217,36 @@ def client_left_alerts(snapshot: AlertSnapshot) -> list[Alert]:
 
 def not_loaded_alerts(snapshot: AlertSnapshot) -> list[Alert]:
     """A customer linked for statistics whose latest loaded day is a day or more behind (or who
-    was never loaded a day after being added)."""
+    was never loaded a day after being added). Customers of a broken agency connection are left
+    to that connection's alert, which names them."""
     if snapshot.latest_days is None:
         return []  # the warehouse is not readable now: say nothing rather than guess
     behind = snapshot.today - timedelta(days=NOT_LOADED_AFTER_DAYS)
     broken = {
-        customer.id: connection.account.name
+        customer.id
         for connection in snapshot.agencies
         if connection.status in NEEDS_REAUTH
         for customer in connection.customers
     }
     alerts = []
     for customer in snapshot.customers:
-        if not customer.has_statistics_link or customer.id in snapshot.removed_clients:
-            continue  # nothing to load, or told by its own alert
+        if (
+            not customer.has_statistics_link
+            or customer.id in snapshot.removed_clients
+            or customer.id in broken
+        ):
+            continue  # nothing to load, or told by the client's or the agency's alert
         latest = snapshot.latest_days.get(customer.id)
         if latest is None and snapshot.now - customer.created_at < NEW_CUSTOMER_GRACE:
             continue
         if latest is not None and latest >= behind:
             continue
         since = f"since {latest:%Y-%m-%d}" if latest else "ever"
-        if customer.id in broken:
-            fix = (
-                f"Its agency account {broken[customer.id]} needs re-authorisation (see that "
-                f"alert): allegro-ads agency connect {_arg(broken[customer.id])}"
-            )
-        else:
-            fix = (
-                "Look at the latest daily run in the Dagster UI (allegro-ads ui); reload the "
-                "customer by launching ad_stats_job with ops: {ad_daily_stats: {config: "
-                f"{{customers: [{customer.id}]}}}}"
-            )
+        fix = (
+            "Look at the latest daily run in the Dagster UI (allegro-ads ui); reload the "
+            "customer by launching ad_stats_job with ops: {ad_daily_stats: {config: "
+            f"{{customers: [{customer.id}]}}}}"
+        )
         alerts.append(
             Alert(
                 key=f"{NOT_LOADED}:{customer.id}",
@@ -244,8 +256,7 @@ def not_loaded_alerts(snapshot: AlertSnapshot) -> list[Alert]:
                     f"({snapshot.today - timedelta(days=1):%Y-%m-%d}) is due."
                 ),
                 fix=fix,
-                customers=(customer.name,),
-                portfolio_ids=_portfolios([customer]),
+                customers=_affected([customer]),
                 action_url=_portal(snapshot.public_url, f"customers/{customer.id}"),
                 action_label="Open the customer",
             )
@@ -269,8 +280,12 @@ def run_alerts(snapshot: AlertSnapshot) -> list[Alert]:
     ]
 
 
-def _portfolios(customers: Sequence[Customer]) -> tuple[str, ...]:
-    return tuple(sorted({c.portfolio_id for c in customers if c.portfolio_id}))
+def _affected(customers: Sequence[Customer]) -> tuple[Affected, ...]:
+    return tuple(Affected(c.name, c.portfolio_id) for c in customers)
+
+
+def _count(n: int) -> str:
+    return f"{n} customer{'' if n == 1 else 's'}" if n else "no customers yet"
 
 
 def _portal(public_url: str, path: str) -> str:

@@ -121,25 +121,48 @@ def sweep(control: Control, channels: AlertChannels, snapshot: AlertSnapshot) ->
             continue  # raised by a pass that knew more; that pass tells it
         if not alert_states.claim_notification(engine, state.key, state.state, snapshot.now):
             continue  # another pass told it meanwhile
-        text = _text(state, alert, channels)
-        portfolio_ids = alert.portfolio_ids if alert else subjects.get(subject_of(state.key), ())
-        to = recipients(channels.staff, [addresses[p] for p in portfolio_ids if p in addresses])
-        delivered = deliver(channels, text, to)
+        subject, delivered = _tell(state, alert, channels, addresses, subjects)
         for error in delivered.errors:
             log.warning("alert %s (%s): %s", state.key, state.state, error)
         if delivered.attempted and not delivered.reached_someone:
             alert_states.release_notification(engine, state)
-        told.append(Told(state.key, state.state, text.subject, delivered))
+        told.append(Told(state.key, state.state, subject, delivered))
     return told
 
 
-def _text(state: AlertState, alert: Alert | None, channels: AlertChannels) -> AlertText:
+def _tell(
+    state: AlertState,
+    alert: Alert | None,
+    channels: AlertChannels,
+    addresses: Mapping[str, str],
+    subjects: Mapping[str, tuple[str, ...]],
+) -> tuple[str, Delivered]:
+    """Send one change: staff and the webhook get the whole message; each portfolio address
+    its own version, naming only that portfolio's customers. Returns the staff subject."""
     if alert is not None and state.state == "firing":
-        return firing_text(alert, channels.agency_name, channels.secrets)
-    resolved_at = state.resolved_at or state.since
-    return resolved_text(
-        state.summary, state.since, resolved_at, channels.agency_name, channels.secrets
-    )
+        text = firing_text(alert, channels.agency_name, channels.secrets)
+        also = [
+            (
+                addresses[p],
+                firing_text(alert, channels.agency_name, channels.secrets, portfolio_id=p),
+            )
+            for p in alert.portfolio_ids
+            if p in addresses
+        ]
+    else:
+        resolved_at = state.resolved_at or state.since
+        text = resolved_text(
+            state.summary, state.since, resolved_at, channels.agency_name, channels.secrets
+        )
+        ids = subjects.get(subject_of(state.key), ())
+        also = [(addresses[p], text) for p in ids if p in addresses]
+    staff = recipients(channels.staff)
+    known = {address.lower() for address in staff}
+    unique: dict[str, AlertText] = {}
+    for address, version in also:
+        if address.lower() not in known:
+            unique.setdefault(address.lower(), version)
+    return text.subject, deliver(channels, text, staff, list(unique.items()))
 
 
 def _superseded(key: str, alerts: Mapping[str, Alert]) -> bool:

@@ -31,8 +31,11 @@ def test_no_message_of_any_alert_holds_a_token_or_a_secret(world: AlertWorld) ->
     world.mend_agency()
     world.sweep()  # the agency's and the run's resolutions
 
-    mails = world.smtp.wait_for(6)
+    # Begun: agency and sales (staff + Moda's address each), client left, run; then ended:
+    # agency (staff + Moda), run.
+    mails = world.smtp.wait_for(9)
     posts = world.webhook.wait_for(6)
+    assert (len(mails), len(posts)) == (9, 6)
     everything = [m.raw for m in mails] + [str(p) for p in posts]
     forbidden = (*STORED_TOKENS, SMTP_PASSWORD, SIGNING_KEY, CLIENT_SECRET, world.webhook.url)
     for text in everything:

@@ -28,19 +28,23 @@ def test_a_broken_agency_connection_is_emailed_to_staff_once_with_its_customers_
     world.later()
     world.sweep()
 
-    [mail] = world.smtp.wait_for(1)
-    assert mail.subject == f"[{AGENCY}] Agency connection {AGENCY} needs re-authorisation"
-    assert set(STAFF) <= set(mail.recipients)
-    assert f"statistics stop for 2 customers: {OTHER}, {SHOP}" in mail.text
-    assert f'allegro-ads agency connect "{AGENCY}"' in mail.text
-    assert f"{PUBLIC_URL}/portal/agency-accounts" in mail.text
+    staff, _moda = world.smtp.wait_for(2)
+    assert staff.subject == f"[{AGENCY}] Agency connection {AGENCY} needs re-authorisation"
+    assert staff.recipients == STAFF
+    assert "statistics stop for 2 customers" in staff.text
+    assert f"Customers (2): {OTHER}, {SHOP}" in staff.text
+    assert f'allegro-ads agency connect "{AGENCY}"' in staff.text
+    assert f"{PUBLIC_URL}/portal/agency-accounts" in staff.text
+    assert len(world.smtp.received()) == 2
 
 
-def test_the_portfolio_address_is_told_about_its_customers(world: AlertWorld) -> None:
+def test_a_portfolio_address_is_told_naming_only_its_own_customers(world: AlertWorld) -> None:
     world.break_agency()
     world.sweep()
-    [mail] = world.smtp.wait_for(1)
-    assert mail.recipients == (*STAFF, MODA_ADDRESS)
+    _staff, moda = world.smtp.wait_for(2)
+    assert moda.recipients == (MODA_ADDRESS,)
+    assert f"Customers (1): {SHOP}" in moda.text
+    assert OTHER not in moda.raw
 
 
 def test_a_mended_connection_is_told_resolved_once(world: AlertWorld) -> None:
@@ -52,13 +56,13 @@ def test_a_mended_connection_is_told_resolved_once(world: AlertWorld) -> None:
     world.later()
     world.sweep()
 
-    first, resolved = world.smtp.wait_for(2)
+    _staff, _moda, resolved, resolved_moda = world.smtp.wait_for(4)
     assert resolved.subject == (
         f"[{AGENCY}] Resolved: Agency connection {AGENCY} needs re-authorisation"
     )
     assert "Nothing more to do" in resolved.text
-    assert resolved.recipients == first.recipients
-    assert len(world.smtp.received()) == 2
+    assert (resolved.recipients, resolved_moda.recipients) == (STAFF, (MODA_ADDRESS,))
+    assert len(world.smtp.received()) == 4
 
 
 def test_a_restarted_sender_over_the_same_store_sends_nothing_again(
@@ -66,7 +70,7 @@ def test_a_restarted_sender_over_the_same_store_sends_nothing_again(
 ) -> None:
     world.break_agency()
     world.sweep()
-    world.smtp.wait_for(1)
+    world.smtp.wait_for(2)  # staff, and the portfolio's address
     world.control.close()
 
     # A new process: a new engine, new channels, the same control store file.
@@ -77,7 +81,7 @@ def test_a_restarted_sender_over_the_same_store_sends_nothing_again(
     told = world.sweep()
 
     assert told == []
-    assert len(world.smtp.received()) == 1
+    assert len(world.smtp.received()) == 2
 
 
 def test_the_webhook_gets_one_slack_message_per_change(world: AlertWorld) -> None:
@@ -97,7 +101,7 @@ def test_the_webhook_gets_one_slack_message_per_change(world: AlertWorld) -> Non
 def test_a_sales_connection_alert_offers_a_new_link_by_mail(world: AlertWorld) -> None:
     world.break_sales()
     world.sweep()
-    [mail] = world.smtp.wait_for(1)
+    mail, _moda = world.smtp.wait_for(2)
     assert mail.subject == f"[{AGENCY}] {SHOP}: the Allegro sales account needs re-authorisation"
     assert f'allegro-ads links send "{SHOP}"' in mail.text
     assert f"Send a new link: {PUBLIC_URL}/portal/customers/{world.shop_id}#send-link" in mail.text
@@ -120,7 +124,7 @@ def test_a_customer_not_loaded_for_a_day_is_told_with_the_repair_run(world: Aler
 
     world.loaded_yesterday = shop_behind  # type: ignore[method-assign]
     world.sweep()
-    [mail] = world.smtp.wait_for(1)
+    mail, _moda = world.smtp.wait_for(2)
     assert mail.subject == f"[{AGENCY}] {SHOP}: statistics not loaded for a day or more"
     assert f"loaded since {stale_day:%Y-%m-%d}" in mail.text
     assert f"{{customers: [{world.shop_id}]}}" in mail.text
@@ -147,7 +151,7 @@ def test_nothing_is_sent_without_a_channel_and_what_still_holds_is_told_once_con
     world.sweep(world.channels(mail=False, webhook=False))
     assert world.smtp.received() == [] and world.webhook.received() == []
     world.sweep()
-    assert len(world.smtp.wait_for(1)) == 1
+    assert len(world.smtp.wait_for(2)) == 2
 
 
 def test_an_unreachable_mail_server_is_retried_on_the_next_pass(tmp_path: Path) -> None:
@@ -165,6 +169,6 @@ def test_an_unreachable_mail_server_is_retried_on_the_next_pass(tmp_path: Path) 
         world.smtp, world.webhook = smtp, webhook
         world.sweep()
         world.sweep()
-        assert len(smtp.wait_for(1)) == 1 and len(webhook.wait_for(1)) == 1
-        assert len(smtp.received()) == 1
+        assert len(smtp.wait_for(2)) == 2 and len(webhook.wait_for(1)) == 1
+        assert len(smtp.received()) == 2  # staff, and the portfolio's address
     world.control.close()
