@@ -9,6 +9,7 @@ retries: a sensor tick must end well within Dagster's limit.
 
 from __future__ import annotations
 
+import time
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,6 +25,9 @@ from services.control import Control
 PROBE_TIMEOUT_SECONDS = 10.0
 PROBE_ATTEMPTS = 2
 PROBE_RETRY_SECONDS = 15.0
+# A sensor tick must end well within Dagster's 60 s: the accounts not reached wait for the next
+# check (agency accounts come first: each stops many customers).
+CHECK_BUDGET_SECONDS = 30.0
 # Stored states a check can only confirm: Allegro already refused, or staff revoked.
 _SETTLED = frozenset({TokenStatus.NEEDS_REAUTH.value, TokenStatus.REVOKED.value})
 
@@ -36,9 +40,16 @@ class ConnectionCheck:
 
 
 def check_connections(
-    control: Control, config: ClientConfig, *, run_id: str, now: datetime | None = None
+    control: Control,
+    config: ClientConfig,
+    *,
+    run_id: str,
+    now: datetime | None = None,
+    budget_seconds: float = CHECK_BUDGET_SECONDS,
 ) -> list[ConnectionCheck]:
-    """Read ``/me`` with every usable connection of an active agency account or customer."""
+    """Read ``/me`` with every usable connection of an active agency account or customer,
+    agency accounts first, until ``budget_seconds`` have passed or Allegro cannot be reached
+    (then the rest would only wait for timeouts)."""
     now = now or datetime.now(UTC)
     probe = replace(
         config.capped(max_attempts=PROBE_ATTEMPTS, max_retry_seconds=PROBE_RETRY_SECONDS),
@@ -56,6 +67,7 @@ def check_connections(
     if not usable:
         return []
     results = []
+    deadline = time.monotonic() + budget_seconds
     with (
         ControlStoreCallLog(control.engine) as call_log,
         closing(probe.oauth(call_log, run_id=run_id)) as oauth,
@@ -71,4 +83,6 @@ def check_connections(
             else:
                 outcome = "ok"
             results.append(ConnectionCheck(info.account_id, info.account_name, outcome))
+            if outcome.startswith("unreachable") or time.monotonic() >= deadline:
+                break
     return results

@@ -11,6 +11,9 @@ import pytest
 
 from pipelines.alert_sensors import ALERT_SENSOR, RUN_FAILURE_SENSOR
 from pipelines.resources import build_resources
+from services.clients import client_config
+from services.connection_check import check_connections
+from services.control import open_control
 from settings.config import load_settings
 from testing.mail_server import MailServer, mail_server
 from testing.pipeline_agency import Agency, days_back
@@ -85,3 +88,14 @@ def test_a_failed_run_is_told_by_the_run_failure_sensor(agency: Agency, smtp: Ma
     _agency_mail, run_mail = smtp.wait_for(2)
     assert run_mail.subject.endswith("Dagster run of ad_stats_job failed")
     assert result.run_id in run_mail.text
+
+
+def test_the_connection_check_tries_agency_accounts_first_and_stops_at_its_budget(
+    agency: Agency,
+) -> None:
+    settings = load_settings()
+    with open_control(settings) as control:
+        everyone = check_connections(control, client_config(settings), run_id="t")
+        first = check_connections(control, client_config(settings), run_id="t", budget_seconds=0)
+    assert [c.outcome for c in everyone] == ["ok"] * (1 + len(agency.customers))
+    assert [c.account_id for c in first] == [agency.agency_accounts["agency"]]
