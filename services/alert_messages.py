@@ -37,7 +37,9 @@ class AlertText:
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` without any of ``secrets`` and without anything shaped like a token."""
-    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True):
+    # A list of keys (ALLEGRO_ADS_TOKEN_KEYS) holds a secret in each of its parts.
+    values = {part.strip() for secret in secrets for part in (secret, *secret.split(","))}
+    for secret in sorted({v for v in values if len(v) >= MIN_SECRET_CHARS}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     text = _TOKEN_SHAPES[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _TOKEN_SHAPES[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
