@@ -114,3 +114,34 @@ def test_the_password_is_not_shown_with_the_settings() -> None:
         smtp_host="mail.agency.test", mail_from=SENDER, smtp_user="u", smtp_password="pw-9876"
     )
     assert "pw-9876" not in repr(settings) and "pw-9876" not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_a_message_goes_encrypted_over_starttls_and_tls(security: str) -> None:
+    with mail_server(security=security, user="alerts", password="pw-1") as server:  # type: ignore[arg-type]
+        config = MailConfig(
+            server.host,
+            server.port,
+            security,  # type: ignore[arg-type]
+            SENDER,
+            user="alerts",
+            password="pw-1",
+            tls_context=server.client_tls,
+        )
+        Mailer(config).send(OutgoingMail(to=("anna@agency.test",), subject="s", text="t"))
+        [received] = server.wait_for(1)
+    assert received.encrypted
+
+
+def test_a_certificate_the_machine_does_not_trust_is_refused_naming_the_certificate() -> None:
+    with mail_server(security="starttls") as server:
+        mailer = Mailer(MailConfig(server.host, server.port, "starttls", SENDER))
+        with pytest.raises(MailSecurityFailed, match="certificate"):
+            mailer.check()
+        assert server.received() == []
+
+
+def test_tls_asked_of_a_plain_server_fails_with_what_to_check(smtp: MailServer) -> None:
+    mailer = Mailer(MailConfig(smtp.host, smtp.port, "tls", SENDER))
+    with pytest.raises(MailSecurityFailed, match="ALLEGRO_ADS_SMTP_SECURITY"):
+        mailer.check()
