@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from control_store.database import write
+from control_store.schema import oauth_tokens
 from services.alert_rules import FailedRun
 from tests.alerts.fixtures import (
     AGENCY,
@@ -172,3 +174,26 @@ def test_an_unreachable_mail_server_is_retried_on_the_next_pass(tmp_path: Path) 
         assert len(smtp.wait_for(2)) == 2 and len(webhook.wait_for(1)) == 1
         assert len(smtp.received()) == 2  # staff, and the portfolio's address
     world.control.close()
+
+
+def test_an_expiring_connection_that_breaks_is_told_as_broken_without_a_resolved_message(
+    world: AlertWorld,
+) -> None:
+    ends = world.now + timedelta(days=2)
+    with write(world.control.engine) as conn:
+        conn.execute(
+            oauth_tokens.update()
+            .where(oauth_tokens.c.account_id == world.agency_id)
+            .values(refresh_expires_at=ends)
+        )
+    world.sweep()
+    world.later()
+    world.break_agency()
+    world.sweep()
+
+    staff = [m.subject for m in world.smtp.wait_for(4) if m.recipients == STAFF]
+    assert staff == [
+        f"[{AGENCY}] Agency connection {AGENCY} expires {ends:%Y-%m-%d}",
+        f"[{AGENCY}] Agency connection {AGENCY} needs re-authorisation",
+    ]
+    assert len(world.smtp.received()) == 4
