@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,14 @@ from control_store.schema import oauth_tokens
 from control_store.token_cipher import TokenCipher, TokenKeyError
 from control_store.token_store import TokenStore, token_status
 from services.agency_status import agency_connections
+from services.mail import Mailer, MailError, mailer_from
 from settings.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ConfigError, Settings
 from settings.config import load_settings as _load_settings
 from warehouse.backends import duckdb_path
 from warehouse.stats_schema import SCHEMA_VERSION, SELECT_SCHEMA_VERSION
 
 ALLEGRO_TIMEOUT_SECONDS = 5.0
+MAIL_TIMEOUT_SECONDS = 5.0
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")  # noqa: S104 - compared, not bound
 # Revoked is staff's own decision and an expiring pair still works: neither is a finding.
 _ATTENTION = frozenset({TokenStatus.NEEDS_REAUTH, TokenStatus.EXPIRED})
@@ -323,6 +325,65 @@ def check_signing_key(settings: Settings) -> list[Finding]:
     return [Finding("signing key", True, f"development key, generated into {dev_file} on use")]
 
 
+# --- mail ------------------------------------------------------------------------------------
+
+
+def check_mail(settings: Settings, timeout: float = MAIL_TIMEOUT_SECONDS) -> list[Finding]:
+    """Unset: nothing will be sent (said, not failed). Set: the server is reached, secured and
+    signed in to as ``send`` would, sending nothing; where alerts go is named."""
+    if not settings.mail_enabled:
+        return [
+            Finding(
+                "mail",
+                True,
+                "not set: no alert, consent-link or report e-mail will be sent"
+                + (" (alerts go to the webhook only)" if _webhook_set(settings) else ""),
+                "to send them set ALLEGRO_ADS_SMTP_HOST and ALLEGRO_ADS_MAIL_FROM "
+                "(docs/deployment.md, Mail)",
+            )
+        ]
+    mailer = mailer_from(settings)
+    assert mailer is not None
+    config = mailer.config
+    try:
+        Mailer(replace(config, timeout_seconds=min(timeout, config.timeout_seconds))).check()
+    except MailError as exc:
+        return [Finding("mail", False, str(exc), "fix the ALLEGRO_ADS_SMTP_* setting named")]
+    who = f"signed in as {config.user}" if config.user else "no sign-in"
+    findings = [
+        Finding(
+            "mail",
+            True,
+            f"{config.host}:{config.port} ({config.security}, {who}) answers; from {config.sender}",
+        )
+    ]
+    staff = settings.alert_recipients
+    if staff:
+        findings.append(Finding("alerts", True, f"to {', '.join(staff)}" + _webhook_note(settings)))
+    else:
+        findings.append(
+            Finding(
+                "alerts",
+                False,
+                "ALLEGRO_ADS_ALERT_EMAILS is empty: alerts reach only portfolios with an "
+                "alert address" + _webhook_note(settings),
+                "set ALLEGRO_ADS_ALERT_EMAILS to the staff addresses, comma-separated",
+            )
+        )
+    return findings
+
+
+def _webhook_set(settings: Settings) -> bool:
+    return bool(settings.alert_webhook_url.get_secret_value())
+
+
+def _webhook_note(settings: Settings) -> str:
+    """Where the webhook posts, by host only: the rest of its URL is a credential."""
+    if not _webhook_set(settings):
+        return ""
+    return f" and the webhook at {urlsplit(settings.alert_webhook_url.get_secret_value()).hostname}"
+
+
 # --- Allegro -----------------------------------------------------------------------------------
 
 
@@ -546,6 +607,7 @@ def run_checks(
     if control_ok:
         findings += check_token_keys(settings)
     findings += check_signing_key(settings)
+    findings += check_mail(settings, allegro_timeout)
     findings += check_allegro(settings, allegro_timeout)
     if control_ok:
         findings += check_agency_accounts(settings)

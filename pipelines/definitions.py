@@ -6,6 +6,7 @@ import warnings
 
 import dagster as dg
 
+from pipelines.alert_sensors import build_alert_sensors
 from pipelines.assets import ASSET_NAME, build_ad_daily_stats
 from pipelines.discovery_asset import AGENCY_CLIENTS, agency_clients
 from pipelines.offers_asset import OFFERS, offers
@@ -52,7 +53,10 @@ def build_definitions() -> dg.Definitions:
                 daily_job.name, settings.schedule_cron, settings.lookback_days, tz=tz
             )
         ],
-        sensors=[build_new_customer_sensor(stats_job.name, settings.history_days, tz=tz)],
+        sensors=[
+            build_new_customer_sensor(stats_job.name, settings.history_days, tz=tz),
+            *build_alert_sensors([stats_job.name, daily_job.name], settings.alert_interval_seconds),
+        ],
         resources=build_resources(settings),
     )
 

@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from allegro_ads.cli import CommandError
 from allegro_ads.console import cli_control, format_table
 from control_store import agency_accounts, agency_clients, customers
 from control_store.token_store import token_status
@@ -30,6 +31,14 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--active", action="store_true", help="only active customers")
     listing.set_defaults(func=_list)
 
+    contact = actions.add_parser(
+        "contact", help="show or set the customer's contact address (consent links go there)"
+    )
+    contact.add_argument("customer", metavar="ID|NAME")
+    contact.add_argument("email", metavar="EMAIL", nargs="?", help="the new address")
+    contact.add_argument("--clear", action="store_true", help="remove the address")
+    contact.set_defaults(func=_contact)
+
     deactivate = actions.add_parser("deactivate", help="stop pulling data for a customer")
     deactivate.add_argument("customer", metavar="ID|NAME")
     deactivate.set_defaults(func=_deactivate)
@@ -45,6 +54,20 @@ def _add(args: argparse.Namespace) -> int:
         f"next: allegro-ads agency link CLIENT_ID {customer.id} (statistics), then "
         f"allegro-ads links create {customer.id} (offer details)"
     )
+    return 0
+
+
+def _contact(args: argparse.Namespace) -> int:
+    if args.clear and args.email:
+        raise CommandError("give an EMAIL or --clear, not both")
+    with cli_control() as control:
+        if args.email or args.clear:
+            customer = customers.set_contact_email(
+                control.engine, args.customer, None if args.clear else args.email
+            )
+        else:
+            customer = customers.find_customer(control.engine, args.customer)
+    print(f"{customer.name}: {customer.contact_email or 'no contact address'}")
     return 0
 
 

@@ -6,10 +6,13 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from allegro_ads.cli import CommandError
 from allegro_ads.commands.arguments import parse_duration
 from allegro_ads.console import cli_control, format_table, format_time, operator_name
 from control_store import auth_links, customers
+from services.link_mail import send_link
 from services.links import MAX_LINK_TTL, issue_link
+from services.mail import MailError, require_mailer
 
 
 def ttl_argument(text: str) -> timedelta:
@@ -35,6 +38,15 @@ def register(subparsers: Any) -> None:
     )
     create.set_defaults(func=_create)
 
+    send = actions.add_parser(
+        "send", help="e-mail a new link to the customer's contact address (Polish and English)"
+    )
+    send.add_argument("customer", metavar="CUSTOMER", help="customer id or name")
+    send.add_argument(
+        "--ttl", type=ttl_argument, metavar="DURATION", help="lifetime, e.g. 30m, 72h, 7d"
+    )
+    send.set_defaults(func=_send)
+
     revoke = actions.add_parser("revoke", help="make an unused link unusable")
     revoke.add_argument("link_id", metavar="LINK_ID")
     revoke.set_defaults(func=_revoke)
@@ -49,6 +61,22 @@ def _create(args: argparse.Namespace) -> int:
         issued = issue_link(control, args.customer, ttl=args.ttl, created_by=operator_name())
     print(issued.url)
     print(f"link {issued.link.id}, single use, valid until {format_time(issued.link.expires_at)}")
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    with cli_control() as control:
+        try:
+            mailer = require_mailer(control.settings)
+            sent = send_link(
+                control, mailer, args.customer, ttl=args.ttl, created_by=operator_name()
+            )
+        except MailError as exc:
+            raise CommandError(f"{exc}; no link was left usable") from None
+    print(
+        f"e-mailed link {sent.issued.link.id} to {sent.to}, single use, valid until "
+        f"{format_time(sent.issued.link.expires_at)}"
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from allegro_ads.cli import CommandError
 from allegro_ads.console import cli_control, format_table
 from control_store import customers, portfolios
 
@@ -31,6 +32,14 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("portfolio", metavar="PORTFOLIO")
     revoke.set_defaults(func=_revoke)
 
+    alerts = actions.add_parser(
+        "alert-email", help="also send alerts about a portfolio's customers to this address"
+    )
+    alerts.add_argument("portfolio", metavar="PORTFOLIO")
+    alerts.add_argument("email", metavar="EMAIL", nargs="?", help="the address (shown if none)")
+    alerts.add_argument("--clear", action="store_true", help="send them to staff only")
+    alerts.set_defaults(func=_alert_email)
+
     assign = actions.add_parser("assign", help="put a customer in a portfolio")
     assign.add_argument("customer", metavar="CUSTOMER")
     assign.add_argument("portfolio", metavar="PORTFOLIO")
@@ -47,8 +56,31 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     with cli_control() as control:
         found = portfolios.list_portfolios(control.engine)
-    rows = [(p.id, p.name) for p in found]
-    print(format_table(("ID", "NAME"), rows) if rows else "no portfolios yet")
+    rows = [(p.id, p.name, p.alert_email or "-") for p in found]
+    print(format_table(("ID", "NAME", "ALERTS ALSO TO"), rows) if rows else "no portfolios yet")
+    return 0
+
+
+def _alert_email(args: argparse.Namespace) -> int:
+    if args.clear and args.email:
+        raise CommandError("give an EMAIL or --clear, not both")
+    with cli_control() as control:
+        if args.email or args.clear:
+            portfolios.set_alert_email(
+                control.engine, args.portfolio, None if args.clear else args.email
+            )
+        found = [
+            p
+            for p in portfolios.list_portfolios(control.engine)
+            if args.portfolio in (p.id, p.name)
+        ]
+    if not found:
+        raise CommandError(
+            f"no portfolio {args.portfolio!r}; list them with: allegro-ads portfolios list"
+        )
+    portfolio = found[0]
+    also = portfolio.alert_email or "nobody (staff only)"
+    print(f"portfolio {portfolio.name}: alerts also to {also}")
     return 0
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wrappers import Response
@@ -17,6 +17,7 @@ from authorize_app.portal.statistics_links import StatisticsLink, statistics_lin
 from control_store import auth_links, customers, portfolios
 from control_store.customers import Customer
 from control_store.database import Conflict
+from services.link_mail import lifetime_en
 from services.links import issue_link
 
 CURRENCY_CHARS = 3
@@ -72,6 +73,7 @@ def customer_detail(ctx: Ctx, customer_id: str) -> Response:
         freshness_ok=fresh,
         links=[(link, link.state(now).value) for link in links],
         portfolios=choices,
+        link_lifetime=lifetime_en(timedelta(hours=ctx.control.settings.link_ttl_hours)),
     )
 
 

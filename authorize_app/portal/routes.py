@@ -20,6 +20,7 @@ from authorize_app.portal import (
     api_log_pages,
     auth,
     connections_pages,
+    contact_pages,
     exports,
     reports_pages,
 )
@@ -77,6 +78,16 @@ ROUTES: tuple[Route, ...] = (
         customers.customer_portfolio,
     ),
     Route("/customers/<customer_id>/links", "POST", "link_create", ADMIN, customers.link_create),
+    Route(
+        "/customers/<customer_id>/links/send", "POST", "link_send", ADMIN, contact_pages.link_send
+    ),
+    Route(
+        "/customers/<customer_id>/contact",
+        "POST",
+        "customer_contact",
+        ADMIN,
+        contact_pages.customer_contact,
+    ),
     Route("/links/<link_id>/revoke", "POST", "link_revoke", ADMIN, customers.link_revoke),
     Route("/portfolios", "POST", "portfolio_create", ADMIN, customers.portfolio_create),
     Route("/viewers", "GET", "viewers_list", ADMIN, viewers.viewers_list),

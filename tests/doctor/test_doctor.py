@@ -30,6 +30,7 @@ CHECKS = {
     "warehouse",
     "token keys",
     "signing key",
+    "mail",
     "allegro auth",
     "allegro api",
     "agency accounts",

@@ -68,6 +68,8 @@ CASES = [
     Case("POST", "/customers/{foreign}/deactivate"),
     Case("POST", "/customers/{foreign}/portfolio"),
     Case("POST", "/customers/{foreign}/links"),
+    Case("POST", "/customers/{foreign}/links/send"),
+    Case("POST", "/customers/{foreign}/contact"),
     Case("POST", "/links/{link}/revoke"),
     Case("POST", "/portfolios"),
     Case("GET", "/viewers"),

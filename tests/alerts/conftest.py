@@ -1,0 +1,3 @@
+"""Fixtures of the alert tests (see ``fixtures.py``)."""
+
+from tests.alerts.fixtures import world
