@@ -8,6 +8,7 @@ import dagster as dg
 
 from pipelines.assets import ASSET_NAME, build_ad_daily_stats
 from pipelines.discovery_asset import AGENCY_CLIENTS, agency_clients
+from pipelines.freshness import statistics_freshness_policy
 from pipelines.offers_asset import OFFERS, offers
 from pipelines.partitions import daily_partitions
 from pipelines.resources import PIPELINE_SECRETS, build_resources
@@ -32,7 +33,9 @@ def build_definitions() -> dg.Definitions:
     settings = load_settings(PIPELINE_SECRETS)
     tz = settings.reporting_timezone
     partitions = daily_partitions(settings.history_days, tz=tz)
-    ad_daily_stats = build_ad_daily_stats(partitions)
+    ad_daily_stats = build_ad_daily_stats(
+        partitions, statistics_freshness_policy(settings.schedule_cron, tz=tz)
+    )
     stats_job = dg.define_asset_job(
         STATS_JOB,
         selection=dg.AssetSelection.assets(ASSET_NAME),
