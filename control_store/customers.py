@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from control_store.database import Conflict, NotFound, short_id, write
 from control_store.portfolios import find_portfolio_in, portfolio_ids_of
 from control_store.schema import agency_accounts, agency_clients, customers, portfolios
-from control_store.users import User
+from control_store.users import User, normalise_email
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -37,6 +37,7 @@ class Customer:
     active: bool
     created_at: datetime
     agency_account_id: str | None
+    contact_email: str | None = None  # where consent links (and reports, if asked) go
 
     @property
     def has_statistics_link(self) -> bool:
@@ -156,6 +157,18 @@ def visible_to(engine: Engine, user: User, *, active_only: bool = False) -> list
     return list_customers(
         engine, active_only=active_only, portfolio_ids=portfolio_ids_of(engine, user.id)
     )
+
+
+def set_contact_email(engine: Engine, id_or_name: str, email: str | None) -> Customer:
+    """Set the customer's contact address (consent links are e-mailed there); ``None`` or an
+    empty string clears it. ``ValueError`` for what is not an address."""
+    customer = find_customer(engine, id_or_name)
+    address = normalise_email(email) if email and email.strip() else None
+    with write(engine) as conn:
+        conn.execute(
+            update(customers).where(customers.c.id == customer.id).values(contact_email=address)
+        )
+    return find_customer(engine, customer.id)
 
 
 def set_statistics_link(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, delete, or_, select
+from sqlalchemy import Connection, Engine, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from control_store.database import Conflict, NotFound, short_id, write
@@ -18,6 +18,7 @@ class Portfolio:
     id: str
     name: str
     created_at: datetime
+    alert_email: str | None = None  # alerts about its customers go here too
 
 
 def create_portfolio(engine: Engine, name: str) -> Portfolio:
@@ -40,6 +41,18 @@ def list_portfolios(engine: Engine) -> list[Portfolio]:
     with engine.connect() as conn:
         rows = conn.execute(select(portfolios).order_by(portfolios.c.name))
         return [Portfolio(**dict(row._mapping)) for row in rows]
+
+
+def set_alert_email(engine: Engine, portfolio: str, email: str | None) -> Portfolio:
+    """Send this portfolio's alerts to ``email`` as well as to the staff addresses; ``None`` or
+    an empty string stops that. ``ValueError`` for what is not an address."""
+    address = normalise_email(email) if email and email.strip() else None
+    with write(engine) as conn:
+        portfolio_id = find_portfolio_in(conn, portfolio).id
+        conn.execute(
+            update(portfolios).where(portfolios.c.id == portfolio_id).values(alert_email=address)
+        )
+        return find_portfolio_in(conn, portfolio_id)
 
 
 def find_portfolio_in(conn: Connection, id_or_name: str) -> Portfolio:

@@ -1,5 +1,6 @@
 """Tables of the control store (agency accounts and their clients, customers, users, links,
-encrypted tokens, API-call log, portal sessions and failed sign-ins).
+encrypted tokens, API-call log, portal sessions, failed sign-ins, alert states and report
+e-mails sent).
 
 SQLAlchemy Core only. Every timestamp is timezone-aware UTC (``UTCDateTime``), on SQLite too.
 """
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -79,6 +81,8 @@ portfolios = Table(
     Column("id", String(32), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     _created(),
+    # Alerts about this portfolio's customers go here as well as to the staff addresses.
+    Column("alert_email", String(320)),
 )
 
 # The agency's own Allegro accounts; their tokens read the clients and their statistics.
@@ -109,6 +113,8 @@ customers = Table(
     Column("agency_account_id", String(32), ForeignKey("agency_accounts.id")),
     # One customer per agency client (rows without an agency account are not compared).
     UniqueConstraint("agency_account_id", "ads_client_id"),
+    # Where the customer's consent links and (optionally) reports are e-mailed.
+    Column("contact_email", String(320)),
 )
 
 # Each agency account's clients as its last listings showed them, and the customer adopting each.
@@ -301,4 +307,48 @@ portal_sessions = Table(
     ),
     _created(),
     Column("ended_at", UTCDateTime()),
+)
+
+ALERT_STATES = ("firing", "resolved")
+REPORT_KINDS = ("weekly", "monthly")
+
+# One row per alert ever raised (``key`` names the condition and its subject, such as
+# ``sales_reauth:c_…``): its state since when, and the state last told to people, so each change
+# is told once, across daemon restarts.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("summary", Text, nullable=False),  # one line; what a "resolved" message names
+    Column("since", UTCDateTime(), nullable=False),
+    Column("notified_state", String(16)),  # null: never told
+    Column("notified_at", UTCDateTime()),
+    Column("resolved_at", UTCDateTime()),
+    CheckConstraint("state IN ('firing', 'resolved')", name="state"),
+)
+
+# Each report e-mail sent: one per customer, kind and period, so a re-run never sends twice.
+report_sends = Table(
+    "report_sends",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column(
+        "customer_id",
+        String(32),
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("recipients", Text, nullable=False),  # comma-separated, as sent
+    Column("sent_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("customer_id", "kind", "period_start", "period_end"),
+    CheckConstraint("kind IN ('weekly', 'monthly')", name="kind"),
 )

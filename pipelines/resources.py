@@ -18,6 +18,7 @@ from pydantic import Field
 from allegro_resource.ads_client import AllegroAdsClient
 from allegro_resource.resource import AllegroResource
 from control_store.api_call_log import ControlStoreCallLog
+from pipelines.mail_resource import build_mail_resource
 from services.clients import client_config, token_manager
 from services.control import Control, open_control
 from services.stats_sync import StatisticsTargets, statistics_targets
@@ -116,4 +117,5 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             refresh_margin_seconds=settings.refresh_margin_seconds,
             refresh_token_days=settings.refresh_token_days,
         ),
+        "mail": build_mail_resource(settings),
     }

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from settings import defaults
@@ -115,6 +115,63 @@ class Settings(BaseSettings):
     schedule_cron: str = "0 6 * * *"
     currency: str = "PLN"
 
+    # Mail: alerts and reports. Nothing is sent while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int | None = Field(None, ge=1, le=65535)  # None: the security's standard port
+    smtp_security: defaults.SmtpSecurity = defaults.SMTP_SECURITY
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    mail_from: str = ""
+    # Staff alert addresses, comma-separated; a portfolio may add its own (control store).
+    alert_emails: str = ""
+    # A Slack-compatible incoming webhook; its URL is a credential, hence secret.
+    alert_webhook_url: SecretStr = SecretStr("")
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        """Each comma-separated entry looks like an address, so a typo fails at start."""
+        for address in _split_addresses(value):
+            if not _looks_like_address(address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value().strip()
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError("the alert webhook must be an http(s):// URL")
+        return SecretStr(url)
+
+    @model_validator(mode="after")
+    def _mail_complete(self) -> Settings:
+        """A mail server without a sender, or a user without a password, cannot send."""
+        if not self.smtp_host:
+            return self
+        if not _looks_like_address(self.mail_from):
+            raise ValueError(
+                f"{ENV_PREFIX}MAIL_FROM must be the sender's address when "
+                f"{ENV_PREFIX}SMTP_HOST is set"
+            )
+        if self.smtp_user and not self.smtp_password.get_secret_value():
+            raise ValueError(f"{ENV_PREFIX}SMTP_PASSWORD is empty but {ENV_PREFIX}SMTP_USER is set")
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        """True when a mail server is configured; without one nothing is sent."""
+        return bool(self.smtp_host)
+
+    @property
+    def resolved_smtp_port(self) -> int:
+        return self.smtp_port or defaults.SMTP_PORTS[self.smtp_security]
+
+    @property
+    def alert_recipients(self) -> tuple[str, ...]:
+        """The staff alert addresses, in the order given."""
+        return tuple(_split_addresses(self.alert_emails))
+
     @field_validator("reporting_timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
@@ -169,6 +226,16 @@ class Settings(BaseSettings):
         """Key for signed links and portal sessions."""
         self.require([Secret.SIGNING_KEY])
         return self.signing_key or _dev_secrets(self.data_dir)["signing_key"]
+
+
+def _split_addresses(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _looks_like_address(value: str) -> bool:
+    """One ``local@domain`` without spaces or a display name: what a mail server accepts."""
+    local, at, domain = value.rpartition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in value))
 
 
 def is_known_zone(name: str) -> bool:

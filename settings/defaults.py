@@ -44,3 +44,11 @@ SALES_SCOPE = "allegro:api:sale:offers:read allegro:api:profile:read"
 # Tokens.
 REFRESH_MARGIN_SECONDS = 600  # refresh an access token this long before it expires
 REFRESH_TOKEN_DAYS = 90  # allegro-api.md: "about 3 months (assumed 90 days)"
+
+# Mail (alerts and reports). With no ALLEGRO_ADS_SMTP_HOST nothing is sent.
+SmtpSecurity = Literal["none", "starttls", "tls"]
+SMTP_SECURITY: Final = "starttls"
+# The port each kind of connection listens on when ALLEGRO_ADS_SMTP_PORT is unset.
+SMTP_PORTS: Final = {"none": 25, "starttls": 587, "tls": 465}
+SMTP_TIMEOUT_SECONDS = 30.0  # connecting, and each command after
+WEBHOOK_TIMEOUT_SECONDS = 10.0  # one alert POST
