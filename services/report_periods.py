@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal, get_args
+from typing import get_args
 
-ReportKind = Literal["weekly", "monthly"]
+from control_store.report_sends import ReportKind
+
 REPORT_KINDS: tuple[str, ...] = get_args(ReportKind)
 
 

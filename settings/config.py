@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     alert_emails: str = ""
     # A Slack-compatible incoming webhook; its URL is a credential, hence secret.
     alert_webhook_url: SecretStr = SecretStr("")
+    # The weekly and monthly report e-mails go to the staff alert addresses; with this set, to
+    # each customer's contact address as well.
+    reports_to_customers: bool = False
 
     @field_validator("alert_emails")
     @classmethod
