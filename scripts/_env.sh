@@ -40,32 +40,35 @@ ensure_uv() {
     home=${XDG_CACHE_HOME:-$HOME/.cache}/allegro-ads-manager/uv-$wanted
     if [ ! -x "$home/bin/uv" ]; then
         echo "==> installing uv $wanted with pip into $home" >&2
-        "$python" -m venv "$home"
-        "$home/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$wanted"
+        "$python" -m venv "$home" || return 1
+        "$home/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$wanted" ||
+            return 1
     fi
     echo "$home/bin/uv"
 }
 
+# Every step returns on failure itself: a caller's `set -e` does not reach inside a function
+# called as part of `&&` or `if`, and a failed sync must never be stamped as installed.
 ensure_venv() {
     local python interpreter stamp wanted uv
-    python=$(find_python)
+    python=$(find_python) || return 1
     stamp=.venv/.installed-from
     wanted=$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1)
     if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-        uv=$(ensure_uv "$python")
-        interpreter=$("$python" -c 'import sys; print(sys.executable)')
+        uv=$(ensure_uv "$python") || return 1
+        interpreter=$("$python" -c 'import sys; print(sys.executable)') || return 1
         echo "==> installing the locked Python packages into .venv (first run takes a minute)" >&2
         # --locked: fail, rather than re-resolve, when uv.lock no longer matches pyproject.toml
         # (run `uv lock` and commit uv.lock). The project itself is installed editable. Never
         # download a Python: use the 3.11 found above.
         UV_PROJECT_ENVIRONMENT=.venv UV_PYTHON_DOWNLOADS=never \
-            "$uv" sync --locked --extra dev --python "$interpreter" --quiet
+            "$uv" sync --locked --extra dev --python "$interpreter" --quiet || return 1
         echo "$wanted" >"$stamp"
     fi
     # The checkout's own development packages (simulator/, testing/, bench/, tests/) are
     # importable in this venv only; the wheel ships the production packages alone.
     local site
-    site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+    site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') || return 1
     echo "$PWD" >"$site/allegro_ads_checkout.pth"
 }
 
