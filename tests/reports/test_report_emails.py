@@ -8,10 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from allegro_resource.windows import reporting_today
 from control_store.report_sends import list_report_sends
 from services.control import open_control
+from services.report_periods import last_complete_period
 from settings.config import load_settings
 from testing.mail_server import free_port
+from testing.pipeline_agency import yesterday
 from tests.reports.report_helpers import (
     CONTACT,
     SMTP_PASSWORD,
@@ -141,3 +144,25 @@ def test_a_refused_connection_fails_the_run_records_nothing_and_the_next_run_sen
     monkeypatch.setenv("ALLEGRO_ADS_SMTP_PORT", str(reporting.smtp.port))
     assert reporting.send().success
     assert len(reporting.smtp.received()) == len(reporting.agency.customers)
+
+
+def test_the_monthly_report_covers_last_month_against_as_many_days_before_it(
+    reporting: Reporting,
+) -> None:
+    month = last_complete_period("monthly", reporting_today())
+    previous_start, previous_end = month.previous
+    assert reporting.agency.run(previous_start, yesterday()).success
+
+    assert reporting.send("monthly").success
+
+    for customer in reporting.agency.customers:
+        mail = reporting.mail_of(customer)
+        assert f"{month.start} to {month.end}" in mail.subject
+        assert mail.subject.startswith("Monthly")
+        now = warehouse_sums(reporting.agency, customer, month.start, month.end)
+        before = warehouse_sums(reporting.agency, customer, previous_start, previous_end)
+        cells = kpi_cells(mail.text)
+        assert cells["Spend"][:2] == [f"{now.spend:.2f} PLN", f"{before.spend:.2f} PLN"]
+        assert cells["ROAS"][:2] == [now.roas, before.roas]
+        name, _ = attached_csv(mail)
+        assert name.endswith(f"_{month.start}_{month.end}.csv")
