@@ -10,6 +10,7 @@ import dagster as dg
 from allegro_resource.resource import AllegroResource
 from allegro_resource.windows import oldest_served_day, reporting_today
 from pipelines import checks
+from pipelines.catalog import table_definition_metadata, table_materialization_metadata
 from pipelines.config import StatsRunConfig
 from pipelines.discovery_asset import AGENCY_CLIENTS
 from pipelines.metadata import run_metadata
@@ -20,6 +21,7 @@ from pipelines.resources import (
     reportable_customers,
 )
 from services.stats_sync import CustomerOutcome, sync_statistics
+from warehouse.catalog import FACTS_TABLE
 
 ASSET_NAME = "ad_daily_stats"
 WRITER_POOL = "warehouse_writer"
@@ -31,8 +33,11 @@ def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
-def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
-    """The asset over the given daily partitions (single-run backfills)."""
+def build_ad_daily_stats(
+    partitions: dg.DailyPartitionsDefinition, freshness: dg.FreshnessPolicy
+) -> dg.AssetsDefinition:
+    """The asset over the given daily partitions (single-run backfills), held to ``freshness``
+    (``pipelines.freshness``: the daily schedule's)."""
 
     @dg.asset(
         name=ASSET_NAME,
@@ -44,6 +49,8 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
         kinds={"python", "sql"},
         check_specs=checks.check_specs(ASSET_NAME),
         owners=["team:data-engineering"],
+        freshness_policy=freshness,
+        metadata=table_definition_metadata(FACTS_TABLE),
     )
     def ad_daily_stats(
         context: dg.AssetExecutionContext,
@@ -98,6 +105,7 @@ def build_ad_daily_stats(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsD
                     blocked=selection.blocked,
                 )
             metadata = run_metadata(report, time.monotonic() - started)
+            metadata |= table_materialization_metadata(wh, FACTS_TABLE)
             if selection.targets and not report.loaded:
                 raise dg.Failure(
                     description="no customer could be loaded; see per_customer for each error",

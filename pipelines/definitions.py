@@ -9,8 +9,10 @@ import dagster as dg
 from pipelines.alert_sensors import build_alert_sensors
 from pipelines.assets import ASSET_NAME, build_ad_daily_stats
 from pipelines.discovery_asset import AGENCY_CLIENTS, agency_clients
+from pipelines.freshness import statistics_freshness_policy
 from pipelines.offers_asset import OFFERS, offers
 from pipelines.partitions import daily_partitions
+from pipelines.report_jobs import build_report_schedules, build_reports_job
 from pipelines.resources import PIPELINE_SECRETS, build_resources
 from pipelines.schedules import build_daily_schedule
 from pipelines.sensors import build_new_customer_sensor
@@ -33,7 +35,9 @@ def build_definitions() -> dg.Definitions:
     settings = load_settings(PIPELINE_SECRETS)
     tz = settings.reporting_timezone
     partitions = daily_partitions(settings.history_days, tz=tz)
-    ad_daily_stats = build_ad_daily_stats(partitions)
+    ad_daily_stats = build_ad_daily_stats(
+        partitions, statistics_freshness_policy(settings.schedule_cron, tz=tz)
+    )
     stats_job = dg.define_asset_job(
         STATS_JOB,
         selection=dg.AssetSelection.assets(ASSET_NAME),
@@ -47,11 +51,12 @@ def build_definitions() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[agency_clients, ad_daily_stats, offers],
-        jobs=[stats_job, daily_job],
+        jobs=[stats_job, daily_job, build_reports_job(tz)],
         schedules=[
             build_daily_schedule(
                 daily_job.name, settings.schedule_cron, settings.lookback_days, tz=tz
-            )
+            ),
+            *build_report_schedules(tz),
         ],
         sensors=[
             build_new_customer_sensor(stats_job.name, settings.history_days, tz=tz),

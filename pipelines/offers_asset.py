@@ -6,8 +6,10 @@ import dagster as dg
 
 from allegro_resource.resource import AllegroResource
 from pipelines.assets import ASSET_NAME as STATS_ASSET
+from pipelines.catalog import table_definition_metadata, table_materialization_metadata
 from pipelines.resources import ControlStoreResource, WarehouseResource, allegro_client
 from services.offers_sync import OffersReport, sync_offers
+from warehouse.offers_schema import OFFERS_TABLE
 
 OFFERS = "offers"
 ALL_OFFERS_LOADED = "every_consented_customer_offers_loaded"
@@ -44,6 +46,7 @@ def offers_metadata(report: OffersReport) -> dict[str, dg.MetadataValue]:  # typ
     group_name="allegro_ads",
     kinds={"python", "sql"},
     owners=["team:data-engineering"],
+    metadata=table_definition_metadata(OFFERS_TABLE),
     check_specs=[
         dg.AssetCheckSpec(
             ALL_OFFERS_LOADED,
@@ -70,6 +73,7 @@ def offers(
         allegro_client(allegro, ctl, context.run.run_id) as client,
     ):
         report = sync_offers(ctl, client, wh)
+        table = table_materialization_metadata(wh, OFFERS_TABLE)
     for outcome in report.failed:
         context.log.warning(f"{outcome.name}: {outcome.error}; fix: {outcome.fix}")
     check = dg.AssetCheckResult(
@@ -85,4 +89,4 @@ def offers(
             )
         ),
     )
-    return dg.MaterializeResult(metadata=offers_metadata(report), check_results=[check])
+    return dg.MaterializeResult(metadata=offers_metadata(report) | table, check_results=[check])

@@ -20,6 +20,7 @@ from allegro_resource.resource import AllegroResource
 from control_store.api_call_log import ControlStoreCallLog
 from pipelines.alerts_resource import build_alerts_resource
 from pipelines.mail_resource import build_mail_resource
+from pipelines.reports_resource import build_reports_resource
 from services.clients import client_config, token_manager
 from services.control import Control, open_control
 from services.stats_sync import StatisticsTargets, statistics_targets
@@ -120,4 +121,5 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
         ),
         "mail": build_mail_resource(settings),
         "alerting": build_alerts_resource(settings),
+        "reports": build_reports_resource(settings),
     }

@@ -1,5 +1,7 @@
-# Sourced by scripts/demo and scripts/test: create or refresh the project's own virtualenv.
-# Reinstalls only when pyproject.toml changed since the last install, so a second run is quick.
+# Sourced by scripts/demo and scripts/test: create or refresh the project's own virtualenv from
+# the committed lockfile (uv.lock) with `uv sync --locked`, so every machine gets exactly the
+# same packages, and a dependency change in pyproject.toml without `uv lock` fails here.
+# Re-installs only when uv.lock or pyproject.toml changed since the last install.
 
 find_python() {
     for candidate in python3.11 python3; do
@@ -13,25 +15,60 @@ find_python() {
     return 1
 }
 
-ensure_venv() {
-    local python stamp wanted
-    python=$(find_python)
-    if [ ! -x .venv/bin/python ]; then
-        echo "==> creating .venv with $python" >&2
-        "$python" -m venv .venv
+# The uv this checkout pins (the dev extra of pyproject.toml): it reads and writes uv.lock.
+pinned_uv_version() {
+    sed -n 's/^ *"uv==\([0-9.]*\)".*/\1/p' pyproject.toml
+}
+
+# Prints the path of a uv at least as new as the pinned one: uv on PATH if it is, else a copy
+# installed with pip into a virtualenv of its own under the user's cache (no root needed,
+# shared by every checkout of this project on the machine).
+ensure_uv() {
+    local python=$1 wanted found home
+    wanted=$(pinned_uv_version)
+    if [ -z "$wanted" ]; then
+        echo "error: pyproject.toml pins no uv (\"uv==X.Y.Z\" in the dev extra)" >&2
+        return 1
     fi
+    if command -v uv >/dev/null 2>&1; then
+        found=$(uv --version | cut -d' ' -f2)
+        if [ "$(printf '%s\n%s\n' "$wanted" "$found" | sort -V | head -n1)" = "$wanted" ]; then
+            command -v uv
+            return 0
+        fi
+    fi
+    home=${XDG_CACHE_HOME:-$HOME/.cache}/allegro-ads-manager/uv-$wanted
+    if [ ! -x "$home/bin/uv" ]; then
+        echo "==> installing uv $wanted with pip into $home" >&2
+        "$python" -m venv "$home" || return 1
+        "$home/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$wanted" ||
+            return 1
+    fi
+    echo "$home/bin/uv"
+}
+
+# Every step returns on failure itself: a caller's `set -e` does not reach inside a function
+# called as part of `&&` or `if`, and a failed sync must never be stamped as installed.
+ensure_venv() {
+    local python interpreter stamp wanted uv
+    python=$(find_python) || return 1
     stamp=.venv/.installed-from
-    wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-        echo "==> installing Python packages into .venv (first run takes a few minutes)" >&2
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+    wanted=$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+    if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+        uv=$(ensure_uv "$python") || return 1
+        interpreter=$("$python" -c 'import sys; print(sys.executable)') || return 1
+        echo "==> installing the locked Python packages into .venv (first run takes a minute)" >&2
+        # --locked: fail, rather than re-resolve, when uv.lock no longer matches pyproject.toml
+        # (run `uv lock` and commit uv.lock). The project itself is installed editable. Never
+        # download a Python: use the 3.11 found above.
+        UV_PROJECT_ENVIRONMENT=.venv UV_PYTHON_DOWNLOADS=never \
+            "$uv" sync --locked --extra dev --python "$interpreter" --quiet || return 1
         echo "$wanted" >"$stamp"
     fi
     # The checkout's own development packages (simulator/, testing/, bench/, tests/) are
     # importable in this venv only; the wheel ships the production packages alone.
     local site
-    site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+    site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') || return 1
     echo "$PWD" >"$site/allegro_ads_checkout.pth"
 }
 

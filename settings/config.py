@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr = SecretStr("")
     alert_interval_seconds: int = Field(defaults.ALERT_INTERVAL_SECONDS, ge=1, le=3600)
     connection_check_seconds: int = Field(defaults.CONNECTION_CHECK_SECONDS, ge=0, le=86400)
+    # The weekly and monthly report e-mails go to the staff alert addresses; with this set, to
+    # each customer's contact address as well.
+    reports_to_customers: bool = False
 
     @field_validator("alert_emails")
     @classmethod

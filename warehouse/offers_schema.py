@@ -17,17 +17,39 @@ OFFER_STATUSES = ("ACTIVE", "INACTIVE", "ENDED", "ACTIVATING")
 UNAVAILABLE_STATUSES = ("ENDED", "INACTIVE")
 
 OFFER_COLUMNS: tuple[Column, ...] = (
-    Column("customer_id", "VARCHAR", pa.string()),
-    Column("offer_id", "VARCHAR", pa.string()),
-    Column("name", "VARCHAR", pa.string()),
+    Column("customer_id", "VARCHAR", pa.string(), doc="the agency's customer"),
+    Column("offer_id", "VARCHAR", pa.string(), doc="Allegro offer id; joins ads.offer_id"),
+    Column("name", "VARCHAR", pa.string(), doc="the offer's title"),
     # An offer may have no fixed price (e.g. an auction without "buy now"), and may not say its
     # stock: NULL then, never 0 (0 available means out of stock and is flagged).
-    Column("price", "DECIMAL(18,2)", MONEY, nullable=True),
-    Column("currency", "VARCHAR(3)", pa.string(), nullable=True),
-    Column("stock_available", "BIGINT", pa.int64(), nullable=True),
-    Column("stock_sold", "BIGINT", pa.int64(), nullable=True),
-    Column("status", "VARCHAR", pa.string()),
-    Column("fetched_at", "TIMESTAMP WITH TIME ZONE", INSTANT),
+    Column(
+        "price",
+        "DECIMAL(18,2)",
+        MONEY,
+        nullable=True,
+        doc="the buy-now price, in currency; NULL if none",
+    ),
+    Column("currency", "VARCHAR(3)", pa.string(), nullable=True, doc="currency of price"),
+    Column(
+        "stock_available",
+        "BIGINT",
+        pa.int64(),
+        nullable=True,
+        doc="items left; 0 = out of stock; NULL if Allegro did not say",
+    ),
+    Column("stock_sold", "BIGINT", pa.int64(), nullable=True, doc="items sold"),
+    Column(
+        "status",
+        "VARCHAR",
+        pa.string(),
+        doc="publication status: ACTIVE, INACTIVE, ENDED or ACTIVATING",
+    ),
+    Column(
+        "fetched_at",
+        "TIMESTAMP WITH TIME ZONE",
+        INSTANT,
+        doc="when these values were read from Allegro",
+    ),
 )
 OFFER_KEY = ("customer_id", "offer_id")
 OFFERS_SCHEMA = pa.schema([c.field() for c in OFFER_COLUMNS])

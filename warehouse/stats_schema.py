@@ -31,12 +31,14 @@ AD_TYPES = ("SPONSORED_OFFER", "GRAPHIC_AD")
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column of ``ad_daily_stats``: SQL type (same text in both dialects) and Arrow type."""
+    """A warehouse column: SQL type (same text in both dialects), Arrow type, and what it means
+    to an analyst (shown in the Dagster catalog; docs/warehouse.md says it at length)."""
 
     name: str
     sql_type: str
     arrow_type: pa.DataType
     nullable: bool = False
+    doc: str = ""
 
     def ddl(self) -> str:
         return f"{self.name} {self.sql_type}" + ("" if self.nullable else " NOT NULL")
@@ -46,31 +48,71 @@ class Column:
 
 
 FACT_COLUMNS: tuple[Column, ...] = (
-    Column("customer_id", "VARCHAR", pa.string()),
-    Column("ads_client_id", "VARCHAR", pa.string()),
-    Column("ad_type", "VARCHAR", pa.string()),
-    Column("campaign_id", "VARCHAR", pa.string()),
-    Column("ad_group_id", "VARCHAR", pa.string()),
-    Column("ad_id", "VARCHAR", pa.string()),
-    Column("offer_id", "VARCHAR", pa.string(), nullable=True),
-    Column("day", "DATE", pa.date32()),
-    Column("views", "BIGINT", pa.int64()),
-    Column("clicks", "BIGINT", pa.int64()),
-    Column("interest", "BIGINT", pa.int64()),
-    Column("cost", "DECIMAL(18,2)", MONEY),
-    Column("attributed_count", "BIGINT", pa.int64()),
-    Column("attributed_value", "DECIMAL(18,2)", MONEY),
-    Column("api_ctr", "DECIMAL(18,4)", RATIO),
-    Column("api_cpc", "DECIMAL(18,2)", MONEY, nullable=True),  # NULL on graphic ads
-    Column("api_roas", "DECIMAL(18,2)", MONEY),
-    Column("currency", "VARCHAR(3)", pa.string()),
-    Column("fetched_at", "TIMESTAMP WITH TIME ZONE", INSTANT),
-    Column("run_id", "VARCHAR", pa.string(), nullable=True),
+    Column("customer_id", "VARCHAR", pa.string(), doc="the agency's customer the ad belongs to"),
+    Column(
+        "ads_client_id",
+        "VARCHAR",
+        pa.string(),
+        doc="Allegro's agency-client id of the customer's advertising account",
+    ),
+    Column("ad_type", "VARCHAR", pa.string(), doc="SPONSORED_OFFER (promoted offer) or GRAPHIC_AD"),
+    Column("campaign_id", "VARCHAR", pa.string(), doc="Allegro campaign id; name in campaigns"),
+    Column("ad_group_id", "VARCHAR", pa.string(), doc="Allegro ad-group id; name in ad_groups"),
+    Column("ad_id", "VARCHAR", pa.string(), doc="Allegro ad id; name in ads"),
+    Column(
+        "offer_id",
+        "VARCHAR",
+        pa.string(),
+        nullable=True,
+        doc="the promoted Allegro offer (sponsored offers only)",
+    ),
+    Column("day", "DATE", pa.date32(), doc="reporting day (ALLEGRO_ADS_REPORTING_TIMEZONE)"),
+    Column("views", "BIGINT", pa.int64(), doc="ad impressions"),
+    Column("clicks", "BIGINT", pa.int64(), doc="clicks on the ad"),
+    Column("interest", "BIGINT", pa.int64(), doc="users who showed interest"),
+    Column("cost", "DECIMAL(18,2)", MONEY, doc="spend, in currency"),
+    Column("attributed_count", "BIGINT", pa.int64(), doc="items sold attributed to the ad"),
+    Column("attributed_value", "DECIMAL(18,2)", MONEY, doc="value of those sales, in currency"),
+    Column("api_ctr", "DECIMAL(18,4)", RATIO, doc="Allegro's CTR as sent; for checks only"),
+    Column(
+        "api_cpc",
+        "DECIMAL(18,2)",
+        MONEY,
+        nullable=True,  # NULL on graphic ads
+        doc="Allegro's effective CPC as sent; for checks only; NULL on graphic ads",
+    ),
+    Column("api_roas", "DECIMAL(18,2)", MONEY, doc="Allegro's rate of return as sent; checks"),
+    Column("currency", "VARCHAR(3)", pa.string(), doc="ISO code of the money columns"),
+    Column(
+        "fetched_at",
+        "TIMESTAMP WITH TIME ZONE",
+        INSTANT,
+        doc="when the pipeline fetched the row from Allegro",
+    ),
+    Column("run_id", "VARCHAR", pa.string(), nullable=True, doc="the Dagster run that loaded it"),
     # Version 4, last so a new warehouse has the column order of an upgraded one (ADD COLUMN
     # appends). Graphic ads only: NULL on sponsored-offer rows.
-    Column("unique_reach", "BIGINT", pa.int64(), nullable=True),
-    Column("effective_cpm", "DECIMAL(18,2)", MONEY, nullable=True),
-    Column("attributed_to_core_value", "DECIMAL(18,2)", MONEY, nullable=True),
+    Column(
+        "unique_reach",
+        "BIGINT",
+        pa.int64(),
+        nullable=True,
+        doc="graphic ads: distinct users who saw the ad that day; never sum it",
+    ),
+    Column(
+        "effective_cpm",
+        "DECIMAL(18,2)",
+        MONEY,
+        nullable=True,
+        doc="graphic ads: Allegro's cost per thousand views; for checks only",
+    ),
+    Column(
+        "attributed_to_core_value",
+        "DECIMAL(18,2)",
+        MONEY,
+        nullable=True,
+        doc="graphic ads: the part of attributed_value on the advertiser's core offers",
+    ),
 )
 # Graphic-ad metrics: NULL on sponsored-offer rows (and on rows loaded before version 4).
 GRAPHIC_COLUMNS = ("unique_reach", "effective_cpm", "attributed_to_core_value")

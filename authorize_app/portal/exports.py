@@ -1,15 +1,9 @@
 """Export of exactly what a report shows (same filters, same scope, same order) as CSV or
-Parquet. Decimals stay exact; CSV text cells that a spreadsheet would run as a formula are
-prefixed with an apostrophe."""
+Parquet, in the format ``warehouse.report_export`` defines (the report e-mails attach the same)."""
 
 from __future__ import annotations
 
-import io
-import re
-
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
@@ -19,31 +13,15 @@ from authorize_app.portal.live_report import live_report
 from authorize_app.portal.report_filters import live_range_problem, report_filters
 from authorize_app.portal.report_model import Report
 from authorize_app.portal.stored_report import stored_report
+from warehouse.report_export import (
+    CAMPAIGN_EXPORT_SCHEMA,
+    campaign_export_table,
+    csv_bytes,
+    parquet_bytes,
+    safe_filename,
+)
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
-MONEY = pa.decimal128(18, 2)
-RATIO = pa.decimal128(18, 4)
-SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("customer_name", pa.string()),
-        ("campaign_id", pa.string()),
-        ("campaign_name", pa.string()),
-        ("currency", pa.string()),
-        ("views", pa.int64()),
-        ("clicks", pa.int64()),
-        ("ctr", RATIO),
-        ("cost", MONEY),
-        ("cpc", MONEY),
-        ("attributed_count", pa.int64()),
-        ("attributed_value", MONEY),
-        ("roas", MONEY),
-        ("error", pa.string()),
-    ]
-)
-TEXT_COLUMNS = ("customer_id", "customer_name", "campaign_id", "campaign_name", "error")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def export_stored(ctx: Ctx) -> Response:
@@ -71,13 +49,9 @@ def export_live(ctx: Ctx) -> Response:
 def download(report: Report, fmt: str) -> Response:
     """The report's table as an attachment named after its mode and dates."""
     table = report_table(report)
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        pacsv.write_csv(_formula_safe(table), buffer)
-    else:
-        pq.write_table(table, buffer)
+    body = csv_bytes(table) if fmt == "csv" else parquet_bytes(table)
     name = safe_filename(f"campaigns_{report.mode}_{report.start}_{report.end}.{fmt}")
-    response = Response(buffer.getvalue(), mimetype=FORMATS[fmt].split(";")[0])
+    response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
     if fmt == "csv":
         response.content_type = FORMATS[fmt]
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -87,30 +61,11 @@ def download(report: Report, fmt: str) -> Response:
 def report_table(report: Report) -> pa.Table:
     """Campaign rows in the report's order, then one row per customer that failed."""
     records: list[dict[str, object]] = [
-        {name: getattr(row, name, None) for name in SCHEMA.names} for row in report.rows
+        {name: getattr(row, name, None) for name in CAMPAIGN_EXPORT_SCHEMA.names}
+        for row in report.rows
     ]
     records += [
         {"customer_id": e.customer_id, "customer_name": e.customer_name, "error": e.message}
         for e in report.errors
     ]
-    return pa.Table.from_pylist(records, schema=SCHEMA)
-
-
-def safe_filename(name: str) -> str:
-    """Letters, digits, dot, dash and underscore only; never empty, never hidden."""
-    cleaned = _UNSAFE_FILENAME.sub("_", name).strip("._") or "export"
-    return cleaned[:120]
-
-
-def _formula_safe(table: pa.Table) -> pa.Table:
-    for name in TEXT_COLUMNS:
-        values = [_neutralise(value) for value in table.column(name).to_pylist()]
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, pa.array(values, pa.string()))
-    return table
-
-
-def _neutralise(value: str | None) -> str | None:
-    if value and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return campaign_export_table(records)

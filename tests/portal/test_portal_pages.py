@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from allegro_ads.cli import main as cli_main
-from authorize_app.portal.exports import safe_filename
 from control_store import auth_links, customers, users
 from control_store.database import write
 from control_store.schema import api_calls
@@ -32,6 +31,7 @@ from tests.portal.portal_helpers import (
     text_of,
     yesterday,
 )
+from warehouse.report_export import safe_filename
 from warehouse.stats_queries import customer_summary
 
 
