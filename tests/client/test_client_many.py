@@ -3,15 +3,15 @@ from): customers are fetched concurrently and fail independently."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
-from allegro_resource.ads_client import StatsJob, StatsResult
+from allegro_resource.ads_client import AllegroAdsClient, StatsJob, StatsResult
 from allegro_resource.errors import AllegroError, DateRangeError, Forbidden
 from allegro_resource.static_tokens import StaticTokenProvider
 from services.stats_sync import CustomerTarget, sync_statistics
 from simulator.server import RunningSimulator
+from testing.gathering_proxy import GatheringProxy
 from testing.memory_call_log import MemoryCallLog
 from tests.client.client_helpers import ClientFactory, Seller, sellers_of, sim_session, sim_today
 from warehouse.backends import open_warehouse
@@ -44,20 +44,24 @@ def test_one_customer_with_a_removed_client_fails_while_the_others_return_rows(
         assert result.ok and result.rows and result.calls == 2
 
 
-def test_customers_are_fetched_concurrently_within_the_bound(
-    simulator: RunningSimulator, make_client: ClientFactory
-) -> None:
+def test_customers_are_fetched_concurrently_within_the_bound(simulator: RunningSimulator) -> None:
     sellers = sellers_of(simulator)[:4]
     provider = sim_session.consented_provider(simulator.base_url, [], agency=True)
-    client = make_client(simulator, provider, concurrency=4)
-    simulator.faults(latency_ms=400)
     day = sim_today(simulator) - timedelta(days=1)
-
-    began = time.monotonic()
-    results = client.fetch_statistics_many([s.job for s in sellers], day, day)
+    # Five customers through a fan-out of four: four are in flight at once, never five.
+    proxy = GatheringProxy(simulator.base_url, expected=4)
+    try:
+        client = AllegroAdsClient(
+            proxy.url, provider, MemoryCallLog(), concurrency=4, today=lambda: sim_today(simulator)
+        )
+        jobs = [s.job for s in sellers] + [sellers[0].job]
+        results = client.fetch_statistics_many(jobs, day, day)
+        client.close()
+    finally:
+        proxy.close()
 
     assert all(r.ok for r in results)
-    assert time.monotonic() - began < 1.2  # one after another would take 1.6 s or more
+    assert proxy.most_in_flight == 4
 
 
 BROKEN = "ag_broken"
