@@ -97,7 +97,7 @@ def _render(
         sort_url=_sort_url(link, endpoint, filters),
         export_url=lambda fmt: link(export, format=fmt),
         stored_url=link("reports"),
-        live_url=ctx.url("reports_live", query={"customer": filters.requested}),
+        live_url=link("reports_live"),
         choices=ctx.scope.customers,
         chosen=set(filters.requested),
         live_max_days=LIVE_MAX_DAYS,
@@ -114,13 +114,17 @@ def _report_links(ctx: Ctx, filters: ReportFilters) -> ReportLink:
     A page carries about twenty such links; the customer list, their long common part, is
     encoded once instead of once per link.
     """
-    customers = urlencode([("customer", customer_id) for customer_id in filters.requested])
+    customers = urlencode(filters.picked)
     paths: dict[str, str] = {}
 
     def link(endpoint: str, **changes: Any) -> str:
         if endpoint not in paths:
             paths[endpoint] = ctx.url(endpoint)
-        query = {k: v for k, v in filters.query(**changes).items() if k != "customer"}
+        query = {
+            k: v
+            for k, v in filters.query(**changes).items()
+            if k not in ("customer", "portfolio") and v is not None
+        }
         return "&".join(
             part for part in (f"{paths[endpoint]}?{urlencode(query)}", customers) if part
         )

@@ -21,6 +21,7 @@ from authorize_app.portal import (
     auth,
     connections_pages,
     exports,
+    overview_pages,
     reports_pages,
 )
 from authorize_app.portal import customers_pages as customers
@@ -130,6 +131,7 @@ ROUTES: tuple[Route, ...] = (
         agency.agency_client_link,
     ),
     Route("/api-log", "GET", "api_log", USER, api_log_pages.api_log),
+    Route("/overview", "GET", "overview", USER, overview_pages.overview),
     Route("/reports", "GET", "reports", USER, reports_pages.reports),
     Route("/reports/live", "GET", "reports_live", USER, reports_pages.reports_live),
     Route("/reports/export", "GET", "export", USER, exports.export_stored, api=True),

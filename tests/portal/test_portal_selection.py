@@ -1,0 +1,122 @@
+"""The customer selection of the analysis pages, through the WSGI app itself (werkzeug's test
+client): a whole portfolio, customers by name, all in scope; anything outside the user's scope
+is a 404 (never their own customers instead), and the selection rides along every view's
+links so that it survives navigation and can be bookmarked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.test import Client, TestResponse
+
+from authorize_app.portal.app import PortalApp
+from control_store import customers, portfolios
+from tests.portal.portal_helpers import Account, PortalStack
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+ROWS = re.compile(r'<tr data-customer-id="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def app(portal: PortalStack) -> Iterator[PortalApp]:
+    served = PortalApp(portal.control, warehouse_url=portal.settings.resolved_warehouse_url)
+    yield served
+    served.close()
+
+
+def signed_in(app: PortalApp, account: Account) -> Client:
+    """A test client with a session of ``account`` (through the login form, CSRF included)."""
+    client = Client(app)
+    form = client.get("/login").get_data(as_text=True)
+    csrf = CSRF.search(form)
+    assert csrf is not None
+    done = client.post(
+        "/login",
+        data={"email": account.email, "password": account.password, "csrf_token": csrf[1]},
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)
+    return client
+
+
+def portfolio_id(portal: PortalStack, name: str) -> str:
+    return next(p.id for p in portfolios.list_portfolios(portal.control.engine) if p.name == name)
+
+
+def in_portfolio(portal: PortalStack, name: str) -> set[str]:
+    """Every customer of the portfolio, other tests' included."""
+    every = customers.list_customers(portal.control.engine)
+    return {c.id for c in every if c.portfolio_name == name}
+
+
+def shown_customers(response: TestResponse) -> set[str]:
+    return set(ROWS.findall(response.get_data(as_text=True)))
+
+
+def test_a_viewer_naming_a_portfolio_outside_their_scope_gets_a_404_not_their_own_customers(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    viewer = signed_in(app, portal.viewer)
+    south = portfolio_id(portal, "South")
+    for path in ("/reports", "/reports/export?format=csv", "/overview"):
+        joiner = "&" if "?" in path else "?"
+        response = viewer.get(f"{path}{joiner}portfolio={south}")
+        assert response.status_code == 404, path
+        assert portal.north[0].id not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/overview", "/reports"])
+def test_a_viewer_naming_a_customer_outside_their_scope_gets_a_404(
+    app: PortalApp, portal: PortalStack, path: str
+) -> None:
+    viewer = signed_in(app, portal.viewer)
+    own, foreign = portal.north[0].id, portal.south[0].id
+    assert viewer.get(f"{path}?customer={foreign}").status_code == 404
+    assert viewer.get(f"{path}?customer={own}&customer={foreign}").status_code == 404
+
+
+def test_picking_a_portfolio_shows_exactly_its_customers(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    admin = signed_in(app, portal.admin)
+    south = portfolio_id(portal, "South")
+    response = admin.get(f"/overview?portfolio={south}")
+    assert response.status_code == 200
+    assert shown_customers(response) == in_portfolio(portal, "South")
+
+
+def test_nothing_picked_means_every_customer_in_the_viewers_scope(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    viewer = signed_in(app, portal.viewer)
+    assert shown_customers(viewer.get("/overview")) == in_portfolio(portal, "North")
+
+
+def test_every_view_link_carries_the_dates_and_the_selection(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    viewer = signed_in(app, portal.viewer)
+    north = portfolio_id(portal, "North")
+    own = portal.north[0].id
+    query = f"from={portal.start}&to={portal.end}&portfolio={north}&customer={own}"
+    page = viewer.get(f"/overview?{query}").get_data(as_text=True)
+    tabs = re.findall(r'<a href="([^"]+)" id="tab-(\w+)"', page)
+    assert {name for _, name in tabs} == {"overview", "reports"}
+    for href, _ in tabs:
+        carried = parse_qs(urlsplit(unescape(href)).query)
+        assert carried["portfolio"] == [north] and carried["customer"] == [own]
+        assert carried["from"] == [str(portal.start)] and carried["to"] == [str(portal.end)]
+
+
+def test_the_search_lists_matching_customers_of_the_scope_only(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    viewer = signed_in(app, portal.viewer)
+    page = viewer.get("/overview?q=a").get_data(as_text=True)  # "Beta Meble" (South) has one too
+    listed = set(re.findall(r'name="customer" value="([^"]+)"', page))
+    assert portal.north[0].id in listed  # "Alfa Ogrody"
+    assert portal.south[0].id not in listed
+
