@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from authorize_app.portal import agency_pages as agency
 from authorize_app.portal import (
+    ad_types_pages,
     api_log_pages,
     auth,
     connections_pages,
@@ -132,6 +133,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("/api-log", "GET", "api_log", USER, api_log_pages.api_log),
     Route("/overview", "GET", "overview", USER, overview_pages.overview),
+    Route("/ad-types", "GET", "ad_types", USER, ad_types_pages.ad_types),
     Route("/reports", "GET", "reports", USER, reports_pages.reports),
     Route("/reports/live", "GET", "reports_live", USER, reports_pages.reports_live),
     Route("/reports/export", "GET", "export", USER, exports.export_stored, api=True),

@@ -19,6 +19,7 @@ from control_store.portfolios import Portfolio
 PICKER_MATCHES = 30
 VIEWS = (
     ("overview", "Overview"),
+    ("ad_types", "Ad types"),
     ("reports", "Campaigns"),
 )
 

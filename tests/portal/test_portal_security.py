@@ -272,6 +272,7 @@ INJECTED_FILTERS = [
     "/overview?customer={x}",
     "/overview?portfolio={x}",
     "/overview?sort={x}",
+    "/ad-types?customer={x}",
     "/reports/export?format={x}",
     "/reports/export?format=csv&customer={x}",
     "/reports/export?format=csv&from={x}",
