@@ -22,6 +22,7 @@ from authorize_app.portal import (
     auth,
     connections_pages,
     exports,
+    offers_pages,
     overview_pages,
     reports_pages,
 )
@@ -134,6 +135,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api-log", "GET", "api_log", USER, api_log_pages.api_log),
     Route("/overview", "GET", "overview", USER, overview_pages.overview),
     Route("/ad-types", "GET", "ad_types", USER, ad_types_pages.ad_types),
+    Route("/offers", "GET", "offers", USER, offers_pages.offers),
     Route("/reports", "GET", "reports", USER, reports_pages.reports),
     Route("/reports/live", "GET", "reports_live", USER, reports_pages.reports_live),
     Route("/reports/export", "GET", "export", USER, exports.export_stored, api=True),

@@ -20,6 +20,7 @@ PICKER_MATCHES = 30
 VIEWS = (
     ("overview", "Overview"),
     ("ad_types", "Ad types"),
+    ("offers", "Offers"),
     ("reports", "Campaigns"),
 )
 

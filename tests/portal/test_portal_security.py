@@ -273,6 +273,7 @@ INJECTED_FILTERS = [
     "/overview?portfolio={x}",
     "/overview?sort={x}",
     "/ad-types?customer={x}",
+    "/offers?portfolio={x}",
     "/reports/export?format={x}",
     "/reports/export?format=csv&customer={x}",
     "/reports/export?format=csv&from={x}",

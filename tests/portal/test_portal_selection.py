@@ -104,7 +104,7 @@ def test_every_view_link_carries_the_dates_and_the_selection(
     query = f"from={portal.start}&to={portal.end}&portfolio={north}&customer={own}"
     page = viewer.get(f"/overview?{query}").get_data(as_text=True)
     tabs = re.findall(r'<a href="([^"]+)" id="tab-(\w+)"', page)
-    assert {name for _, name in tabs} == {"overview", "ad_types", "reports"}
+    assert {name for _, name in tabs} == {"overview", "ad_types", "offers", "reports"}
     for href, _ in tabs:
         carried = parse_qs(urlsplit(unescape(href)).query)
         assert carried["portfolio"] == [north] and carried["customer"] == [own]
