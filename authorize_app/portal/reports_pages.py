@@ -50,8 +50,17 @@ def reports(ctx: Ctx) -> Response:
     return _render(ctx, "reports", report, filters)
 
 
+def reports_live_form(ctx: Ctx) -> Response:
+    """GET /reports/live?…: the live form with these filters; nothing is pulled (a link, even
+    a cross-site one, must never start calls to Allegro)."""
+    filters = report_filters(ctx, live=True)
+    empty = Report("live", filters.start, filters.end, filters.customers)
+    return _render(ctx, "reports_live", empty, filters)
+
+
 def reports_live(ctx: Ctx) -> Response:
-    """GET /reports/live?…: pulled from Allegro now; a refused range says why, pulls nothing."""
+    """POST /reports/live (CSRF-checked form): pulled from Allegro now; a refused range says
+    why and pulls nothing."""
     filters = report_filters(ctx, live=True)
     settings = ctx.control.settings
     problem = live_range_problem(filters, settings.history_days, settings.reporting_timezone)
@@ -97,7 +106,13 @@ def _render(
         sort_url=_sort_url(link, endpoint, filters),
         export_url=lambda fmt: link(export, format=fmt),
         stored_url=link("reports"),
-        live_url=link("reports_live"),
+        live_url=link("reports_live_form"),
+        live_fields=[
+            ("from", filters.start.isoformat()),
+            ("to", filters.end.isoformat()),
+            ("sort", filters.sort),
+            *filters.picked,
+        ],
         choices=ctx.scope.customers,
         chosen=set(filters.requested),
         live_max_days=LIVE_MAX_DAYS,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pyarrow as pa
 import requests
@@ -109,6 +110,20 @@ def page_csrf(http: requests.Session, url: str) -> str:
     page = http.get(url, timeout=HTTP_TIMEOUT)
     assert page.status_code == 200, page.text
     return csrf_of(page.text)
+
+
+def pull_live(
+    http: requests.Session, stack: PortalStack, query: str, *, export: str | None = None
+) -> requests.Response:
+    """A live pull as the live page's form sends it: a POST with the session's CSRF token and
+    the fields of ``query`` (a query string); ``export``: the live export in that format."""
+    csrf = page_csrf(http, stack.portal("/reports/live"))
+    fields = [*parse_qsl(query, keep_blank_values=True), ("csrf_token", csrf)]
+    path = "/reports/live"
+    if export is not None:
+        fields.append(("format", export))
+        path = "/reports/live/export"
+    return http.post(stack.portal(path), data=fields, allow_redirects=False, timeout=HTTP_TIMEOUT)
 
 
 def post(http: requests.Session, url: str, data: dict[str, Any] | None = None) -> requests.Response:

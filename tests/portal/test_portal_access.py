@@ -15,7 +15,13 @@ import requests
 
 from authorize_app.portal.routes import ROUTES, URL_MAP, Access
 from control_store import auth_links, customers, portfolios, users
-from tests.portal.portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, sign_in
+from tests.portal.portal_helpers import (
+    HTTP_TIMEOUT,
+    PortalStack,
+    page_csrf,
+    pull_live,
+    sign_in,
+)
 
 
 @dataclass(frozen=True)
@@ -114,16 +120,20 @@ CASES = [
     Case("GET", "/offers?customer={own}"),
     Case("GET", "/offers?portfolio={foreign_portfolio}"),
     Case("GET", "/reports?portfolio={foreign_portfolio}"),
+    Case("GET", "/reports/live"),
     Case("GET", "/reports/live?customer={own}"),
     Case("GET", "/reports/live?customer={foreign}"),
     Case("GET", "/reports/live?customer={own}&customer={foreign}"),
+    Case("POST", "/reports/live?customer={own}"),
+    Case("POST", "/reports/live?customer={foreign}"),
+    Case("POST", "/reports/live?portfolio={foreign_portfolio}"),
     Case("GET", "/reports/export?format=csv"),
     Case("GET", "/reports/export?format=parquet"),
     Case("GET", "/reports/export?format=csv&customer={foreign}"),
     Case("GET", "/reports/export?format=parquet&customer={own}&customer={foreign}"),
-    Case("GET", "/reports/live/export?format=csv&customer={own}"),
-    Case("GET", "/reports/live/export?format=csv&customer={foreign}"),
-    Case("GET", "/reports/live/export?format=parquet"),
+    Case("POST", "/reports/live/export?format=csv&customer={own}"),
+    Case("POST", "/reports/live/export?format=csv&customer={foreign}"),
+    Case("POST", "/reports/live/export?format=parquet"),
 ]
 
 
@@ -245,9 +255,6 @@ def test_a_viewers_pull_of_a_foreign_customer_calls_allegro_for_nobody(
 ) -> None:
     before = portal.simulator.stats()["requests"]
     foreign = portal.south[0].id
-    for path in (
-        f"/reports/live?customer={foreign}",
-        f"/reports/live/export?format=csv&customer={foreign}",
-    ):
-        assert viewer_http.get(portal.portal(path), timeout=HTTP_TIMEOUT).status_code == 404
+    assert pull_live(viewer_http, portal, f"customer={foreign}").status_code == 404
+    assert pull_live(viewer_http, portal, f"customer={foreign}", export="csv").status_code == 404
     assert portal.simulator.stats()["requests"] == before

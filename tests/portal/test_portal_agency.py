@@ -31,6 +31,7 @@ from tests.portal.portal_helpers import (
     PortalStack,
     page_csrf,
     post,
+    pull_live,
     sign_in,
     text_of,
 )
@@ -299,7 +300,8 @@ def test_a_live_pull_of_a_customer_behind_a_broken_agency_says_to_reconnect(
 ) -> None:
     _, north, _ = broken
     before = portal.simulator.stats()["requests"]
-    live = get(admin_http, portal, f"/reports/live?customer={north.id}")
+    live = pull_live(admin_http, portal, f"customer={north.id}")
+    assert live.status_code == 200
     errors = text_of(table_html(live, "report-errors"))
     assert north.name in errors and "Reconnect" in errors
     assert portal.simulator.stats()["requests"] == before  # refused without calling Allegro

@@ -205,6 +205,8 @@ def test_a_consent_withdrawn_at_allegro_needs_a_new_link_while_statistics_still_
     page = new_page(chromium, contexts, dialogs)
     sign_in(page, portal, portal.admin)
     page.goto(portal.portal(f"/reports/live?customer={customer.id}"))
+    page.get_by_role("button", name="Pull from Allegro").click()  # a POST with the CSRF token
+    expect(page.locator("#live-banner")).to_contain_text("pulled from Allegro at")
     expect(page.locator("#live-badge")).to_have_text("LIVE")
     expect(page.locator("#campaigns tbody tr[data-customer-id]").first).to_be_visible()
     assert shown_customer_ids(page, "campaigns") == {customer.id}  # the agency's token reads

@@ -120,3 +120,48 @@ def test_the_search_lists_matching_customers_of_the_scope_only(
     assert portal.north[0].id in listed  # "Alfa Ogrody"
     assert portal.south[0].id not in listed
 
+
+def test_a_link_to_the_live_report_shows_the_form_and_pulls_nothing(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    admin = signed_in(app, portal.admin)
+    before = portal.simulator.stats()["requests"]
+    page = admin.get(f"/reports/live?customer={portal.north[0].id}")
+    assert page.status_code == 200
+    assert "nothing was pulled" in page.get_data(as_text=True)
+    assert portal.simulator.stats()["requests"] == before
+
+
+@pytest.mark.parametrize("path", ["/reports/live", "/reports/live/export"])
+def test_a_live_pull_without_the_sessions_csrf_token_is_refused_and_calls_nobody(
+    app: PortalApp, portal: PortalStack, path: str
+) -> None:
+    admin = signed_in(app, portal.admin)
+    before = portal.simulator.stats()["requests"]
+    fields = {"customer": portal.north[0].id, "format": "csv"}
+    assert admin.post(path, data=fields).status_code == 403
+    assert admin.post(path, data=fields | {"csrf_token": "forged"}).status_code == 403
+    assert portal.simulator.stats()["requests"] == before
+
+
+def test_a_live_pull_with_the_token_is_marked_live_and_offers_its_export(
+    app: PortalApp, portal: PortalStack
+) -> None:
+    admin = signed_in(app, portal.admin)
+    form = admin.get("/reports/live").get_data(as_text=True)
+    csrf = CSRF.search(form)
+    assert csrf is not None
+    pulled = admin.post(
+        "/reports/live", data={"customer": portal.north[0].id, "csrf_token": csrf[1]}
+    )
+    page = pulled.get_data(as_text=True)
+    assert pulled.status_code == 200
+    assert 'id="live-badge">LIVE<' in page and "pulled from Allegro at" in page
+    export_form = re.search(r'<form method="post" action="([^"]+)"[^>]*id="live-export">', page)
+    assert export_form is not None and export_form[1] == "/reports/live/export"
+    exported = admin.post(
+        "/reports/live/export",
+        data={"customer": portal.north[0].id, "csrf_token": csrf[1], "format": "csv"},
+    )
+    assert exported.status_code == 200
+    assert "campaigns_live_" in exported.headers["Content-Disposition"]
