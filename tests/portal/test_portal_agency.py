@@ -348,7 +348,7 @@ def test_graphic_ads_show_cpm_and_the_max_daily_reach_never_a_sum(
         admin_http, portal, f"/reports?from={portal.start}&to={portal.end}&customer={alpha.id}"
     )
     table = table_html(page, "graphic-ads")
-    assert '<th class="num">CPM</th>' in table and "Max daily reach" in table
+    assert '<th scope="col" class="num">CPM</th>' in table and "Max daily reach" in table
     expected = graphic_ad_report(portal.warehouse, [alpha.id], portal.start, portal.end)
     reach = expected.column("max_daily_unique_reach").to_pylist()
     cells = re.findall(r'<td class="num">([\d\u202f]+)</td></tr>', table)
