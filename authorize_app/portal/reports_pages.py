@@ -23,6 +23,7 @@ from authorize_app.portal.report_filters import (
 )
 from authorize_app.portal.report_model import Report
 from authorize_app.portal.stored_report import stored_report
+from authorize_app.portal.views import view_context
 
 TEXT_SORTS = ("customer", "campaign")
 # Campaign rows per page: a 50-customer report has hundreds, and rendering them all made the
@@ -113,9 +114,8 @@ def _render(
             ("sort", filters.sort),
             *filters.picked,
         ],
-        choices=ctx.scope.customers,
-        chosen=set(filters.requested),
         live_max_days=LIVE_MAX_DAYS,
+        **view_context(ctx, filters, "reports"),
         **HELPERS,
     )
 
