@@ -6,40 +6,18 @@ links so that it survives navigation and can be bookmarked."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from werkzeug.test import Client, TestResponse
+from werkzeug.test import TestResponse
 
 from authorize_app.portal.app import PortalApp
 from control_store import customers, portfolios
-from tests.portal.portal_helpers import Account, PortalStack
+from tests.portal.portal_helpers import CSRF_FIELD as CSRF
+from tests.portal.portal_helpers import PortalStack, signed_in
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROWS = re.compile(r'<tr data-customer-id="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def app(portal: PortalStack) -> Iterator[PortalApp]:
-    served = PortalApp(portal.control, warehouse_url=portal.settings.resolved_warehouse_url)
-    yield served
-    served.close()
-
-
-def signed_in(app: PortalApp, account: Account) -> Client:
-    """A test client with a session of ``account`` (through the login form, CSRF included)."""
-    client = Client(app)
-    form = client.get("/login").get_data(as_text=True)
-    csrf = CSRF.search(form)
-    assert csrf is not None
-    done = client.post(
-        "/login",
-        data={"email": account.email, "password": account.password, "csrf_token": csrf[1]},
-    )
-    assert done.status_code == 303, done.get_data(as_text=True)
-    return client
 
 
 def portfolio_id(portal: PortalStack, name: str) -> str:
@@ -57,9 +35,9 @@ def shown_customers(response: TestResponse) -> set[str]:
 
 
 def test_a_viewer_naming_a_portfolio_outside_their_scope_gets_a_404_not_their_own_customers(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    viewer = signed_in(app, portal.viewer)
+    viewer = signed_in(portal_app, portal.viewer)
     south = portfolio_id(portal, "South")
     for path in ("/reports", "/reports/export?format=csv", "/overview"):
         joiner = "&" if "?" in path else "?"
@@ -70,18 +48,18 @@ def test_a_viewer_naming_a_portfolio_outside_their_scope_gets_a_404_not_their_ow
 
 @pytest.mark.parametrize("path", ["/overview", "/reports"])
 def test_a_viewer_naming_a_customer_outside_their_scope_gets_a_404(
-    app: PortalApp, portal: PortalStack, path: str
+    portal_app: PortalApp, portal: PortalStack, path: str
 ) -> None:
-    viewer = signed_in(app, portal.viewer)
+    viewer = signed_in(portal_app, portal.viewer)
     own, foreign = portal.north[0].id, portal.south[0].id
     assert viewer.get(f"{path}?customer={foreign}").status_code == 404
     assert viewer.get(f"{path}?customer={own}&customer={foreign}").status_code == 404
 
 
 def test_picking_a_portfolio_shows_exactly_its_customers(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    admin = signed_in(app, portal.admin)
+    admin = signed_in(portal_app, portal.admin)
     south = portfolio_id(portal, "South")
     response = admin.get(f"/overview?portfolio={south}")
     assert response.status_code == 200
@@ -89,16 +67,16 @@ def test_picking_a_portfolio_shows_exactly_its_customers(
 
 
 def test_nothing_picked_means_every_customer_in_the_viewers_scope(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    viewer = signed_in(app, portal.viewer)
+    viewer = signed_in(portal_app, portal.viewer)
     assert shown_customers(viewer.get("/overview")) == in_portfolio(portal, "North")
 
 
 def test_every_view_link_carries_the_dates_and_the_selection(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    viewer = signed_in(app, portal.viewer)
+    viewer = signed_in(portal_app, portal.viewer)
     north = portfolio_id(portal, "North")
     own = portal.north[0].id
     query = f"from={portal.start}&to={portal.end}&portfolio={north}&customer={own}"
@@ -112,9 +90,9 @@ def test_every_view_link_carries_the_dates_and_the_selection(
 
 
 def test_the_search_lists_matching_customers_of_the_scope_only(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    viewer = signed_in(app, portal.viewer)
+    viewer = signed_in(portal_app, portal.viewer)
     page = viewer.get("/overview?q=a").get_data(as_text=True)  # "Beta Meble" (South) has one too
     listed = set(re.findall(r'name="customer" value="([^"]+)"', page))
     assert portal.north[0].id in listed  # "Alfa Ogrody"
@@ -122,9 +100,9 @@ def test_the_search_lists_matching_customers_of_the_scope_only(
 
 
 def test_a_link_to_the_live_report_shows_the_form_and_pulls_nothing(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    admin = signed_in(app, portal.admin)
+    admin = signed_in(portal_app, portal.admin)
     before = portal.simulator.stats()["requests"]
     page = admin.get(f"/reports/live?customer={portal.north[0].id}")
     assert page.status_code == 200
@@ -134,9 +112,9 @@ def test_a_link_to_the_live_report_shows_the_form_and_pulls_nothing(
 
 @pytest.mark.parametrize("path", ["/reports/live", "/reports/live/export"])
 def test_a_live_pull_without_the_sessions_csrf_token_is_refused_and_calls_nobody(
-    app: PortalApp, portal: PortalStack, path: str
+    portal_app: PortalApp, portal: PortalStack, path: str
 ) -> None:
-    admin = signed_in(app, portal.admin)
+    admin = signed_in(portal_app, portal.admin)
     before = portal.simulator.stats()["requests"]
     fields = {"customer": portal.north[0].id, "format": "csv"}
     assert admin.post(path, data=fields).status_code == 403
@@ -145,9 +123,9 @@ def test_a_live_pull_without_the_sessions_csrf_token_is_refused_and_calls_nobody
 
 
 def test_a_live_pull_with_the_token_is_marked_live_and_offers_its_export(
-    app: PortalApp, portal: PortalStack
+    portal_app: PortalApp, portal: PortalStack
 ) -> None:
-    admin = signed_in(app, portal.admin)
+    admin = signed_in(portal_app, portal.admin)
     form = admin.get("/reports/live").get_data(as_text=True)
     csrf = CSRF.search(form)
     assert csrf is not None
