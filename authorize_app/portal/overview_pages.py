@@ -75,13 +75,13 @@ def overview(ctx: Ctx) -> Response:
     ids = filters.customer_ids
     prev_start, prev_end = previous_period(filters.start, filters.end)
     records: list[dict[str, Any]] = []
-    trend: list[dict[str, Any]] = []
-    before: list[dict[str, Any]] = []
+    days: list[dict[str, Any]] = []
     if ids:
         with ctx.services.warehouse.open() as warehouse:
             records = customer_comparison(warehouse, ids, filters.start, filters.end).to_pylist()
-            trend = daily_trend(warehouse, ids, filters.start, filters.end).to_pylist()
-            before = daily_trend(warehouse, ids, prev_start, prev_end).to_pylist()
+            days = daily_trend(warehouse, ids, prev_start, filters.end).to_pylist()  # both periods
+    trend = [day for day in days if day["day"] >= filters.start]
+    before = [day for day in days if day["day"] <= prev_end]
     lines = sort_lines(customer_lines(ctx, filters.customers, records), filters.sort)
     kpis = kpis_per_currency((line.currency, line.current, line.previous) for line in lines)
     pages = max(1, -(-len(lines) // PAGE_SIZE))

@@ -152,6 +152,7 @@ def test_a_viewer_of_40_among_200_picks_the_portfolio_compares_periods_and_expor
         # Pick the portfolio and the period in the picker (labels, as a keyboard user would).
         tabs = page.get_by_role("navigation", name="Views of the selection")
         tabs.get_by_role("link", name="Overview").click()
+        page.wait_for_url(re.compile(r"/portal/overview\?"))
         # Keyboard first: the first Tab reaches the skip link, and focus is visibly outlined.
         page.keyboard.press("Tab")
         expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
@@ -198,6 +199,7 @@ def test_a_viewer_of_40_among_200_picks_the_portfolio_compares_periods_and_expor
         again.close()
 
         tabs.get_by_role("link", name="Ad types").click()
+        page.wait_for_url(re.compile(r"/portal/ad-types\?"))
         expect(page.locator("#ad-type-panels section")).to_have_count(2)
         assert "portfolio=" in page.url
         shot(page, "ad-types")
