@@ -107,7 +107,8 @@ def _render(
         sort_url=_sort_url(link, endpoint, filters),
         export_url=lambda fmt: link(export, format=fmt),
         stored_url=link("reports"),
-        live_url=link("reports_live_form"),
+        # The selection only: the live mode's own default range (its limit is 14 days).
+        live_url=f"{ctx.url('reports_live_form')}?{urlencode(filters.picked)}",
         live_fields=[
             ("from", filters.start.isoformat()),
             ("to", filters.end.isoformat()),

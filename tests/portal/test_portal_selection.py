@@ -6,6 +6,7 @@ links so that it survives navigation and can be bookmarked."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -143,3 +144,20 @@ def test_a_live_pull_with_the_token_is_marked_live_and_offers_its_export(
     )
     assert exported.status_code == 200
     assert "campaigns_live_" in exported.headers["Content-Disposition"]
+
+
+def test_the_live_link_keeps_the_selection_but_not_a_range_too_long_to_pull(
+    portal_app: PortalApp, portal: PortalStack
+) -> None:
+    viewer = signed_in(portal_app, portal.viewer)
+    north = portfolio_id(portal, "North")
+    stored = viewer.get(f"/reports?portfolio={north}").get_data(as_text=True)  # 30 days
+    live = re.search(r'<a href="([^"]+)"[^>]*>Live \(', stored)
+    assert live is not None
+    assert parse_qs(urlsplit(unescape(live[1])).query) == {"portfolio": [north]}
+    form = viewer.get(unescape(live[1])).get_data(as_text=True)
+    start = re.search(r'name="from" value="([\d-]+)"', form)
+    end = re.search(r'name="to" value="([\d-]+)"', form)
+    assert start and end
+    assert (date.fromisoformat(end[1]) - date.fromisoformat(start[1])).days + 1 <= 14
+    assert f'name="portfolio" value="{north}"' in form
