@@ -4,7 +4,7 @@ customers in the filters (ids only ever come from the scope)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -46,10 +46,15 @@ def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
     report.unavailable = [
         _unavailable(r, names) for r in unavailable_offer_spend(wh, ids, start, end).to_pylist()
     ]
-    report.graphic_ads = [
-        _graphic_ad(r, names) for r in graphic_ad_report(wh, ids, start, end).to_pylist()
-    ]
+    report.graphic_ads = graphic_ad_rows(graphic_ad_report(wh, ids, start, end).to_pylist(), names)
     return report
+
+
+def graphic_ad_rows(
+    records: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+) -> list[GraphicAdRow]:
+    """``graphic_ad_report`` rows, customers named."""
+    return [_graphic_ad(record, names) for record in records]
 
 
 def _offer(record: Mapping[str, Any], names: Mapping[str, str]) -> OfferRow:
