@@ -39,6 +39,7 @@ import requests
 
 from control_store import agency_clients
 from control_store.database import upgrade
+from pipelines.event_storage import local_storage_yaml
 from services.clients import oauth_client
 from services.control import open_control
 from settings.config import Settings, load_settings
@@ -192,7 +193,9 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     home = folder / "dagster_home"
     home.mkdir()
     instance_yaml = "telemetry:\n  enabled: false\n"
-    if args.dagster_pg_url:
+    if not args.dagster_pg_url:
+        instance_yaml += local_storage_yaml(home)  # as the demo's local instance
+    else:
         os.environ["BENCH_DAGSTER_PG_URL"] = args.dagster_pg_url
         instance_yaml += (
             "storage:\n  postgres:\n    postgres_url:\n      env: BENCH_DAGSTER_PG_URL\n"
