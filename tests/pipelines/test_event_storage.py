@@ -3,6 +3,7 @@ one transaction per file, and the instance knows exactly what Dagster's own stor
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -12,8 +13,15 @@ from typing import Any
 import dagster as dg
 import pytest
 import yaml
+from dagster._core.instance.ref import InstanceRef
 
-from pipelines.event_storage import BatchedSqliteEventLogStorage, local_storage_yaml
+from allegro_ads.dagster_home import ensure_dagster_home
+from pipelines.event_storage import (
+    BATCH_SIZE,
+    BatchedSqliteEventLogStorage,
+    enable_batched_event_writes,
+    local_storage_yaml,
+)
 from pipelines.partitions import range_tags
 from tests.pipelines.fixtures import FAST_TMP
 
@@ -103,3 +111,26 @@ def test_a_failed_batched_backfill_leaves_every_partition_planned_and_unmaterial
     )
     assert len(attempts) == DAYS
     assert {run_id for run_id, _ in attempts.values()} == {result.run_id}
+
+
+def test_the_demos_local_instance_uses_the_batched_event_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = ensure_dagster_home(tmp_path)
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+        assert Path(instance.event_log_storage._base_dir) == home / "history" / "runs"
+
+
+def test_loading_the_definitions_turns_batched_event_writes_on_unless_the_environment_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    enable_batched_event_writes()
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == str(BATCH_SIZE)
+
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+    enable_batched_event_writes()
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "0"
