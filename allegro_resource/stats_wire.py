@@ -156,8 +156,8 @@ def decode_statistics(body: bytes, *, ads_client_id: str) -> pa.Table:
 
 
 def _metrics_struct(days: list[_Day] | list[_GraphicDay], wire: pa.StructType) -> pa.StructArray:
-    """The days' metrics as one Arrow struct array, one field at a time (no tuple per row: a
-    tuple per row would wake the cycle collector every few hundred rows)."""
+    """The days' metrics as one Arrow struct array, built one field at a time (one list and one
+    conversion per field; a tuple per row converted at once measured no faster)."""
     metrics = list(map(_DATA, days))
     fields = [pa.array(list(map(attrgetter(f.name), metrics)), f.type) for f in wire]
     return pa.StructArray.from_arrays(fields, fields=list(wire))
