@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pipelines.event_storage import local_storage_yaml
+
 # Local instance: SQLite storage in the folder itself. One writer at a time in the warehouse
-# pool (DuckDB allows one writing process); no telemetry from a tool run on customer data.
+# pool (DuckDB allows one writing process); no telemetry from a tool run on customer data. The
+# event log is Dagster's SQLite layout written in batches (``local_storage_yaml``).
 LOCAL_DAGSTER_YAML = """\
 # Written by allegro-ads for local use; production uses deploy/dagster.yaml.
 telemetry:
@@ -25,6 +28,6 @@ def ensure_dagster_home(data_dir: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(LOCAL_DAGSTER_YAML)
+        config.write_text(LOCAL_DAGSTER_YAML + local_storage_yaml(home))
     os.environ["DAGSTER_HOME"] = str(home)
     return home

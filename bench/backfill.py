@@ -16,8 +16,13 @@ joined with the dimension names, i.e. the table a load receives) are loaded with
 ``INSERT INTO t SELECT * FROM arrow_table`` into a keyless table of the same columns in another
 fresh file; both timings include connecting and closing (DuckDB checkpoints on close).
 
+``--daily``: the daily run instead: ONE run of ``daily_job`` (agency clients, statistics, offers;
+what the schedule launches) over the last ``--days`` days (14 by default, the lookback), timed
+after a first, untimed run over the same days, so that it replaces stored days as each day's run
+does. No load-step comparison then.
+
 The last line on stdout is JSON. Run: ``.venv/bin/python -m bench.backfill [--customers 20
---days 730 --latency-ms 30]``.
+--days 730 --latency-ms 30]``, ``.venv/bin/python -m bench.backfill --daily --customers 200``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import requests
 
 from control_store import agency_clients
 from control_store.database import upgrade
+from pipelines.event_storage import local_storage_yaml
 from services.clients import oauth_client
 from services.control import open_control
 from settings.config import Settings, load_settings
@@ -56,7 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The benchmark's options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--customers", type=int, default=20, help="customers to connect")
-    parser.add_argument("--days", type=int, default=730, help="days, ending yesterday")
+    parser.add_argument(
+        "--days", type=int, help="days, ending yesterday (730; 14 with --daily: the lookback)"
+    )
+    parser.add_argument(
+        "--daily",
+        action="store_true",
+        help="time the daily run (daily_job over the lookback, days already stored)",
+    )
     parser.add_argument("--latency-ms", type=int, default=30, help="simulated latency per call")
     parser.add_argument(
         "--concurrency",
@@ -105,14 +118,14 @@ def connect_customers(settings: Settings, base_url: str, sellers: list[dict[str,
 # --- the run -------------------------------------------------------------------------------
 
 
-def run_backfill(start_day: date, end: date) -> dict[str, Any]:
-    """ONE run of ad_stats_job over [start_day, end] on the instance in DAGSTER_HOME."""
+def run_backfill(start_day: date, end: date, job_name: str = "ad_stats_job") -> dict[str, Any]:
+    """ONE run of ``job_name`` over [start_day, end] on the instance in DAGSTER_HOME."""
     import dagster as dg
 
     from pipelines.definitions import build_definitions
     from pipelines.partitions import range_tags
 
-    job = build_definitions().resolve_job_def("ad_stats_job")
+    job = build_definitions().resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         began, cpu_began = time.perf_counter(), time.process_time()
         result = job.execute_in_process(
@@ -124,7 +137,7 @@ def run_backfill(start_day: date, end: date) -> dict[str, Any]:
         runs = len(instance.get_runs())
     materializations = result.asset_materializations_for_node("ad_daily_stats")
     if not result.success or not materializations:
-        raise RuntimeError("the backfill run failed")
+        raise RuntimeError(f"the {job_name} run failed")
     metadata = {k: v.value for k, v in materializations[-1].metadata.items()}
     return {"seconds": seconds, "cpu_seconds": cpu, "runs": runs, "metadata": metadata}
 
@@ -192,7 +205,9 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     home = folder / "dagster_home"
     home.mkdir()
     instance_yaml = "telemetry:\n  enabled: false\n"
-    if args.dagster_pg_url:
+    if not args.dagster_pg_url:
+        instance_yaml += local_storage_yaml(home)  # as the demo's local instance
+    else:
         os.environ["BENCH_DAGSTER_PG_URL"] = args.dagster_pg_url
         instance_yaml += (
             "storage:\n  postgres:\n    postgres_url:\n      env: BENCH_DAGSTER_PG_URL\n"
@@ -216,17 +231,23 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         sim.faults(latency_ms=args.latency_ms)
         end = sim.today() - timedelta(days=1)
         start_day = end - timedelta(days=args.days - 1)
-        say(f"one run over {start_day}..{end} ({args.days} days)")
-        backfill = run_backfill(start_day, end)
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        job_name = "daily_job" if args.daily else "ad_stats_job"
+        if args.daily:
+            say(f"first {job_name} run over {start_day}..{end}, untimed")
+            run_backfill(start_day, end, job_name)
+        say(f"one {job_name} run over {start_day}..{end} ({args.days} days)")
+        backfill = run_backfill(start_day, end, job_name)
     finally:
         sim.stop()
 
     meta = backfill["metadata"]
+    figures = run_figures(args, backfill)
     say(
         f"run: {backfill['seconds']:.1f}s, {meta['rows']} rows, {meta['api_calls']} API calls, "
         f"{meta['retries']} retries, {meta['customers_failed']} customer(s) failed"
     )
+    if args.daily:
+        return figures
     with open_warehouse(settings.resolved_warehouse_url) as wh:
         customer_id, table = largest_customer_table(wh)
     load_seconds, reload_seconds = time_load_slice(folder / "load.duckdb", customer_id, table)
@@ -235,9 +256,21 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         f"load step, {table.num_rows} rows of one customer: load_slice {load_seconds:.2f}s "
         f"(reload {reload_seconds:.2f}s), raw insert {raw_seconds:.2f}s"
     )
+    return figures | {
+        "load_slice_seconds": round(load_seconds, 3),
+        "raw_insert_seconds": round(raw_seconds, 3),
+        "load_vs_raw_ratio": round(load_seconds / raw_seconds, 2) if raw_seconds else None,
+    }
+
+
+def run_figures(args: argparse.Namespace, backfill: dict[str, Any]) -> dict[str, Any]:
+    """The timed run's figures."""
+    meta = backfill["metadata"]
     rows = int(meta["rows"])
     seconds = backfill["seconds"]
+    cpu = backfill["cpu_seconds"]
     return {
+        "job": "daily_job" if args.daily else "ad_stats_job",
         "runs": backfill["runs"],
         "customers": args.customers,
         "days": args.days,
@@ -245,18 +278,19 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "rows": rows,
         "seconds": round(seconds, 2),
         "rows_per_second": round(rows / seconds) if seconds else None,
-        "peak_rss_mb": round(peak_rss_mb, 1),
-        "load_slice_seconds": round(load_seconds, 3),
-        "raw_insert_seconds": round(raw_seconds, 3),
-        "load_vs_raw_ratio": round(load_seconds / raw_seconds, 2) if raw_seconds else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         # This process's CPU during the run (the simulator's is not counted): on a shared
         # machine, wall seconds vary with the load, this much less.
-        "run_cpu_seconds": round(backfill["cpu_seconds"], 1),
+        "run_cpu_seconds": round(cpu, 1),
+        "run_cpu_us_per_row": round(cpu / rows * 1e6, 2) if rows else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.days is None:
+        args.days = 14 if args.daily else 730
     with tempfile.TemporaryDirectory(dir=args.dir, ignore_cleanup_errors=True) as folder:
         figures = run(args, Path(folder))
     print(json.dumps(figures), flush=True)

@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines.alert_sensors import build_alert_sensors
 from pipelines.assets import ASSET_NAME, build_ad_daily_stats
 from pipelines.discovery_asset import AGENCY_CLIENTS, agency_clients
+from pipelines.event_storage import enable_batched_event_writes
 from pipelines.freshness import statistics_freshness_policy
 from pipelines.offers_asset import OFFERS, offers
 from pipelines.partitions import daily_partitions
@@ -23,6 +24,8 @@ DAILY_JOB = "daily_job"
 
 # Single-run backfills are the point of this design; Dagster still labels the parameter beta.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+# A run worker loads these definitions: its per-partition asset events go to storage in batches.
+enable_batched_event_writes()
 
 
 def build_definitions() -> dg.Definitions:

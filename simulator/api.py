@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from simulator.data import statistics_json
+from simulator.data import served_statistics_json
 from simulator.entities import SimUser
 from simulator.faults import add_extra_fields, drop_clicks, malform, truncate
 from simulator.offers import offer_json, seller_offers
@@ -116,7 +116,7 @@ class ApiEndpoints:
                 return query
             start, end, types = query
             self.state.count("statistics_ok")
-            return statistics_json(
+            return served_statistics_json(
                 client_id,
                 start,
                 end,

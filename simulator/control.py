@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from simulator.data import statistics_json
+from simulator.data import served_statistics_json
 from simulator.entities import AD_TYPES, SimUser
 from simulator.offers import offer_json, seller_offers
 from simulator.responses import json_response
@@ -149,7 +149,7 @@ class ControlEndpoints:
         if start > end or any(t not in AD_TYPES for t in types):
             return _bad(f"need from <= to and types among {list(AD_TYPES)}")
         today = self.state.today()
-        body = statistics_json(
+        body = served_statistics_json(
             client_id,
             start,
             min(end, today - timedelta(days=1)),

@@ -256,3 +256,48 @@ def test_unique_reach_must_be_an_integer() -> None:
     error = _refused({"graphicAds": [_ad("g", [_gday(uniqueReach="950")], None)]})
 
     assert error.field == "graphicAds[0].dayData[0].data.uniqueReach"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("totalCost", "+1.00"),  # Arrow's decimal cast takes a sign the wire format forbids
+        ("totalCost", "1.230"),  # a third place, even a zero
+        ("totalCost", "00000000000000001.00"),  # 17 integer digits, small as the value is
+        ("totalAttributionValue", ".5"),
+        ("totalAttributionValue", "5."),
+        ("totalAttributionValue", "1.00\n"),
+        ("ctr", "1E-2"),
+    ],
+)
+def test_decimal_strings_outside_the_wire_pattern_are_refused(field: str, value: str) -> None:
+    error = _refused({"sponsoredOffers": [_ad("a", [_day(**{field: value})])]})
+
+    assert error.field == f"sponsoredOffers[0].dayData[0].data.{field}"
+
+
+def test_a_repeated_key_counts_as_its_last_value() -> None:
+    body = json.dumps({"sponsoredOffers": [_ad("a", [_day()])]}).replace(
+        '"views": 1200', '"views": "abc", "views": 7'
+    )
+
+    table = parse_statistics(
+        body.encode(), ads_client_id="ac-1", endpoint=ENDPOINT, customer_id=None
+    )
+
+    assert table.column("views").to_pylist() == [7]
+
+
+def test_the_largest_count_and_the_earliest_day_are_taken() -> None:
+    day = _day("0001-01-01", views=2**63 - 1)
+
+    (row,) = _parse({"sponsoredOffers": [_ad("a", [day])]}).to_pylist()
+
+    assert (row["day"], row["views"]) == (date(1, 1, 1), 2**63 - 1)
+
+
+def test_digits_of_other_scripts_are_refused() -> None:
+    # Arabic-Indic digits: a digit to a Unicode regex, never to a decimal column.
+    error = _refused({"sponsoredOffers": [_ad("a", [_day(effectiveCpc="١٢")])]})
+
+    assert error.field is not None and error.field.endswith("effectiveCpc")

@@ -14,8 +14,10 @@ from typing import Any
 import pyarrow as pa
 
 from simulator.data import (
+    RENDERED,
     TABLE_SCHEMA,
     generate_table,
+    served_statistics_json,
     statistics_document,
     statistics_json,
 )
@@ -295,3 +297,28 @@ def test_serving_a_31_day_window_of_a_big_client_is_fast() -> None:
         statistics_json(cid, start, end, TODAY)
         spent.append(time.process_time() - began)
     assert min(spent) < 0.1, spent
+
+
+def test_a_repeated_window_is_answered_from_memory_with_the_same_bytes() -> None:
+    cid = _client_ids(1)[0]
+    start, end = TODAY - timedelta(days=31), TODAY - timedelta(days=1)
+    RENDERED.clear()
+
+    first = served_statistics_json(cid, start, end, TODAY, revision=1)
+    again = served_statistics_json(cid, start, end, TODAY, revision=1)
+
+    assert again is first
+    assert first == statistics_json(cid, start, end, TODAY, revision=1)
+
+
+def test_another_revision_or_type_filter_is_rendered_anew() -> None:
+    cid = _client_ids(1)[0]
+    start, end = TODAY - timedelta(days=10), TODAY - timedelta(days=1)
+    served_statistics_json(cid, start, end, TODAY, revision=1)
+
+    revised = served_statistics_json(cid, start, end, TODAY, revision=2)
+    graphic = served_statistics_json(cid, start, end, TODAY, revision=2, ad_types=["GRAPHIC_AD"])
+
+    assert revised == statistics_json(cid, start, end, TODAY, revision=2)
+    assert revised != statistics_json(cid, start, end, TODAY, revision=1)
+    assert graphic == statistics_json(cid, start, end, TODAY, revision=2, ad_types=["GRAPHIC_AD"])
