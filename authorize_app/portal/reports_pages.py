@@ -46,7 +46,7 @@ def reports(ctx: Ctx) -> Response:
     """GET /reports?from=&to=&customer=…&sort=: the stored report."""
     filters = report_filters(ctx, live=False)
     with ctx.services.warehouse.open() as warehouse:
-        report = stored_report(warehouse, filters)
+        report = stored_report(warehouse, filters, ctx.services.report_cache)
     return _render(ctx, "reports", report, filters)
 
 

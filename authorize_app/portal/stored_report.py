@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from authorize_app.portal.report_cache import ReportCache
 from authorize_app.portal.report_filters import ReportFilters
 from authorize_app.portal.report_model import (
     CampaignRow,
@@ -28,26 +29,27 @@ from warehouse.stats_queries import (
 )
 
 
-def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
-    """The report of ``filters`` from the warehouse (parameterised queries only)."""
+def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> Report:
+    """The report of ``filters`` from the warehouse (parameterised queries only; answers kept
+    in ``cache`` while the customers' data is unchanged)."""
     report = Report("stored", filters.start, filters.end, filters.customers)
     ids = filters.customer_ids
     if not ids:
         return report
     names = {customer.id: customer.name for customer in filters.customers}
-    campaigns = campaign_report_table(wh, ids, filters.start, filters.end)
+    read = cache.reads(wh, ids)
+    start, end = filters.start, filters.end
+    campaigns = read(campaign_report_table, start, end)
     rows = [_campaign_row(record, names) for record in campaigns.to_pylist()]
     report.rows = sort_rows(rows, filters.sort)
-    trend = daily_trend(wh, ids, filters.start, filters.end)
-    report.days = [_day(record) for record in trend.to_pylist()]
+    report.days = [_day(record) for record in read(daily_trend, start, end).to_pylist()]
     report.freshness = latest_loaded_day(wh, ids)
-    start, end = filters.start, filters.end
-    report.offers = [_offer(r, names) for r in top_offers(wh, ids, start, end).to_pylist()]
+    report.offers = [_offer(r, names) for r in read(top_offers, start, end).to_pylist()]
     report.unavailable = [
-        _unavailable(r, names) for r in unavailable_offer_spend(wh, ids, start, end).to_pylist()
+        _unavailable(r, names) for r in read(unavailable_offer_spend, start, end).to_pylist()
     ]
     report.graphic_ads = [
-        _graphic_ad(r, names) for r in graphic_ad_report(wh, ids, start, end).to_pylist()
+        _graphic_ad(r, names) for r in read(graphic_ad_report, start, end).to_pylist()
     ]
     return report
 

@@ -1,0 +1,94 @@
+"""Warehouse answers kept between requests, keyed by the customers' load generations.
+
+A report over some customers reads the same rows until one of them is loaded again; every load
+raises that customer's counter in ``load_generations`` in its own transaction. So an answer is
+stored under (query, its arguments, the customers' counters) and served while the counters are
+unchanged: a load makes the next request read afresh, and no answer outlives the data it came
+from. Counters only rise, so an answer stored under old counters is looked up only by requests
+that began before the load committed, which may show the rows before or after it, as any read
+does. The counters restart at 0 only in a new warehouse: restart the portal after replacing
+the warehouse with another one (a restore), as after any change of its URL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from warehouse.stats_loader import Warehouse
+from warehouse.stats_queries import load_generations
+
+T = TypeVar("T")
+# Answers kept per process. A 50-customer report stores ~10 small Arrow tables (tens of KB);
+# the least recently used go first.
+CAPACITY = 512
+
+Query = Callable[..., T]
+Key = tuple[Hashable, ...]
+
+
+class ReportCache:
+    """Answers of warehouse queries, least recently used dropped first; thread-safe."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self._answers: OrderedDict[Key, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def reads(self, wh: Warehouse, customer_ids: Sequence[str]) -> CachedReads:
+        """The reads of one request over ``customer_ids``, at their current generations."""
+        return CachedReads(self, wh, customer_ids)
+
+    def _get(self, key: Key) -> tuple[bool, Any]:
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                self.hits += 1
+                return True, self._answers[key]
+            self.misses += 1
+            return False, None
+
+    def _put(self, key: Key, answer: Any) -> None:
+        with self._lock:
+            self._answers[key] = answer
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.capacity:
+                self._answers.popitem(last=False)
+
+
+class CachedReads:
+    """``reads(query, start, end, **options)``: ``query(wh, customer_ids, start, end,
+    **options)``, from the cache when the customers' generations allow."""
+
+    def __init__(self, cache: ReportCache, wh: Warehouse, customer_ids: Sequence[str]) -> None:
+        self._cache = cache
+        self._wh = wh
+        self._ids = tuple(customer_ids)
+        self._generations = self._read_generations()
+
+    def __call__(self, query: Query[T], start: date, end: date, **options: Hashable) -> T:
+        key = (
+            f"{query.__module__}.{query.__qualname__}",
+            self._ids,
+            start,
+            end,
+            tuple(sorted(options.items())),
+            self._generations,
+        )
+        found, answer = self._cache._get(key)
+        if found:
+            return answer  # type: ignore[no-any-return]
+        fresh: T = query(self._wh, list(self._ids), start, end, **options)
+        self._cache._put(key, fresh)
+        return fresh
+
+    def _read_generations(self) -> tuple[int, ...]:
+        if not self._ids:
+            return ()
+        found = load_generations(self._wh, self._ids)
+        return tuple(found[customer_id] for customer_id in self._ids)
