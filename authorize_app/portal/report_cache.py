@@ -15,8 +15,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from datetime import date
 from typing import Any, TypeVar
+
+import pyarrow as pa
 
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_queries import load_generations
@@ -62,8 +63,9 @@ class ReportCache:
 
 
 class CachedReads:
-    """``reads(query, start, end, **options)``: ``query(wh, customer_ids, start, end,
-    **options)``, from the cache when the customers' generations allow."""
+    """``reads(query, *args, **options)``: ``query(wh, customer_ids, *args, **options)``, from
+    the cache while the customers' generations are unchanged; ``reads.records(…)``: the same
+    answer as a list of row dicts (shared between requests: read them, never change them)."""
 
     def __init__(self, cache: ReportCache, wh: Warehouse, customer_ids: Sequence[str]) -> None:
         self._cache = cache
@@ -71,19 +73,37 @@ class CachedReads:
         self._ids = tuple(customer_ids)
         self._generations = self._read_generations()
 
-    def __call__(self, query: Query[T], start: date, end: date, **options: Hashable) -> T:
+    def __call__(self, query: Query[T], *args: Hashable, **options: Hashable) -> T:
+        def unchanged(answer: T) -> T:
+            return answer
+
+        return self._answer("table", query, args, options, unchanged)
+
+    def records(
+        self, query: Query[pa.Table], *args: Hashable, **options: Hashable
+    ) -> list[dict[str, Any]]:
+        return self._answer("records", query, args, options, lambda table: table.to_pylist())
+
+    def _answer(
+        self,
+        form: str,
+        query: Query[Any],
+        args: tuple[Hashable, ...],
+        options: dict[str, Hashable],
+        shape: Callable[[Any], T],
+    ) -> T:
         key = (
+            form,
             f"{query.__module__}.{query.__qualname__}",
             self._ids,
-            start,
-            end,
+            args,
             tuple(sorted(options.items())),
             self._generations,
         )
         found, answer = self._cache._get(key)
         if found:
             return answer  # type: ignore[no-any-return]
-        fresh: T = query(self._wh, list(self._ids), start, end, **options)
+        fresh: T = shape(query(self._wh, list(self._ids), *args, **options))
         self._cache._put(key, fresh)
         return fresh
 

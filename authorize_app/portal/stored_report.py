@@ -39,17 +39,16 @@ def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> 
     names = {customer.id: customer.name for customer in filters.customers}
     read = cache.reads(wh, ids)
     start, end = filters.start, filters.end
-    campaigns = read(campaign_report_table, start, end)
-    rows = [_campaign_row(record, names) for record in campaigns.to_pylist()]
-    report.rows = sort_rows(rows, filters.sort)
-    report.days = [_day(record) for record in read(daily_trend, start, end).to_pylist()]
-    report.freshness = latest_loaded_day(wh, ids)
-    report.offers = [_offer(r, names) for r in read(top_offers, start, end).to_pylist()]
+    campaigns = read.records(campaign_report_table, start, end)
+    report.rows = sort_rows([_campaign_row(record, names) for record in campaigns], filters.sort)
+    report.days = [_day(record) for record in read.records(daily_trend, start, end)]
+    report.freshness = read(latest_loaded_day)
+    report.offers = [_offer(r, names) for r in read.records(top_offers, start, end)]
     report.unavailable = [
-        _unavailable(r, names) for r in read(unavailable_offer_spend, start, end).to_pylist()
+        _unavailable(r, names) for r in read.records(unavailable_offer_spend, start, end)
     ]
     report.graphic_ads = [
-        _graphic_ad(r, names) for r in read(graphic_ad_report, start, end).to_pylist()
+        _graphic_ad(r, names) for r in read.records(graphic_ad_report, start, end)
     ]
     return report
 
