@@ -103,6 +103,8 @@ def _graphic_ad(record: Mapping[str, Any], names: Mapping[str, str]) -> GraphicA
 
 
 def _count(value: object) -> int | None:
+    if isinstance(value, int):  # what the warehouse returns; the rest are NULLs and decimals
+        return value
     found = _decimal(value)
     return None if found is None else int(found)
 
