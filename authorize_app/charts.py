@@ -1,4 +1,5 @@
-"""Server-rendered SVG line charts for the portal: no JavaScript, no external assets.
+"""Server-rendered SVG line charts for the portal: no external assets; the page's own script
+only adds a read-out of exact values on hover (the chart is complete without it).
 
 The SVG uses presentation attributes only (no ``style`` attribute, no ``<style>`` element), so it
 passes the portal's ``style-src 'self'`` CSP when inlined in a page. Every piece of text (title,
@@ -86,13 +87,17 @@ def small_multiples_svg(
     width: int = 720,
     panel_height: int = 110,
     element_id: str = CHART_ID,
+    previous: SeriesMap | None = None,
 ) -> str:
     """One mini chart per series, stacked, each with its own y axis and the same days on x.
 
     For metrics of different scales (cost, clicks, ROAS); a series without values says "no data"
-    in its panel. ``y_labels`` maps a series name to its unit label.
+    in its panel. ``y_labels`` maps a series name to its unit label. ``previous`` holds the
+    previous period's values of some series, placed on the days they are compared with, drawn
+    as a faint dashed line behind the current one (it shares the panel's axis).
     """
     cleaned = {name: _clean(points) for name, points in series.items()}
+    before = {name: _clean(points) for name, points in (previous or {}).items()}
     colours = _colours(cleaned)
     units = y_labels or {}
     top, panel_gap, bottom = 34.0, 24.0, 26.0
@@ -102,11 +107,19 @@ def small_multiples_svg(
         parts.append(_no_data(_Box(16, top, width - 32, panel_height)))
         return "".join([*parts, "</svg>"])
     first, last = _day_domain(cleaned)
-    axes = {name: _value_axis(_values({name: points})) for name, points in cleaned.items()}
+    axes = {
+        name: _value_axis(_values({name: points, "previous": before.get(name, [])}))
+        for name, points in cleaned.items()
+    }
     labels = {name: [_tick_label(t, axis[2]) for t in axis[2]] for name, axis in axes.items()}
     widest = max((len(label) for values in labels.values() for label in values), default=1)
     has_units = any(units.get(name) for name in cleaned)
     left = 14.0 + widest * CHAR_WIDTH + (18.0 if has_units else 0.0)
+    parts[0] = parts[0].replace(
+        "<svg ",
+        f'<svg data-plot-left="{left:.1f}" data-plot-width="{max(width - left - 18, 20):.1f}" ',
+        1,
+    )
     for index, (name, points) in enumerate(cleaned.items()):
         panel_top = top + index * (panel_height + panel_gap) + panel_gap - 6
         box = _Box(left, panel_top, max(width - left - 18, 20), panel_height)
@@ -120,6 +133,8 @@ def small_multiples_svg(
         scale = _Scale(box, first, last, low, high)
         parts.append(_y_axis(scale, ticks, labels[name], units.get(name, "")))
         parts.append(_x_axis(scale, labels_shown=index == len(cleaned) - 1))
+        if before.get(name):
+            parts.append(_series(name, before[name], scale, colours[name], faint=True))
         parts.append(_series(name, points, scale, colours[name]))
         parts.append("</g>")
     return "".join([*parts, "</svg>"])
@@ -269,10 +284,19 @@ def _x_axis(scale: _Scale, *, labels_shown: bool) -> str:
 # --- marks -----------------------------------------------------------------------------------
 
 
-def _series(name: str, points: list[Point], scale: _Scale, colour: str) -> str:
-    """A polyline per unbroken run of values; a lone value between gaps is a dot."""
-    label = escape(name)
-    parts = [f'<g class="series" data-series="{_attr(name)}">']
+def _series(
+    name: str, points: list[Point], scale: _Scale, colour: str, *, faint: bool = False
+) -> str:
+    """A polyline per unbroken run of values; a lone value between gaps is a dot. ``faint``:
+    the previous period's, thin, dashed and translucent."""
+    label = escape(f"{name}, previous period" if faint else name)
+    kind = "series previous" if faint else "series"
+    look = (
+        'stroke-width="1.5" stroke-dasharray="4 3" opacity="0.45"'
+        if faint
+        else ('stroke-width="2"')
+    )
+    parts = [f'<g class="{kind}" data-series="{_attr(name)}">']
     for run in _runs(points):
         if len(run) == 1:
             day, value = run[0]
@@ -284,7 +308,7 @@ def _series(name: str, points: list[Point], scale: _Scale, colour: str) -> str:
             continue
         coordinates = " ".join(f"{scale.x(day):.1f},{scale.y(value):.1f}" for day, value in run)
         parts.append(
-            f'<polyline points="{coordinates}" fill="none" stroke="{colour}" stroke-width="2" '
+            f'<polyline points="{coordinates}" fill="none" stroke="{colour}" {look} '
             f'stroke-linejoin="round" stroke-linecap="round"><title>{label}</title></polyline>'
         )
     parts.append("</g>")

@@ -90,3 +90,24 @@ FROM (
 WHERE r.spend_rank <= $limit
 ORDER BY r.customer_id, r.spend_rank"""  # noqa: S608 - constants only
     return wh.read(sql, {**scope_params(customer_ids, start, end), "limit": int(limit)})
+
+
+def top_offers_by_spend(
+    wh: Warehouse, customer_ids: Sequence[str], start: date, end: date, *, limit: int = 50
+) -> pa.Table:
+    """The ``limit`` offers with the most sponsored spend in ``start..end`` across all the
+    customers (the columns of ``top_offers`` without the rank), highest spend first."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    sql = f"""
+SELECT p.customer_id, p.offer_id, o.name AS offer_name, o.price, o.currency AS price_currency,
+       o.stock_available, o.stock_sold, o.status,
+       CASE WHEN o.offer_id IS NULL THEN NULL WHEN {_UNAVAILABLE} THEN TRUE ELSE FALSE END
+           AS unavailable,
+       p.currency, p.spend, p.clicks, p.attributed_value
+FROM ({_offer_spend(wh)}
+) AS p
+LEFT JOIN {OFFERS_TABLE} AS o ON o.customer_id = p.customer_id AND o.offer_id = p.offer_id
+ORDER BY p.spend DESC, p.customer_id, p.offer_id, p.currency
+LIMIT $limit"""  # noqa: S608 - constants only
+    return wh.read(sql, {**scope_params(customer_ids, start, end), "limit": int(limit)})

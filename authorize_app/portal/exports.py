@@ -56,8 +56,9 @@ def export_stored(ctx: Ctx) -> Response:
 
 
 def export_live(ctx: Ctx) -> Response:
-    """GET /reports/live/export?…: pulls again, exactly as the live page does."""
-    fmt = choice(ctx.request.args, "format", "Format", FORMATS)
+    """POST /reports/live/export (CSRF-checked form, the live page's fields): pulls again,
+    exactly as the live page does."""
+    fmt = choice(ctx.request.form, "format", "Format", FORMATS)
     filters = report_filters(ctx, live=True)
     settings = ctx.control.settings
     problem = live_range_problem(filters, settings.history_days, settings.reporting_timezone)

@@ -4,7 +4,8 @@ rules; the export reads exactly the same filters as the page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,9 +28,18 @@ class ReportFilters:
     start: date
     end: date
     customers: list[Customer]
-    requested: list[str]  # as asked for; empty means every customer in scope
+    requested: list[str]  # as asked for; empty (and no portfolio) means every customer in scope
     sort: str
     page: int = 1  # of the campaign table; links and exports start from the whole report
+    portfolios: list[str] = field(default_factory=list)  # whole portfolios asked for
+
+    @property
+    def picked(self) -> list[tuple[str, str]]:
+        """The selection as query pairs (``customer=…``, ``portfolio=…``): what a link to
+        another view carries so the selection survives navigation."""
+        return [("portfolio", p) for p in self.portfolios] + [
+            ("customer", c) for c in self.requested
+        ]
 
     @property
     def days(self) -> int:
@@ -45,6 +55,7 @@ class ReportFilters:
             "from": self.start.isoformat(),
             "to": self.end.isoformat(),
             "customer": self.requested,
+            "portfolio": self.portfolios,
             "sort": self.sort,
         }
         return values | changes
@@ -55,23 +66,31 @@ def yesterday(tz: str = REPORTING_TIMEZONE) -> date:
     return reporting_today(tz=tz) - timedelta(days=1)
 
 
-def report_filters(ctx: Ctx, *, live: bool) -> ReportFilters:
-    """The filters of a report request; 400 for malformed values, 404 for foreign customers."""
-    args = ctx.request.args
+def report_filters(
+    ctx: Ctx,
+    *,
+    live: bool,
+    sorts: Collection[str] = SORT_CHOICES,
+    default_sort: str = DEFAULT_SORT,
+) -> ReportFilters:
+    """The filters of a report request (a POST's form for a live pull, else the query string);
+    400 for malformed values, 404 for customers or portfolios outside the user's scope."""
+    args = ctx.request.form if ctx.request.method == "POST" else ctx.request.args
     end = date_param(args, "to", "To", yesterday(ctx.control.settings.reporting_timezone))
     default_days = LIVE_DEFAULT_DAYS if live else STORED_DEFAULT_DAYS
     start = date_param(args, "from", "From", end - timedelta(days=default_days - 1))
-    sort = args.get("sort", "") or DEFAULT_SORT
-    if sort not in SORT_CHOICES:
+    sort = args.get("sort", "") or default_sort
+    if sort not in sorts:
         raise bad_request(
             "Sort must be one of: "
-            + ", ".join(sorted(k for k in SORT_CHOICES if k[0] != "-"))
+            + ", ".join(sorted(k for k in sorts if k[0] != "-"))
             + " (prefix with - for descending)."
         )
     page = _page_param(args.get("page", "1"))
     requested = id_list(args, "customer")
-    customers = ctx.scope.select(requested)
-    filters = ReportFilters(start, end, customers, requested, sort, page)
+    portfolios = id_list(args, "portfolio")
+    customers = ctx.scope.select(requested, portfolios)
+    filters = ReportFilters(start, end, customers, requested, sort, page, portfolios)
     if not live:
         _check_stored_range(filters)
     return filters

@@ -23,6 +23,7 @@ from authorize_app.portal.report_filters import (
 )
 from authorize_app.portal.report_model import Report
 from authorize_app.portal.stored_report import stored_report
+from authorize_app.portal.views import view_context
 
 TEXT_SORTS = ("customer", "campaign")
 # Campaign rows per page: a 50-customer report has hundreds, and rendering them all made the
@@ -50,8 +51,17 @@ def reports(ctx: Ctx) -> Response:
     return _render(ctx, "reports", report, filters)
 
 
+def reports_live_form(ctx: Ctx) -> Response:
+    """GET /reports/live?…: the live form with these filters; nothing is pulled (a link, even
+    a cross-site one, must never start calls to Allegro)."""
+    filters = report_filters(ctx, live=True)
+    empty = Report("live", filters.start, filters.end, filters.customers)
+    return _render(ctx, "reports_live", empty, filters)
+
+
 def reports_live(ctx: Ctx) -> Response:
-    """GET /reports/live?…: pulled from Allegro now; a refused range says why, pulls nothing."""
+    """POST /reports/live (CSRF-checked form): pulled from Allegro now; a refused range says
+    why and pulls nothing."""
     filters = report_filters(ctx, live=True)
     settings = ctx.control.settings
     problem = live_range_problem(filters, settings.history_days, settings.reporting_timezone)
@@ -97,10 +107,16 @@ def _render(
         sort_url=_sort_url(link, endpoint, filters),
         export_url=lambda fmt: link(export, format=fmt),
         stored_url=link("reports"),
-        live_url=ctx.url("reports_live", query={"customer": filters.requested}),
-        choices=ctx.scope.customers,
-        chosen=set(filters.requested),
+        # The selection only: the live mode's own default range (its limit is 14 days).
+        live_url=f"{ctx.url('reports_live_form')}?{urlencode(filters.picked)}",
+        live_fields=[
+            ("from", filters.start.isoformat()),
+            ("to", filters.end.isoformat()),
+            ("sort", filters.sort),
+            *filters.picked,
+        ],
         live_max_days=LIVE_MAX_DAYS,
+        **view_context(ctx, filters, "reports"),
         **HELPERS,
     )
 
@@ -114,13 +130,17 @@ def _report_links(ctx: Ctx, filters: ReportFilters) -> ReportLink:
     A page carries about twenty such links; the customer list, their long common part, is
     encoded once instead of once per link.
     """
-    customers = urlencode([("customer", customer_id) for customer_id in filters.requested])
+    customers = urlencode(filters.picked)
     paths: dict[str, str] = {}
 
     def link(endpoint: str, **changes: Any) -> str:
         if endpoint not in paths:
             paths[endpoint] = ctx.url(endpoint)
-        query = {k: v for k, v in filters.query(**changes).items() if k != "customer"}
+        query = {
+            k: v
+            for k, v in filters.query(**changes).items()
+            if k not in ("customer", "portfolio") and v is not None
+        }
         return "&".join(
             part for part in (f"{paths[endpoint]}?{urlencode(query)}", customers) if part
         )

@@ -15,14 +15,17 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from authorize_app.portal import agency_pages as agency
 from authorize_app.portal import (
+    ad_types_pages,
     api_log_pages,
     auth,
     connections_pages,
     exports,
+    offers_pages,
+    overview_pages,
     reports_pages,
 )
+from authorize_app.portal import agency_pages as agency
 from authorize_app.portal import customers_pages as customers
 from authorize_app.portal import viewers_pages as viewers
 from authorize_app.portal.agency_pages import AGENCY_CALLBACK_PATH as AGENCY_CALLBACK
@@ -130,10 +133,14 @@ ROUTES: tuple[Route, ...] = (
         agency.agency_client_link,
     ),
     Route("/api-log", "GET", "api_log", USER, api_log_pages.api_log),
+    Route("/overview", "GET", "overview", USER, overview_pages.overview),
+    Route("/ad-types", "GET", "ad_types", USER, ad_types_pages.ad_types),
+    Route("/offers", "GET", "offers", USER, offers_pages.offers),
     Route("/reports", "GET", "reports", USER, reports_pages.reports),
-    Route("/reports/live", "GET", "reports_live", USER, reports_pages.reports_live),
+    Route("/reports/live", "GET", "reports_live_form", USER, reports_pages.reports_live_form),
+    Route("/reports/live", "POST", "reports_live", USER, reports_pages.reports_live),
     Route("/reports/export", "GET", "export", USER, exports.export_stored, api=True),
-    Route("/reports/live/export", "GET", "export_live", USER, exports.export_live, api=True),
+    Route("/reports/live/export", "POST", "export_live", USER, exports.export_live, api=True),
 )
 
 BY_ENDPOINT = {route.endpoint: route for route in ROUTES}

@@ -4,7 +4,7 @@ customers in the filters (ids only ever come from the scope)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -47,10 +47,16 @@ def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> 
     report.unavailable = [
         _unavailable(r, names) for r in read.records(unavailable_offer_spend, start, end)
     ]
-    report.graphic_ads = [
-        _graphic_ad(r, names) for r in read.records(graphic_ad_report, start, end)
-    ]
+    graphic_ads = read.records(graphic_ad_report, start, end)
+    report.graphic_ads = graphic_ad_rows(graphic_ads, names)
     return report
+
+
+def graphic_ad_rows(
+    records: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+) -> list[GraphicAdRow]:
+    """``graphic_ad_report`` rows, customers named."""
+    return [_graphic_ad(record, names) for record in records]
 
 
 def _offer(record: Mapping[str, Any], names: Mapping[str, str]) -> OfferRow:

@@ -11,5 +11,6 @@ from tests.portal.fixtures import (  # fixtures, registered by import
     anon_http,
     cheap_password_hashing,
     portal,
+    portal_app,
     viewer_http,
 )

@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 
 from authorize_app.app import create_app
+from authorize_app.portal.app import PortalApp
 from authorize_app.server import start_in_thread
 from control_store import agency_accounts, agency_clients, customers, portfolios, users
 from control_store.customers import Customer
@@ -182,6 +183,14 @@ def _build(
         # "agency2" (seller 9, also "agency2"'s, is the browser test's to adopt in the portal).
         spare_sellers=[4, 6, 8, 1, 3, 5, 7],
     )
+
+
+@pytest.fixture(scope="session")
+def portal_app(portal: PortalStack) -> Iterator[PortalApp]:
+    """The portal's WSGI app over the stack's stores, for werkzeug's test client (no server)."""
+    app = PortalApp(portal.control, warehouse_url=portal.settings.resolved_warehouse_url)
+    yield app
+    app.close()
 
 
 @pytest.fixture(scope="session")

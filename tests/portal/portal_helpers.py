@@ -8,10 +8,12 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import pyarrow as pa
 import requests
+from werkzeug.test import Client
 
 from allegro_resource.models import AdType, StatRow
 from allegro_resource.windows import reporting_today
@@ -30,6 +32,9 @@ from testing.stat_tables import stat_rows_to_arrow
 from tests.authorize_app.onboarding_helpers import consent_over_http
 from warehouse.offers_schema import OFFER_INPUT_SCHEMA
 from warehouse.stats_loader import Warehouse
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 PASSWORD = "correct horse battery"
 MAIN_AGENCY = "Agencja Główna"
@@ -109,6 +114,33 @@ def page_csrf(http: requests.Session, url: str) -> str:
     page = http.get(url, timeout=HTTP_TIMEOUT)
     assert page.status_code == 200, page.text
     return csrf_of(page.text)
+
+
+def signed_in(app: WSGIApplication, account: Account) -> Client:
+    """A werkzeug test client of the portal app with a session of ``account`` (through the
+    login form, CSRF token included)."""
+    client = Client(app)
+    form = client.get("/login").get_data(as_text=True)
+    done = client.post(
+        "/login",
+        data={"email": account.email, "password": account.password, "csrf_token": csrf_of(form)},
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)
+    return client
+
+
+def pull_live(
+    http: requests.Session, stack: PortalStack, query: str, *, export: str | None = None
+) -> requests.Response:
+    """A live pull as the live page's form sends it: a POST with the session's CSRF token and
+    the fields of ``query`` (a query string); ``export``: the live export in that format."""
+    csrf = page_csrf(http, stack.portal("/reports/live"))
+    fields = [*parse_qsl(query, keep_blank_values=True), ("csrf_token", csrf)]
+    path = "/reports/live"
+    if export is not None:
+        fields.append(("format", export))
+        path = "/reports/live/export"
+    return http.post(stack.portal(path), data=fields, allow_redirects=False, timeout=HTTP_TIMEOUT)
 
 
 def post(http: requests.Session, url: str, data: dict[str, Any] | None = None) -> requests.Response:

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import pyarrow.parquet as pq
 import pytest
 import requests
 
 from authorize_app.portal.routes import ROUTES, URL_MAP, Access
-from control_store import auth_links, customers, users
-from tests.portal.portal_helpers import HTTP_TIMEOUT, PortalStack, page_csrf, sign_in
+from control_store import auth_links, customers, portfolios, users
+from tests.portal.portal_helpers import (
+    HTTP_TIMEOUT,
+    PortalStack,
+    page_csrf,
+    pull_live,
+    sign_in,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Case:
 
     def url(self, stack: PortalStack) -> str:
         link = auth_links.list_links(stack.control.engine, stack.south[0].id)[0]
+        named = {p.name: p.id for p in portfolios.list_portfolios(stack.control.engine)}
         viewer = users.find_user(stack.control.engine, stack.viewer.email)
         assert stack.agency is not None
         filled = self.path.format(
@@ -39,13 +47,21 @@ class Case:
             link=link.id,
             viewer=viewer.id,
             agency=stack.agency.id,
+            own_portfolio=named["North"],
+            foreign_portfolio=named["South"],
         )
         return stack.portal(filled)
 
     def route(self) -> tuple[str, Access, bool]:
         """(endpoint, access, api) of the route this request reaches."""
         path = self.path.split("?")[0].format(
-            own="c", foreign="c", link="l", viewer="u", agency="a"
+            own="c",
+            foreign="c",
+            link="l",
+            viewer="u",
+            agency="a",
+            own_portfolio="p",
+            foreign_portfolio="p",
         )
         endpoint, _ = URL_MAP.bind("portal.test").match(path, method=self.method)
         found = next(r for r in ROUTES if r.endpoint == endpoint)
@@ -53,7 +69,7 @@ class Case:
 
     @property
     def foreign(self) -> bool:
-        return "{foreign}" in self.path or "{link}" in self.path
+        return any(f"{{{name}}}" in self.path for name in ("foreign", "foreign_portfolio", "link"))
 
 
 CASES = [
@@ -91,27 +107,49 @@ CASES = [
     Case("GET", "/reports?customer={own}"),
     Case("GET", "/reports?customer={foreign}"),
     Case("GET", "/reports?customer={own}&customer={foreign}"),
+    Case("GET", "/overview"),
+    Case("GET", "/overview?customer={own}"),
+    Case("GET", "/overview?portfolio={own_portfolio}"),
+    Case("GET", "/overview?customer={foreign}"),
+    Case("GET", "/overview?portfolio={foreign_portfolio}"),
+    Case("GET", "/overview?portfolio={own_portfolio}&customer={foreign}"),
+    Case("GET", "/ad-types"),
+    Case("GET", "/ad-types?portfolio={own_portfolio}"),
+    Case("GET", "/ad-types?customer={foreign}"),
+    Case("GET", "/offers"),
+    Case("GET", "/offers?customer={own}"),
+    Case("GET", "/offers?portfolio={foreign_portfolio}"),
+    Case("GET", "/reports?portfolio={foreign_portfolio}"),
+    Case("GET", "/reports/live"),
     Case("GET", "/reports/live?customer={own}"),
     Case("GET", "/reports/live?customer={foreign}"),
     Case("GET", "/reports/live?customer={own}&customer={foreign}"),
+    Case("POST", "/reports/live?customer={own}"),
+    Case("POST", "/reports/live?customer={foreign}"),
+    Case("POST", "/reports/live?portfolio={foreign_portfolio}"),
     Case("GET", "/reports/export?format=csv"),
     Case("GET", "/reports/export?format=parquet"),
     Case("GET", "/reports/export?format=csv&customer={foreign}"),
     Case("GET", "/reports/export?format=parquet&customer={own}&customer={foreign}"),
-    Case("GET", "/reports/live/export?format=csv&customer={own}"),
-    Case("GET", "/reports/live/export?format=csv&customer={foreign}"),
-    Case("GET", "/reports/live/export?format=parquet"),
+    Case("POST", "/reports/live/export?format=csv&customer={own}"),
+    Case("POST", "/reports/live/export?format=csv&customer={foreign}"),
+    Case("POST", "/reports/live/export?format=parquet"),
 ]
 
 
 def send(
     http: requests.Session, stack: PortalStack, case: Case, csrf: str = ""
 ) -> requests.Response:
+    url = case.url(stack)
     data = {"csrf_token": csrf, "name": "x", "portfolio": "", "email": "x@agency.test"}
+    fields: list[tuple[str, str]] = list(data.items())
+    if case.method == "POST" and "?" in url:  # a form's fields, as the page's form sends them
+        url, query = url.split("?", 1)
+        fields = [(k, v) for k, v in fields if k != "portfolio"] + parse_qsl(query)
     return http.request(
         case.method,
-        case.url(stack),
-        data=data if case.method == "POST" else None,
+        url,
+        data=fields if case.method == "POST" else None,
         allow_redirects=False,
         timeout=HTTP_TIMEOUT,
     )
@@ -217,9 +255,6 @@ def test_a_viewers_pull_of_a_foreign_customer_calls_allegro_for_nobody(
 ) -> None:
     before = portal.simulator.stats()["requests"]
     foreign = portal.south[0].id
-    for path in (
-        f"/reports/live?customer={foreign}",
-        f"/reports/live/export?format=csv&customer={foreign}",
-    ):
-        assert viewer_http.get(portal.portal(path), timeout=HTTP_TIMEOUT).status_code == 404
+    assert pull_live(viewer_http, portal, f"customer={foreign}").status_code == 404
+    assert pull_live(viewer_http, portal, f"customer={foreign}", export="csv").status_code == 404
     assert portal.simulator.stats()["requests"] == before

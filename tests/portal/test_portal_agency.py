@@ -31,6 +31,7 @@ from tests.portal.portal_helpers import (
     PortalStack,
     page_csrf,
     post,
+    pull_live,
     sign_in,
     text_of,
 )
@@ -299,7 +300,8 @@ def test_a_live_pull_of_a_customer_behind_a_broken_agency_says_to_reconnect(
 ) -> None:
     _, north, _ = broken
     before = portal.simulator.stats()["requests"]
-    live = get(admin_http, portal, f"/reports/live?customer={north.id}")
+    live = pull_live(admin_http, portal, f"customer={north.id}")
+    assert live.status_code == 200
     errors = text_of(table_html(live, "report-errors"))
     assert north.name in errors and "Reconnect" in errors
     assert portal.simulator.stats()["requests"] == before  # refused without calling Allegro
@@ -346,7 +348,7 @@ def test_graphic_ads_show_cpm_and_the_max_daily_reach_never_a_sum(
         admin_http, portal, f"/reports?from={portal.start}&to={portal.end}&customer={alpha.id}"
     )
     table = table_html(page, "graphic-ads")
-    assert '<th class="num">CPM</th>' in table and "Max daily reach" in table
+    assert '<th scope="col" class="num">CPM</th>' in table and "Max daily reach" in table
     expected = graphic_ad_report(portal.warehouse, [alpha.id], portal.start, portal.end)
     reach = expected.column("max_daily_unique_reach").to_pylist()
     cells = re.findall(r'<td class="num">([\d\u202f]+)</td></tr>', table)

@@ -30,6 +30,7 @@ from tests.portal.portal_helpers import (
 )
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"  # too
 
 
 @pytest.fixture
@@ -205,6 +206,8 @@ def test_a_consent_withdrawn_at_allegro_needs_a_new_link_while_statistics_still_
     page = new_page(chromium, contexts, dialogs)
     sign_in(page, portal, portal.admin)
     page.goto(portal.portal(f"/reports/live?customer={customer.id}"))
+    page.get_by_role("button", name="Pull from Allegro").click()  # a POST with the CSRF token
+    expect(page.locator("#live-banner")).to_contain_text("pulled from Allegro at")
     expect(page.locator("#live-badge")).to_have_text("LIVE")
     expect(page.locator("#campaigns tbody tr[data-customer-id]").first).to_be_visible()
     assert shown_customer_ids(page, "campaigns") == {customer.id}  # the agency's token reads
@@ -220,3 +223,34 @@ def test_a_consent_withdrawn_at_allegro_needs_a_new_link_while_statistics_still_
     page.screenshot(path=str(ARTIFACTS / "portal-connections.png"), full_page=True)
     row.get_by_role("button", name="Send a new link").click()
     expect(page.locator("#link-url")).to_have_value(re.compile(r"/authorize/"))
+
+
+@pytest.mark.browser
+def test_a_live_pull_is_a_form_its_page_is_marked_live_and_it_exports(
+    portal: PortalStack, chromium: Browser, contexts: list[BrowserContext]
+) -> None:
+    alpha = portal.north[0]
+    dialogs: list[str] = []
+    page = new_page(chromium, contexts, dialogs)
+    sign_in(page, portal, portal.admin)
+    before = portal.simulator.stats()["requests"]
+    page.goto(portal.portal(f"/reports/live?customer={alpha.id}"))
+    expect(page.locator("#live-banner")).to_contain_text("nothing was pulled")
+    assert portal.simulator.stats()["requests"] == before  # opening the page pulls nothing
+
+    page.get_by_role("button", name="Pull from Allegro").click()
+    expect(page.locator("#live-banner")).to_contain_text("pulled from Allegro at")
+    assert shown_customer_ids(page, "campaigns") == {alpha.id}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "live.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.locator("#live-export").get_by_role("button", name="CSV").click()
+    saved = download.value
+    assert re.fullmatch(r"campaigns_live_[\d-]{10}_[\d-]{10}\.csv", saved.suggested_filename)
+    exported = list(csv.DictReader(io.StringIO(Path(saved.path()).read_text())))
+    shown = page.locator("#campaigns tbody tr[data-campaign-id]").evaluate_all(
+        "rows => rows.map(r => r.dataset.campaignId)"
+    )
+    assert [row["campaign_id"] for row in exported] == shown
+    assert dialogs == []

@@ -28,6 +28,7 @@ from tests.portal.portal_helpers import (
     PortalStack,
     page_csrf,
     post,
+    pull_live,
     sign_in,
     text_of,
     yesterday,
@@ -386,10 +387,10 @@ def test_live_mode_refuses_ranges_allegro_would_refuse_and_calls_nothing(
     today = yesterday() + timedelta(days=1)
     before = portal.simulator.stats()["requests"]
     query = f"from={today + timedelta(days=start)}&to={today + timedelta(days=end)}"
-    page = admin_http.get(portal.portal(f"/reports/live?{query}"), timeout=HTTP_TIMEOUT)
+    page = pull_live(admin_http, portal, query)
     assert page.status_code == 400
     assert reason in text_of(page.text) and "LIVE" in page.text
-    export = admin_http.get(portal.portal(f"/reports/live/export?format=csv&{query}"), timeout=60)
+    export = pull_live(admin_http, portal, query, export="csv")
     assert export.status_code == 400 and reason in text_of(export.text)
     assert portal.simulator.stats()["requests"] == before
 
@@ -399,7 +400,8 @@ def test_a_live_pull_matches_the_stored_figures_and_lands_in_the_api_log(
 ) -> None:
     alpha, hostile = portal.north
     query = report_path(portal, alpha.id, hostile.id, sort="campaign", days=7)
-    live = get(admin_http, portal, "/reports/live?" + query)
+    live = pull_live(admin_http, portal, query)
+    assert live.status_code == 200, text_of(live.text)[:500]
     assert 'id="live-badge">LIVE<' in live.text
     errors = table_html(live, "report-errors")
     assert hostile.id in errors and "not linked to a client of an agency account" in errors
@@ -410,7 +412,7 @@ def test_a_live_pull_matches_the_stored_figures_and_lands_in_the_api_log(
     assert re.findall(alphas, live_rows, re.S) == re.findall(alphas, stored_rows, re.S)
     assert set(row_attr(live_rows, "customer-id")) == {alpha.id}  # the others still show
 
-    exported = admin_http.get(portal.portal("/reports/live/export?format=csv&" + query), timeout=60)
+    exported = pull_live(admin_http, portal, query, export="csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [r["campaign_id"] for r in rows if not r["error"]] == row_attr(live_rows, "campaign-id")
     assert [r["customer_id"] for r in rows if r["error"]] == [hostile.id]

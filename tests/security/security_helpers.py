@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, func, select
+from werkzeug.datastructures import MultiDict
 from werkzeug.test import Client, TestResponse
 
 from control_store.schema import metadata
@@ -52,6 +54,21 @@ class Browser:
             headers=headers,
             **kwargs,
         )
+
+    def submit(self, path: str) -> TestResponse:
+        """``path``'s query string sent as the form a portal page sends it: a POST with this
+        browser's CSRF token (live pulls and their exports are forms, never links)."""
+        action, _, query = path.partition("?")
+        token = self.csrf("/portal/reports/live")
+        fields = [*parse_qsl(query, keep_blank_values=True), ("csrf_token", token)]
+        return self.post(action, data=MultiDict(fields))
+
+    def fetch(self, path: str) -> TestResponse:
+        """``path`` as the portal's pages reach it: a live pull or its export through their
+        form (``submit``), anything else with a GET."""
+        if path.split("?")[0].rstrip("/") == "/portal/reports/live/export":
+            return self.submit(path)
+        return self.get(path)
 
     def csrf(self, page: str = "/portal/login") -> str:
         """This browser's CSRF token, read from a page with a form."""

@@ -161,7 +161,7 @@ def test_an_allegro_error_in_a_live_pull_is_shown_escaped(
 
     monkeypatch.setattr(live_report, "_pull", failing)
     admin = Browser(web_app, ip="192.0.2.53").sign_in(portal.admin)
-    page = admin.get(f"/portal/reports/live?customer={hostile.customer.id}")
+    page = admin.submit(f"/portal/reports/live?customer={hostile.customer.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert_shown_as_text(html, f"{SCRIPT} from Allegro", f"report Trace-Id {SCRIPT} to Allegro")

@@ -33,7 +33,7 @@ DATE_CASES = [
 def test_dates_far_outside_any_report_are_a_400_not_a_crash(
     admin: Browser, path: str, message: str
 ) -> None:
-    answer = admin.get(path)
+    answer = admin.fetch(path)
     assert answer.status_code == 400, answer.get_data(as_text=True)[-400:]
     assert message in text_of(answer.get_data(as_text=True))
 

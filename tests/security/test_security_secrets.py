@@ -25,7 +25,7 @@ from tests.authorize_app.onboarding_helpers import (
     Onboarding,
     callback_url,
 )
-from tests.portal.portal_helpers import PASSWORD, PortalStack, sign_in
+from tests.portal.portal_helpers import PASSWORD, PortalStack, pull_live, sign_in
 from tests.security.security_helpers import Browser, WSGIApp
 
 SIMULATOR_LOGGERS = ("simulator",)  # the stand-in for Allegro, not product
@@ -83,8 +83,9 @@ def test_signing_in_and_a_live_pull_log_no_password_cookie_or_token(
     with sign_in(portal, portal.admin) as http:
         cookie = str(http.cookies.get(COOKIE_NAME, path="/portal"))
         alpha = portal.north[0]
-        live = http.get(portal.portal(f"/reports/live?customer={alpha.id}"), timeout=60)
+        live = pull_live(http, portal, f"customer={alpha.id}")
         assert live.status_code == 200
+        assert "pulled from Allegro at" in live.text
     stored = portal.control.tokens.read(alpha.id)
     assert stored is not None
     logged = product_log(caplog, portal.url)

@@ -237,3 +237,25 @@ def test_an_offer_never_fetched_is_unknown_not_unavailable(
     assert (unknown["offer_name"], unknown["status"], unknown["unavailable"]) == (None, None, None)
     spoon = next(r for r in top if r["offer_id"] == "offer-ad-sold-well")
     assert spoon["unavailable"] is False
+
+
+def test_the_top_offers_across_customers_are_ranked_by_spend_alone(
+    warehouse: Warehouse, factory: StatFactory
+) -> None:
+    _load_spend(warehouse, factory)
+
+    top = offer_queries.top_offers_by_spend(
+        warehouse, ["cust-1", "cust-2"], D1, D3, limit=3
+    ).to_pylist()
+
+    # cust-2's cup (50.00) outranks cust-1's kettle (30.00): one list, not a top per customer.
+    assert [(r["customer_id"], r["offer_id"], r["spend"]) for r in top] == [
+        ("cust-1", "offer-ad-ended", Decimal("60.00")),
+        ("cust-2", "offer-ad-ended", Decimal("50.00")),
+        ("cust-1", "offer-ad-active", Decimal("30.00")),
+    ]
+    assert [(r["offer_name"], r["price"], r["unavailable"]) for r in top] == [
+        ("Mug", Decimal("9.99"), True),
+        ("Cup", Decimal("1.00"), True),
+        ("Kettle", Decimal("99.00"), False),
+    ]
