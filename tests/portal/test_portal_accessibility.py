@@ -1,7 +1,8 @@
 """Every page passes axe-core in Chromium with no serious or critical violation: each portal
 page of ``page_catalogue`` as an admin and as a viewer (who gets the 403 page on admin pages,
 and that page is checked too), the not-found page, the one-time link page, and the consent
-pages a customer opens from their link. A screenshot of each is saved under ``artifacts/``.
+pages a customer opens from their link. A screenshot of each is saved under
+``test-artifacts/screenshots/`` (git-ignored), except those another browser test takes.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from tests.portal.page_catalogue import (
     NOT_PAGES,
     PORTAL_PAGES,
     ROLES,
+    SHOT_ELSEWHERE,
     ConsentPage,
     PortalPage,
 )
 from tests.portal.portal_helpers import Account, PortalStack
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "pages"  # git-ignored
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ADMIN_ONLY = {route.endpoint for route in ROUTES if route.access is ADMIN}
 PORTAL_PAGES_BY_NAME = {page.name: page for page in PORTAL_PAGES}
 
@@ -69,10 +71,12 @@ def _sign_in(page: Page, stack: PortalStack, account: Account) -> None:
     page.wait_for_url(re.compile(r"/portal/reports"))
 
 
-def assert_accessible(page: Page, axe_script: AxeScript, shot: str) -> None:
-    """No serious or critical axe violation on the page as shown; its screenshot saved."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
+def assert_accessible(page: Page, axe_script: AxeScript, shot: str | None) -> None:
+    """No serious or critical axe violation on the page as shown; its screenshot saved as
+    ``shot`` (unless None: taken elsewhere)."""
+    if shot is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
     found: list[Violation] = failing(axe_violations(page, axe_script))
     assert not found, f"{page.url}:\n" + "\n".join(v.describe() for v in found)
 
@@ -105,7 +109,8 @@ def test_portal_page_has_no_serious_accessibility_violation(
     assert answer is not None
     refused = role == "viewer" and entry.endpoint in ADMIN_ONLY
     assert answer.status == (403 if refused else entry.status), entry.path(portal)
-    assert_accessible(page, axe_script, f"{role}-{entry.name}")
+    shot = None if (role, entry.name) in SHOT_ELSEWHERE else f"{role}-{entry.name}"
+    assert_accessible(page, axe_script, shot)
 
 
 @pytest.mark.browser
@@ -117,6 +122,18 @@ def test_not_found_page_has_no_serious_accessibility_violation(
     answer = page.goto(portal.portal("/customers/no-such-customer"))
     assert answer is not None and answer.status == 404
     assert_accessible(page, axe_script, f"{role}-not-found")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", ROLES)
+def test_live_pull_page_has_no_serious_accessibility_violation(
+    role: str, portal: PortalStack, signed_in: dict[str, Page], axe_script: AxeScript
+) -> None:
+    page = signed_in[role]
+    page.goto(portal.portal(f"/reports/live?customer={portal.north[0].id}"))
+    page.get_by_role("button", name="Pull from Allegro").click()
+    expect(page.locator("#live-banner")).to_contain_text("pulled from Allegro at")
+    assert_accessible(page, axe_script, None if role == "admin" else f"{role}-live-pulled")
 
 
 @pytest.mark.browser
