@@ -14,7 +14,8 @@ requests of one URL measure it warm. ``--cold`` gives every request its own date
 period ends 0, 1, 2, … days before the last loaded day), so none is answered from that cache.
 
 Run: ``.venv/bin/python -m bench.portal [--requests 200 --concurrency 4]``;
-``--pages overview,offers --customers 200`` for the overview and offers pages; ``--small`` uses
+``--pages overview,offers --customers 200`` for the overview and offers pages (``ad-types``
+too); ``--small`` uses
 (and builds in seconds) a 16-customer warehouse instead.
 """
 
@@ -174,6 +175,9 @@ def sign_in(base_url: str) -> Jar:
 # Each page's path under the portal, and a piece of markup its answer has when it shows data.
 PAGES: dict[str, tuple[str, str]] = {
     "report": ("/portal/reports", "trend-chart"),
+    "overview": ("/portal/overview", "overview-customers"),
+    "offers": ("/portal/offers", "top-offers"),
+    "ad-types": ("/portal/ad-types", "ad-type-panels"),
 }
 
 
