@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -23,6 +23,7 @@ from warehouse.stats_loader import Warehouse
 from warehouse.stats_queries import load_generations
 
 T = TypeVar("T")
+R = TypeVar("R")
 # Answers kept per process. A 50-customer report stores ~10 small Arrow tables (tens of KB);
 # the least recently used go first.
 CAPACITY = 512
@@ -65,7 +66,8 @@ class ReportCache:
 class CachedReads:
     """``reads(query, *args, **options)``: ``query(wh, customer_ids, *args, **options)``, from
     the cache while the customers' generations are unchanged; ``reads.records(…)``: the same
-    answer as a list of row dicts (shared between requests: read them, never change them)."""
+    answer as a list of row dicts, ``reads.named_rows(…)`` as converted rows (both shared
+    between requests: read them, never change them)."""
 
     def __init__(self, cache: ReportCache, wh: Warehouse, customer_ids: Sequence[str]) -> None:
         self._cache = cache
@@ -84,9 +86,30 @@ class CachedReads:
     ) -> list[dict[str, Any]]:
         return self._answer("records", query, args, options, lambda table: table.to_pylist())
 
+    def named_rows(
+        self,
+        query: Query[pa.Table],
+        convert: Callable[[Mapping[str, Any], Mapping[str, str]], R],
+        names: Mapping[str, str],
+        *args: Hashable,
+        **options: Hashable,
+    ) -> list[R]:
+        """The answer's rows, each ``convert(record, names)`` (the customers' display names
+        come from the control store, so they are part of the key)."""
+        form = (
+            "named",
+            f"{convert.__module__}.{convert.__qualname__}",
+            tuple(sorted(names.items())),
+        )
+
+        def shape(table: pa.Table) -> list[R]:
+            return [convert(record, names) for record in table.to_pylist()]
+
+        return self._answer(form, query, args, options, shape)
+
     def _answer(
         self,
-        form: str,
+        form: Hashable,
         query: Query[Any],
         args: tuple[Hashable, ...],
         options: dict[str, Hashable],

@@ -39,16 +39,14 @@ def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> 
     names = {customer.id: customer.name for customer in filters.customers}
     read = cache.reads(wh, ids)
     start, end = filters.start, filters.end
-    campaigns = read.records(campaign_report_table, start, end)
-    report.rows = sort_rows([_campaign_row(record, names) for record in campaigns], filters.sort)
+    # Rows converted once per answer and customer names (each request only sorts and pages).
+    campaigns = read.named_rows(campaign_report_table, _campaign_row, names, start, end)
+    report.rows = sort_rows(campaigns, filters.sort)
     report.days = [_day(record) for record in read.records(daily_trend, start, end)]
     report.freshness = read(latest_loaded_day)
-    report.offers = [_offer(r, names) for r in read.records(top_offers, start, end)]
-    report.unavailable = [
-        _unavailable(r, names) for r in read.records(unavailable_offer_spend, start, end)
-    ]
-    graphic_ads = read.records(graphic_ad_report, start, end)
-    report.graphic_ads = graphic_ad_rows(graphic_ads, names)
+    report.offers = read.named_rows(top_offers, _offer, names, start, end)
+    report.unavailable = read.named_rows(unavailable_offer_spend, _unavailable, names, start, end)
+    report.graphic_ads = read.named_rows(graphic_ad_report, _graphic_ad, names, start, end)
     return report
 
 

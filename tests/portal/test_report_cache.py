@@ -5,9 +5,10 @@ read while loads run is one the warehouse held (the latest once they stop)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -107,3 +108,19 @@ def test_every_answer_read_while_loads_run_is_one_the_warehouse_held(
     assert failures == []
     assert seen and all(answer in (held[1], held[2]) for answer in seen)
     assert final == held[1 + (loads - 1) % 2]  # the last load's figures, not a cached older one
+
+
+def test_rows_named_after_customers_follow_a_rename_without_a_load(warehouse: Warehouse) -> None:
+    cache = ReportCache()
+
+    def first_customer(record: Mapping[str, Any], names: Mapping[str, str]) -> str:
+        return names["c1"]
+
+    before = cache.reads(warehouse, REPORTED).named_rows(
+        daily_trend, first_customer, {"c1": "Alfa", "c2": "Beta"}, START, END
+    )
+    renamed = cache.reads(warehouse, REPORTED).named_rows(
+        daily_trend, first_customer, {"c1": "Alfa Ogrody", "c2": "Beta"}, START, END
+    )
+
+    assert set(before) == {"Alfa"} and set(renamed) == {"Alfa Ogrody"}
