@@ -2,10 +2,11 @@
 
 Builds (or reuses) the bench warehouse of ``testing/portal_data.py``, seeds a fresh control store
 in a temp folder with the page's customers and an admin, signs in through the login form, then
-requests ``--path`` (default: the stored report for ``--customers`` customers over the last
-``--days`` days) ``--repeat`` times in this process under Python's profiler, after one warm-up.
-Prints milliseconds per request in each stage the portal's code is made of (every warehouse
-query, the chart, the template), then the top functions by own CPU.
+requests ``--page`` (the stored report by default; or overview, offers, ad-types) for
+``--customers`` customers over the last ``--days`` days (or any ``--path``) ``--repeat`` times
+in this process under Python's profiler, after one warm-up. Prints milliseconds per request in
+each stage the portal's code is made of (every warehouse query, the chart, the template), then
+the top functions by own CPU.
 
 Run: ``.venv/bin/python -m bench.portal_profile [--customers 50 --days 90 --repeat 10]``.
 """
@@ -26,6 +27,7 @@ from urllib.parse import urlencode
 from werkzeug.test import Client
 
 from authorize_app.app import create_app
+from bench.portal import PAGES
 from control_store import users
 from control_store.database import upgrade
 from services.control import open_control
@@ -52,7 +54,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeat", type=int, default=10, help="profiled requests")
-    parser.add_argument("--path", default="", help="a portal path instead of the report")
+    parser.add_argument("--page", default="report", choices=sorted(PAGES), help="which page")
+    parser.add_argument("--path", default="", help="a portal path instead of --page")
     parser.add_argument("--top", type=int, default=15, help="functions listed by own CPU")
     parser.add_argument("--small", action="store_true", help="the 16-customer warehouse")
     args = parser.parse_args()
@@ -62,7 +65,7 @@ def main() -> None:
     end = built.last_day
     start = end - timedelta(days=args.days - 1)
     query = urlencode([("from", start), ("to", end), *(("customer", i) for i in ids)])
-    path = args.path or f"/portal/reports?{query}"
+    path = args.path or f"{PAGES[args.page][0]}?{query}"
     with tempfile.TemporaryDirectory(prefix="bench-portal-profile-") as folder:
         data = Path(folder)
         control_url = f"sqlite:///{data / 'control.db'}"
