@@ -24,9 +24,10 @@ from warehouse.stats_queries import load_generations
 
 T = TypeVar("T")
 R = TypeVar("R")
-# Answers kept per process. A 50-customer report stores ~10 small Arrow tables (tens of KB);
-# the least recently used go first.
-CAPACITY = 512
+# Rows kept per process, over all answers (an answer counts its rows, at least 1); the least
+# recently used answers go first. A 200-customer report keeps ~7,000 rows (~4 MB); this bounds
+# the cache near 100 MB whatever the mix of pages.
+CAPACITY_ROWS = 200_000
 
 Query = Callable[..., T]
 Key = tuple[Hashable, ...]
@@ -35,9 +36,10 @@ Key = tuple[Hashable, ...]
 class ReportCache:
     """Answers of warehouse queries, least recently used dropped first; thread-safe."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self.capacity = capacity
-        self._answers: OrderedDict[Key, Any] = OrderedDict()
+    def __init__(self, capacity_rows: int = CAPACITY_ROWS) -> None:
+        self.capacity_rows = capacity_rows
+        self._answers: OrderedDict[Key, tuple[Any, int]] = OrderedDict()
+        self.rows = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -51,16 +53,29 @@ class ReportCache:
             if key in self._answers:
                 self._answers.move_to_end(key)
                 self.hits += 1
-                return True, self._answers[key]
+                return True, self._answers[key][0]
             self.misses += 1
             return False, None
 
     def _put(self, key: Key, answer: Any) -> None:
+        size = _rows_of(answer)
         with self._lock:
-            self._answers[key] = answer
-            self._answers.move_to_end(key)
-            while len(self._answers) > self.capacity:
-                self._answers.popitem(last=False)
+            if key in self._answers:
+                self.rows -= self._answers.pop(key)[1]
+            self._answers[key] = (answer, size)
+            self.rows += size
+            while self.rows > self.capacity_rows and len(self._answers) > 1:
+                _, (_, dropped) = self._answers.popitem(last=False)
+                self.rows -= dropped
+
+
+def _rows_of(answer: Any) -> int:
+    """How many rows an answer holds: an Arrow table's, a list's or a dict's length, else 1."""
+    if isinstance(answer, pa.Table):
+        return max(1, int(answer.num_rows))
+    if isinstance(answer, list | dict):
+        return max(1, len(answer))
+    return 1
 
 
 class CachedReads:

@@ -124,3 +124,19 @@ def test_rows_named_after_customers_follow_a_rename_without_a_load(warehouse: Wa
     )
 
     assert set(before) == {"Alfa"} and set(renamed) == {"Alfa Ogrody"}
+
+
+def test_the_least_recently_used_answers_go_once_the_rows_exceed_the_budget(
+    warehouse: Warehouse,
+) -> None:
+    one_answer = trend(warehouse).num_rows
+    cache = ReportCache(capacity_rows=2 * one_answer)
+    reads = cache.reads(warehouse, REPORTED)
+    for day in (date(2024, 3, 6), date(2024, 3, 5), date(2024, 3, 4)):  # 6, 5 and 4 rows
+        reads(daily_trend, START, END)  # kept fresh
+        reads(daily_trend, START, day)
+
+    assert cache.rows <= 2 * one_answer
+    hits = cache.hits
+    reads(daily_trend, START, END)
+    assert cache.hits == hits + 1  # the most recently used is still there
