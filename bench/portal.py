@@ -1,15 +1,21 @@
-"""Benchmark: latency of the portal's stored report page over the 10M+ row bench warehouse.
+"""Benchmark: latency of the portal's pages over the 10M+ row bench warehouse.
 
 Uses the bench warehouse of ``testing/portal_data.py`` (building it if missing), a fresh control
-store in a temp folder holding the report's customers (ids as in the warehouse) and an admin,
+store in a temp folder holding the pages' customers (ids as in the warehouse) and an admin,
 serves the real WSGI app (``authorize_app.app.create_app``) with waitress, in a child process,
-on a free loopback port, signs in through the login form (CSRF token included), then fires
-``--requests`` GETs of ``/portal/reports`` for ``--customers`` customers over the last
-``--days`` days of data from ``--concurrency`` threads (one ``requests.Session`` each, with the
-signed-in cookies). Prints
-p50/p95/p99/max and errors; the last line on stdout is JSON.
+on a free loopback port, signs in through the login form (CSRF token included), then, for each
+page of ``--pages`` in turn, fires ``--requests`` GETs of it for ``--customers`` customers over
+the last ``--days`` days of data from ``--concurrency`` threads (one ``requests.Session`` each,
+with the signed-in cookies). Prints p50/p95/p99/max and errors per page; the last line on
+stdout is JSON (a list with ``--pages`` of more than one page).
 
-Run: ``.venv/bin/python -m bench.portal [--requests 200 --concurrency 4]``; ``--small`` uses
+The portal keeps warehouse answers until a customer in them is loaded again, so repeated
+requests of one URL measure it warm. ``--cold`` gives every request its own date range (the
+period ends 0, 1, 2, … days before the last loaded day), so none is answered from that cache.
+
+Run: ``.venv/bin/python -m bench.portal [--requests 200 --concurrency 4]``;
+``--pages overview,offers --customers 200`` for the overview and offers pages (``ad-types``
+too); ``--small`` uses
 (and builds in seconds) a 16-customer warehouse instead.
 """
 
@@ -66,34 +72,62 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
     parser.add_argument("--small", action="store_true", help="a 16-customer warehouse")
     parser.add_argument("--dir", type=Path, default=None, help="bench warehouse folder")
+    parser.add_argument(
+        "--pages",
+        default="report",
+        help=f"comma-separated, of {', '.join(PAGES)} (each timed in turn)",
+    )
+    parser.add_argument("--cold", action="store_true", help="a date range of its own per request")
     args = parser.parse_args()
+    pages = [page.strip() for page in args.pages.split(",") if page.strip()]
+    unknown = sorted(set(pages) - set(PAGES))
+    if unknown:
+        parser.error(f"unknown page(s) {', '.join(unknown)}; choose from {', '.join(PAGES)}")
 
     built = bench_warehouse(args.small, args.dir)
     ids = portal_customer_ids(built, args.customers)
     end = built.last_day
-    start = end - timedelta(days=args.days - 1)
+    cold = " (cold: one range per request)" if args.cold else ""
     print(
-        f"warehouse {built.path}: {built.rows:,} rows; report: {len(ids)} customers, "
-        f"{start}..{end}, {args.requests} requests from {args.concurrency} threads",
+        f"warehouse {built.path}: {built.rows:,} rows; pages {', '.join(pages)}: {len(ids)} "
+        f"customers, {args.days} days to {end}{cold}, {args.requests} requests from "
+        f"{args.concurrency} threads",
         file=sys.stderr,
     )
+    results = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-portal-") as folder,
         portal(Path(folder), built, ids) as base_url,
     ):
         cookies = sign_in(base_url)
-        url = report_url(base_url, ids, start, end)
-        check_report(url, cookies)
-        for _ in range(args.warmup):
-            fetch(requests.Session(), url, cookies)
-        began = time.perf_counter()
-        samples = fire(url, cookies, args.requests, args.concurrency)
-        wall = time.perf_counter() - began
+        for page in pages:
+            urls = [
+                page_url(base_url, page, ids, end - timedelta(days=shift), args.days)
+                for shift in (range(args.warmup + args.requests) if args.cold else [0])
+            ]
+            check_page(page, urls[0], cookies)
+            for url in urls[: args.warmup]:
+                fetch(requests.Session(), url, cookies)
+            timed = urls[args.warmup :] if args.cold else urls * args.requests
+            began = time.perf_counter()
+            samples = fire(timed, cookies, args.concurrency)
+            wall = time.perf_counter() - began
+            results.append(summarise(page, samples, wall, built.rows, args))
+    print(json.dumps(results[0] if len(results) == 1 else results))
 
+
+def summarise(
+    page: str, samples: list[Sample], wall: float, rows: int, args: argparse.Namespace
+) -> dict[str, object]:
+    """The page's percentiles (printed, and returned for the JSON line)."""
     latencies = sorted(sample.ms for sample in samples)
     errors = [sample.error for sample in samples if sample.error]
-    result = {
-        "rows_in_warehouse": built.rows,
+    result: dict[str, object] = {
+        "page": page,
+        "customers": args.customers,
+        "days": args.days,
+        "cold": args.cold,
+        "rows_in_warehouse": rows,
         "requests": len(samples),
         "concurrency": args.concurrency,
         "p50_ms": round(percentile(latencies, 50), 1),
@@ -102,13 +136,13 @@ def main() -> None:
         "errors": len(errors),
     }
     print(
-        f"p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms  "
-        f"max {latencies[-1]:.1f} ms  errors {len(errors)}  "
+        f"{page}: p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
+        f"p99 {result['p99_ms']} ms  max {latencies[-1]:.1f} ms  errors {len(errors)}  "
         f"throughput {len(samples) / wall:.1f} req/s"
     )
     for error in sorted(set(errors))[:5]:
         print(f"error: {error}", file=sys.stderr)
-    print(json.dumps(result))
+    return result
 
 
 @contextmanager
@@ -138,25 +172,35 @@ def sign_in(base_url: str) -> Jar:
         raise SystemExit(str(exc)) from None
 
 
-def report_url(base_url: str, ids: Sequence[str], start: date, end: date) -> str:
-    """The stored report's URL for ``ids`` over ``start..end``."""
+# Each page's path under the portal, and a piece of markup its answer has when it shows data.
+PAGES: dict[str, tuple[str, str]] = {
+    "report": ("/portal/reports", "trend-chart"),
+    "overview": ("/portal/overview", "overview-customers"),
+    "offers": ("/portal/offers", "top-offers"),
+    "ad-types": ("/portal/ad-types", "ad-type-panels"),
+}
+
+
+def page_url(base_url: str, page: str, ids: Sequence[str], end: date, days: int) -> str:
+    """``page``'s URL for ``ids`` over the ``days`` days ending on ``end``."""
+    start = end - timedelta(days=days - 1)
     query = [("from", start.isoformat()), ("to", end.isoformat())]
     query += [("customer", customer_id) for customer_id in ids]
-    return f"{base_url}/portal/reports?{urlencode(query)}"
+    return f"{base_url}{PAGES[page][0]}?{urlencode(query)}"
 
 
-def check_report(url: str, cookies: Jar) -> None:
-    """Stop early unless the report answers 200 with data for every customer asked."""
+def check_page(page: str, url: str, cookies: Jar) -> None:
+    """Stop early unless the page answers 200; warn if it shows no data."""
     session = requests.Session()
     session.cookies.update(cookies)
     answer = session.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
     if answer.status_code != 200:
-        raise SystemExit(f"the report answered HTTP {answer.status_code}: {answer.text[:300]}")
-    if "trend-chart" not in answer.text:
-        print("warning: the report page has no trend chart", file=sys.stderr)
+        raise SystemExit(f"{page} answered HTTP {answer.status_code}: {answer.text[:300]}")
+    if PAGES[page][1] not in answer.text:
+        print(f"warning: the {page} page lacks {PAGES[page][1]!r}", file=sys.stderr)
     elif ">no data<" in answer.text:
-        print("warning: the report's chart says no data; check the ids and days", file=sys.stderr)
-    print(f"report page: {len(answer.content):,} bytes", file=sys.stderr)
+        print(f"warning: the {page} page's chart says no data", file=sys.stderr)
+    print(f"{page} page: {len(answer.content):,} bytes", file=sys.stderr)
 
 
 def fetch(session: requests.Session, url: str, cookies: Jar) -> Sample:
@@ -172,18 +216,18 @@ def fetch(session: requests.Session, url: str, cookies: Jar) -> Sample:
     return Sample(ms, "" if answer.status_code == 200 else f"HTTP {answer.status_code}")
 
 
-def fire(url: str, cookies: Jar, count: int, concurrency: int) -> list[Sample]:
-    """``count`` timed GETs of ``url`` from ``concurrency`` threads, a session per thread."""
+def fire(urls: Sequence[str], cookies: Jar, concurrency: int) -> list[Sample]:
+    """A timed GET of each of ``urls`` from ``concurrency`` threads, a session per thread."""
     local = threading.local()
 
-    def one(_: int) -> Sample:
+    def one(url: str) -> Sample:
         session = getattr(local, "session", None)
         if session is None:
             session = local.session = requests.Session()
         return fetch(session, url, cookies)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        return list(pool.map(one, range(count)))
+        return list(pool.map(one, urls))
 
 
 if __name__ == "__main__":

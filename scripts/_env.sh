@@ -81,3 +81,14 @@ ensure_chromium() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
+
+ensure_npm() {
+    # The browser tests' accessibility checks install axe-core from the npm registry with
+    # `npm ci` (tests/browser_support/package-lock.json); only npm itself comes from Debian.
+    command -v npm >/dev/null 2>&1 && return 0
+    echo "==> installing Debian's npm for the browser tests' axe-core" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq npm >/dev/null
+}

@@ -4,7 +4,9 @@ customers.
 
 Each metric comes twice, ``<metric>`` for ``$start..$end`` and ``prev_<metric>`` for
 ``$prev_start..$prev_end``; both sums come from one scan of ``$prev_start..$end`` with the
-rows split by a CASE on the day. Money stays ``Decimal`` (Arrow decimals).
+rows split by a CASE on the day. They read the summaries (``campaign_day_totals`` per
+customer, ``ad_type_day_totals`` per ad type and for reach), never the facts. Money stays
+``Decimal`` (Arrow decimals).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pyarrow as pa
 
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_queries import scope_filter, scope_params
-from warehouse.stats_schema import SUMMARY_TABLE, metric_sql_type
+from warehouse.stats_schema import AD_TYPE_SUMMARY_TABLE, SUMMARY_TABLE, metric_sql_type
 
 COMPARED_METRICS = ("views", "clicks", "cost", "attributed_count", "attributed_value")
 _CURRENT = "day >= $current_start"
@@ -67,8 +69,8 @@ def ad_type_comparison(
     current, previous = _split_sums()
     sql = f"""
 SELECT ad_type, currency, {current}, {previous},
-       CAST(MAX(CASE WHEN {_CURRENT} THEN unique_reach END) AS BIGINT) AS peak_daily_reach
-FROM ad_daily_stats WHERE {scope_filter(wh)}
+       CAST(MAX(CASE WHEN {_CURRENT} THEN peak_unique_reach END) AS BIGINT) AS peak_daily_reach
+FROM {AD_TYPE_SUMMARY_TABLE} WHERE {scope_filter(wh)}
 GROUP BY ad_type, currency
 ORDER BY ad_type, currency"""  # noqa: S608 - constants only
     return wh.read(sql, _params(customer_ids, start, end))
@@ -80,8 +82,8 @@ def daily_reach(wh: Warehouse, customer_ids: Sequence[str], start: date, end: da
     money = metric_sql_type("cost")
     sql = f"""
 SELECT day, CAST(SUM(views) AS BIGINT) AS views, CAST(SUM(cost) AS {money}) AS cost,
-       CAST(MAX(unique_reach) AS BIGINT) AS peak_reach
-FROM ad_daily_stats WHERE ad_type = 'GRAPHIC_AD' AND {scope_filter(wh)}
+       CAST(MAX(peak_unique_reach) AS BIGINT) AS peak_reach
+FROM {AD_TYPE_SUMMARY_TABLE} WHERE ad_type = 'GRAPHIC_AD' AND {scope_filter(wh)}
 GROUP BY day
 ORDER BY day"""  # noqa: S608 - constants only
     return wh.read(sql, scope_params(customer_ids, start, end))

@@ -19,10 +19,14 @@ from importlib import resources
 
 from warehouse.offers_schema import offers_table_ddl
 from warehouse.stats_schema import (
+    AD_TYPE_SUMMARY_TABLE,
     DELETE_SCHEMA_VERSION,
+    LOAD_GENERATIONS_DDL,
     SCHEMA_VERSION,
     SUMMARY_TABLE,
     Dialect,
+    ad_type_summary_insert_sql,
+    ad_type_summary_table_ddl,
     insert_schema_version,
     stats_tables_ddl,
     views_ddl,
@@ -70,12 +74,30 @@ def _to_v4(dialect: Dialect) -> list[str]:
     ]
 
 
+def _to_v5(dialect: Dialect) -> list[str]:
+    # The ad-type summary is derived: filled from every fact stored so far (emptied first, so a
+    # retried step after a half-filled manual attempt still ends equal to the facts). No
+    # customer has a load counter yet: 0 for all, which every cache treats as "not seen".
+    del dialect  # the same text runs on both
+    return [
+        ad_type_summary_table_ddl(),
+        f"DELETE FROM {AD_TYPE_SUMMARY_TABLE}",  # noqa: S608 - constants only
+        ad_type_summary_insert_sql("TRUE"),
+        LOAD_GENERATIONS_DDL,
+    ]
+
+
 STEPS: tuple[Step, ...] = (
     Step(
         4,
         "graphic-ad metrics (unique_reach, effective_cpm, attributed_to_core_value), api_cpc "
         "nullable, the offers table, the graphic_ad_daily_stats view",
         _to_v4,
+    ),
+    Step(
+        5,
+        "the ad_type_day_totals summary (filled from the facts) and load_generations",
+        _to_v5,
     ),
 )
 # Views are derived and always the current code's: recreated after the last step.

@@ -27,14 +27,17 @@ from warehouse.offers_loader import (
 )
 from warehouse.offers_schema import OFFER_COLUMNS, OFFER_KEY
 from warehouse.stats_schema import (
+    AD_TYPE_SUMMARY_TABLE,
     AD_TYPES,
     FACT_COLUMNS,
     FACT_KEY,
     LOAD_COLUMNS,
     LOAD_SCHEMA,
+    RAISE_LOAD_GENERATION,
     SUMMARY_TABLE,
     Column,
     Dialect,
+    ad_type_summary_insert_sql,
     summary_insert_sql,
 )
 
@@ -161,7 +164,7 @@ class Warehouse(ABC):
         try:
             with self._write_transaction(incoming, {"customer_id": customer_id}) as run:
                 before = int(run(COUNT_OFFERS)[0][0])
-                for statement in REPLACE_OFFERS:
+                for statement in (*REPLACE_OFFERS, RAISE_LOAD_GENERATION):
                     run(statement)
                 return OffersLoadResult(before, table.num_rows)
         except WarehouseError:
@@ -349,6 +352,8 @@ UPSERT_FACTS = f"{INSERT_FACTS}\nON CONFLICT ({', '.join(FACT_KEY)}) DO UPDATE S
 _SLICE = "customer_id = $customer_id AND day BETWEEN $start AND $end"
 DELETE_SUMMARY = f"DELETE FROM {SUMMARY_TABLE} WHERE {_SLICE}"  # noqa: S608 - constants only
 INSERT_SUMMARY = summary_insert_sql(_SLICE)
+DELETE_AD_TYPE_SUMMARY = f"DELETE FROM {AD_TYPE_SUMMARY_TABLE} WHERE {_SLICE}"  # noqa: S608
+INSERT_AD_TYPE_SUMMARY = ad_type_summary_insert_sql(_SLICE)
 # Within one load a campaign's rows carry one name; MAX only makes the choice deterministic.
 UPSERT_DIMENSIONS = (
     _upsert_dimension(
@@ -385,7 +390,14 @@ def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
     """The body of every load's transaction, the same on each backend."""
     before = int(run(COUNT_SLICE)[0][0])
     facts = (INSERT_FACTS,) if before == 0 else (DELETE_VANISHED, UPSERT_FACTS)
-    for statement in (*facts, DELETE_SUMMARY, INSERT_SUMMARY, *UPSERT_DIMENSIONS, UPSERT_LOAD_LOG):
+    summaries = (DELETE_SUMMARY, INSERT_SUMMARY, DELETE_AD_TYPE_SUMMARY, INSERT_AD_TYPE_SUMMARY)
+    for statement in (
+        *facts,
+        *summaries,
+        *UPSERT_DIMENSIONS,
+        UPSERT_LOAD_LOG,
+        RAISE_LOAD_GENERATION,
+    ):
         run(statement)
     after = int(run(COUNT_SLICE)[0][0])
     if after != load.table.num_rows:  # DuckDB's upsert folds a repeated key into one row

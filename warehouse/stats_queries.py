@@ -17,6 +17,7 @@ from settings import defaults
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import (
     API_RATIOS,
+    LOAD_GENERATIONS_TABLE,
     METRIC_COLUMNS,
     OPTIONAL_METRIC_COLUMNS,
     RATIOS,
@@ -127,6 +128,23 @@ WHERE {_customer_in(wh)} GROUP BY customer_id"""  # noqa: S608 - constants only
         )
     )
     return {customer_id: found.get(customer_id) for customer_id in customer_ids}
+
+
+def load_generations(wh: Warehouse, customer_ids: Sequence[str]) -> dict[str, int]:
+    """Each customer's load counter (0 if never loaded since schema 5): it rises with every
+    committed load of the customer's statistics or offers, so equal counters mean equal data."""
+    sql = f"""
+SELECT customer_id, generation FROM {LOAD_GENERATIONS_TABLE}
+WHERE {_customer_in(wh)}"""  # noqa: S608 - constants only
+    table = wh.read(sql, {"customer_ids": _ids(customer_ids)})
+    found = dict(
+        zip(
+            table.column("customer_id").to_pylist(),
+            table.column("generation").to_pylist(),
+            strict=True,
+        )
+    )
+    return {customer_id: int(found.get(customer_id, 0)) for customer_id in customer_ids}
 
 
 def loaded_customers(wh: Warehouse) -> list[str]:

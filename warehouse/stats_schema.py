@@ -21,7 +21,9 @@ Dialect = Literal["duckdb", "postgresql"]
 # 3: the campaign_day_totals summary (filled from the facts once), which the views now read.
 # 4: graphic-ad metrics (unique_reach, effective_cpm, attributed_to_core_value; api_cpc
 #    nullable), the offers table, the graphic_ad_daily_stats view.
-SCHEMA_VERSION = 4
+# 5: the ad_type_day_totals summary (filled from the facts once) and load_generations, each
+#    customer's load counter (the portal's cache key).
+SCHEMA_VERSION = 5
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 4)
@@ -446,6 +448,59 @@ def indexes_ddl(dialect: Dialect) -> list[str]:
     ]
 
 
+# The facts summed per customer, ad type and day: what the period panels of every report read
+# (totals per ad type, the daily trend, the previous period), ~60x fewer rows than the facts.
+# ``peak_unique_reach`` is the largest reach of one ad that day: reach is per ad and day and is
+# never added up, but the largest of the day's largest is the period's largest.
+AD_TYPE_SUMMARY_TABLE = "ad_type_day_totals"
+AD_TYPE_SUMMARY_GROUP = ("customer_id", "ad_type", "day", "currency")
+
+
+def ad_type_summary_table_ddl() -> str:
+    metrics = ",\n    ".join(
+        [
+            *(f"{name} {summary_sql_type(name)} NOT NULL" for name in METRIC_COLUMNS),
+            *(f"{name} {summary_sql_type(name)}" for name in OPTIONAL_METRIC_COLUMNS),
+        ]
+    )
+    return (
+        f"CREATE TABLE IF NOT EXISTS {AD_TYPE_SUMMARY_TABLE} (\n"
+        "    customer_id VARCHAR NOT NULL,\n"
+        "    ad_type VARCHAR NOT NULL,\n"
+        "    day DATE NOT NULL,\n"
+        "    currency VARCHAR(3) NOT NULL,\n"
+        f"    {metrics},\n"
+        "    peak_unique_reach BIGINT,\n"
+        f"    PRIMARY KEY ({', '.join(AD_TYPE_SUMMARY_GROUP)})\n)"
+    )
+
+
+def ad_type_summary_insert_sql(where: str) -> str:
+    """INSERT INTO the ad-type summary the facts matching ``where``, summed per customer, ad
+    type and day (reach: the day's largest)."""
+    columns = ", ".join((*AD_TYPE_SUMMARY_GROUP, *SUMMARY_METRICS, "peak_unique_reach"))
+    group = ", ".join(AD_TYPE_SUMMARY_GROUP)
+    return (
+        f"INSERT INTO {AD_TYPE_SUMMARY_TABLE} ({columns})\n"
+        f"SELECT {group}, {summary_sums_sql()}, CAST(MAX(unique_reach) AS BIGINT)\n"
+        f"FROM ad_daily_stats WHERE {where}\n"
+        f"GROUP BY {group}"
+    )
+
+
+# Each customer's load counter, raised by every load of its statistics or offers in the load's
+# own transaction: a report over some customers is unchanged exactly while their counters are,
+# so the portal keys its cache on them. A customer never loaded has no row (counter 0).
+LOAD_GENERATIONS_TABLE = "load_generations"
+LOAD_GENERATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOAD_GENERATIONS_TABLE} (
+    customer_id VARCHAR NOT NULL PRIMARY KEY,
+    generation BIGINT NOT NULL
+)"""
+RAISE_LOAD_GENERATION = f"""INSERT INTO {LOAD_GENERATIONS_TABLE} (customer_id, generation)
+VALUES (CAST($customer_id AS VARCHAR), 1)
+ON CONFLICT (customer_id) DO UPDATE SET generation = {LOAD_GENERATIONS_TABLE}.generation + 1"""  # noqa: S608
+
+
 def stats_tables_ddl(dialect: Dialect) -> list[str]:
     """CREATE statements of the metadata, facts, dimensions and summary tables and their
     indexes, as of ``SCHEMA_VERSION`` (idempotent; ``migrations`` adds the offers and views)."""
@@ -454,6 +509,8 @@ def stats_tables_ddl(dialect: Dialect) -> list[str]:
         fact_table_ddl(),
         *DIMENSIONS_DDL,
         summary_table_ddl(),
+        ad_type_summary_table_ddl(),
+        LOAD_GENERATIONS_DDL,
         *indexes_ddl(dialect),
     ]
 

@@ -49,9 +49,10 @@ def ad_types(ctx: Ctx) -> Response:
     reach: list[dict[str, Any]] = []
     if ids:
         with ctx.services.warehouse.open() as warehouse:
-            records = ad_type_comparison(warehouse, ids, filters.start, filters.end).to_pylist()
-            graphic = graphic_ad_report(warehouse, ids, filters.start, filters.end).to_pylist()
-            reach = daily_reach(warehouse, ids, filters.start, filters.end).to_pylist()
+            read = ctx.services.report_cache.reads(warehouse, ids)
+            records = read.records(ad_type_comparison, filters.start, filters.end)
+            graphic = read.records(graphic_ad_report, filters.start, filters.end)
+            reach = read.records(daily_reach, filters.start, filters.end)
     names = {customer.id: customer.name for customer in filters.customers}
     ads = sorted(graphic_ad_rows(graphic, names), key=lambda ad: (-ad.cost, ad.customer_name))
     return ctx.render(

@@ -13,6 +13,7 @@ from werkzeug.routing import MapAdapter
 from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Request, Response
 
+from authorize_app.portal.report_cache import ReportCache
 from authorize_app.portal.scope import Scope
 from authorize_app.portal.sessions import Session, SessionCodec
 from authorize_app.web import render as render_template
@@ -62,6 +63,7 @@ class Services:
     control: Control
     codec: SessionCodec
     warehouse: WarehouseHandle
+    report_cache: ReportCache = field(default_factory=ReportCache)
 
 
 @dataclass

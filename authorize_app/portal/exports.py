@@ -29,7 +29,7 @@ def export_stored(ctx: Ctx) -> Response:
     fmt = choice(ctx.request.args, "format", "Format", FORMATS)
     filters = report_filters(ctx, live=False)
     with ctx.services.warehouse.open() as warehouse:
-        report = stored_report(warehouse, filters)
+        report = stored_report(warehouse, filters, ctx.services.report_cache)
     return download(report, fmt)
 
 

@@ -56,8 +56,9 @@ def offers(ctx: Ctx) -> Response:
     if ids:
         with ctx.services.warehouse.open() as warehouse:
             start, end = filters.start, filters.end
-            top = top_offers_by_spend(warehouse, ids, start, end, limit=TOP_OFFERS).to_pylist()
-            wasted = unavailable_offer_spend(warehouse, ids, start, end).to_pylist()
+            read = ctx.services.report_cache.reads(warehouse, ids)
+            top = read.records(top_offers_by_spend, start, end, limit=TOP_OFFERS)
+            wasted = read.records(unavailable_offer_spend, start, end)
     names = {customer.id: customer.name for customer in filters.customers}
     return ctx.render(
         "offers.html",

@@ -78,8 +78,9 @@ def overview(ctx: Ctx) -> Response:
     days: list[dict[str, Any]] = []
     if ids:
         with ctx.services.warehouse.open() as warehouse:
-            records = customer_comparison(warehouse, ids, filters.start, filters.end).to_pylist()
-            days = daily_trend(warehouse, ids, prev_start, filters.end).to_pylist()  # both periods
+            read = ctx.services.report_cache.reads(warehouse, ids)
+            records = read.records(customer_comparison, filters.start, filters.end)
+            days = read.records(daily_trend, prev_start, filters.end)  # both periods
     trend = [day for day in days if day["day"] >= filters.start]
     before = [day for day in days if day["day"] <= prev_end]
     lines = sort_lines(customer_lines(ctx, filters.customers, records), filters.sort)

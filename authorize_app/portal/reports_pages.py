@@ -3,7 +3,7 @@ campaign table, the daily trend chart, data freshness and export links."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +21,7 @@ from authorize_app.portal.report_filters import (
     live_range_problem,
     report_filters,
 )
-from authorize_app.portal.report_model import Report
+from authorize_app.portal.report_model import OfferRow, Report
 from authorize_app.portal.stored_report import stored_report
 from authorize_app.portal.views import view_context
 
@@ -47,7 +47,7 @@ def reports(ctx: Ctx) -> Response:
     """GET /reports?from=&to=&customer=…&sort=: the stored report."""
     filters = report_filters(ctx, live=False)
     with ctx.services.warehouse.open() as warehouse:
-        report = stored_report(warehouse, filters)
+        report = stored_report(warehouse, filters, ctx.services.report_cache)
     return _render(ctx, "reports", report, filters)
 
 
@@ -87,6 +87,7 @@ def _render(
     pages = max(1, -(-len(report.rows) // PAGE_SIZE))
     page = min(filters.page, pages)
     first = (page - 1) * PAGE_SIZE
+    offer_depth = offers_depth(report.offers, PAGE_SIZE)
     return ctx.render(
         "report.html",
         status=status,
@@ -116,9 +117,24 @@ def _render(
             *filters.picked,
         ],
         live_max_days=LIVE_MAX_DAYS,
+        offers_shown=[offer for offer in report.offers if offer.rank <= offer_depth],
+        offer_depth=offer_depth,
+        graphic_shown=sorted(report.graphic_ads, key=lambda ad: -ad.cost)[:PAGE_SIZE],
         **view_context(ctx, filters, "reports"),
         **HELPERS,
     )
+
+
+def offers_depth(offers: Sequence[OfferRow], rows: int) -> int:
+    """How many of each customer's top offers fit in ``rows`` rows (at least 1): a report of
+    50 customers shows each one's top 2, a report of one its whole top list. Rendering every
+    customer's ten made the offers the heaviest part of the page; the Offers page ranks the
+    whole selection."""
+    deepest = max((offer.rank for offer in offers), default=1)
+    depth = deepest
+    while depth > 1 and sum(1 for offer in offers if offer.rank <= depth) > rows:
+        depth -= 1
+    return depth
 
 
 ReportLink = Callable[..., str]

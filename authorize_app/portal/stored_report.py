@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from authorize_app.portal.report_cache import ReportCache
 from authorize_app.portal.report_filters import ReportFilters
 from authorize_app.portal.report_model import (
     CampaignRow,
@@ -28,25 +29,24 @@ from warehouse.stats_queries import (
 )
 
 
-def stored_report(wh: Warehouse, filters: ReportFilters) -> Report:
-    """The report of ``filters`` from the warehouse (parameterised queries only)."""
+def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> Report:
+    """The report of ``filters`` from the warehouse (parameterised queries only; answers kept
+    in ``cache`` while the customers' data is unchanged)."""
     report = Report("stored", filters.start, filters.end, filters.customers)
     ids = filters.customer_ids
     if not ids:
         return report
     names = {customer.id: customer.name for customer in filters.customers}
-    campaigns = campaign_report_table(wh, ids, filters.start, filters.end)
-    rows = [_campaign_row(record, names) for record in campaigns.to_pylist()]
-    report.rows = sort_rows(rows, filters.sort)
-    trend = daily_trend(wh, ids, filters.start, filters.end)
-    report.days = [_day(record) for record in trend.to_pylist()]
-    report.freshness = latest_loaded_day(wh, ids)
+    read = cache.reads(wh, ids)
     start, end = filters.start, filters.end
-    report.offers = [_offer(r, names) for r in top_offers(wh, ids, start, end).to_pylist()]
-    report.unavailable = [
-        _unavailable(r, names) for r in unavailable_offer_spend(wh, ids, start, end).to_pylist()
-    ]
-    report.graphic_ads = graphic_ad_rows(graphic_ad_report(wh, ids, start, end).to_pylist(), names)
+    # Rows converted once per answer and customer names (each request only sorts and pages).
+    campaigns = read.named_rows(campaign_report_table, _campaign_row, names, start, end)
+    report.rows = sort_rows(campaigns, filters.sort)
+    report.days = [_day(record) for record in read.records(daily_trend, start, end)]
+    report.freshness = read(latest_loaded_day)
+    report.offers = read.named_rows(top_offers, _offer, names, start, end)
+    report.unavailable = read.named_rows(unavailable_offer_spend, _unavailable, names, start, end)
+    report.graphic_ads = read.named_rows(graphic_ad_report, _graphic_ad, names, start, end)
     return report
 
 
@@ -107,6 +107,8 @@ def _graphic_ad(record: Mapping[str, Any], names: Mapping[str, str]) -> GraphicA
 
 
 def _count(value: object) -> int | None:
+    if isinstance(value, int):  # what the warehouse returns; the rest are NULLs and decimals
+        return value
     found = _decimal(value)
     return None if found is None else int(found)
 

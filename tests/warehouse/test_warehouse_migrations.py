@@ -296,11 +296,11 @@ def test_a_failing_step_leaves_the_warehouse_at_its_version_with_its_rows(
 ) -> None:
     write_version_3_warehouse(warehouse_url, v3_facts)
     before = _contents(warehouse_url)
-    step = migrations.STEPS[-1]
+    step = migrations.STEPS[0]  # version 4, the first above the frozen version 3
     broken = replace(
         step, statements=lambda dialect: [*step.statements(dialect), "SELECT * FROM no_such_table"]
     )
-    monkeypatch.setattr(migrations, "STEPS", (*migrations.STEPS[:-1], broken))
+    monkeypatch.setattr(migrations, "STEPS", (broken, *migrations.STEPS[1:]))
 
     with pytest.raises(Exception, match="no_such_table"):
         open_warehouse(warehouse_url)

@@ -20,6 +20,8 @@ TABLES = {
     "load_log",
     "offers",
     "warehouse_meta",
+    "ad_type_day_totals",
+    "load_generations",
 }
 VIEWS = {"campaign_daily_stats", "customer_daily_stats", "graphic_ad_daily_stats"}
 
