@@ -19,8 +19,8 @@ from tests.authorize_app.onboarding_helpers import (
     run_cli,
     table_row,
 )
+from tests.screenshots import save_screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
 FERNET_PREFIX = "gAAAAA"  # every Fernet token starts with version byte 0x80, base64
 
 
@@ -54,8 +54,7 @@ def test_a_customer_connects_in_a_real_browser_from_a_cli_link_and_tokens_rest_e
 
     expect(page.locator("h1")).to_contain_text("connected")
     expect(page.locator("main")).to_contain_text(login)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "consent-success.png"), full_page=True)
+    save_screenshot(page, "consent-success")
 
     status = table_row(run_cli("tokens", "status", cwd=tmp_path), customer.name)
     assert status[1:4] == ["sales", login, "connected"]

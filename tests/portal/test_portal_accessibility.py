@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +29,8 @@ from tests.portal.page_catalogue import (
     PortalPage,
 )
 from tests.portal.portal_helpers import Account, PortalStack
+from tests.screenshots import save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ADMIN_ONLY = {route.endpoint for route in ROUTES if route.access is ADMIN}
 PORTAL_PAGES_BY_NAME = {page.name: page for page in PORTAL_PAGES}
 
@@ -75,8 +74,7 @@ def assert_accessible(page: Page, axe_script: AxeScript, shot: str | None) -> No
     """No serious or critical axe violation on the page as shown; its screenshot saved as
     ``shot`` (unless None: taken elsewhere)."""
     if shot is not None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
+        save_screenshot(page, shot)
     found: list[Violation] = failing(axe_violations(page, axe_script))
     assert not found, f"{page.url}:\n" + "\n".join(v.describe() for v in found)
 

@@ -28,9 +28,7 @@ from tests.portal.portal_helpers import (
     load_from_allegro,
     load_offers_from_allegro,
 )
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"  # too
+from tests.screenshots import save_screenshot
 
 
 @pytest.fixture
@@ -123,8 +121,7 @@ def test_admin_connects_an_agency_adopts_a_client_and_the_report_names_its_offer
     names = offers.all_inner_texts()
     sold = {o["name"] for o in _offers_of(portal, str(seller["login"]))}
     assert names and set(names) <= sold  # the sales account's offer names, as Allegro has them
-    ARTIFACTS.mkdir(exist_ok=True)
-    admin.screenshot(path=str(ARTIFACTS / "portal-offers.png"), full_page=True)
+    save_screenshot(admin, "portal-offers")
     assert dialogs == []
 
 
@@ -176,8 +173,7 @@ def test_admin_creates_a_customer_and_link_then_a_viewer_sees_only_their_portfol
         "Clicks",
         "ROAS",
     }
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "portal-report.png"), full_page=True)
+    save_screenshot(viewer, "portal-report")
 
     with viewer.expect_download() as download:
         viewer.locator("#export-csv").click()
@@ -219,8 +215,7 @@ def test_a_consent_withdrawn_at_allegro_needs_a_new_link_while_statistics_still_
     row = page.locator(f"#connections tr[data-customer-id='{customer.id}']")
     expect(row).to_contain_text("Needs re-auth")
     expect(row).to_contain_text("invalid_grant")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "portal-connections.png"), full_page=True)
+    save_screenshot(page, "portal-connections")
     row.get_by_role("button", name="Send a new link").click()
     expect(page.locator("#link-url")).to_have_value(re.compile(r"/authorize/"))
 
@@ -241,8 +236,7 @@ def test_a_live_pull_is_a_form_its_page_is_marked_live_and_it_exports(
     page.get_by_role("button", name="Pull from Allegro").click()
     expect(page.locator("#live-banner")).to_contain_text("pulled from Allegro at")
     assert shown_customer_ids(page, "campaigns") == {alpha.id}
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "live.png"), full_page=True)
+    save_screenshot(page, "live")
 
     with page.expect_download() as download:
         page.locator("#live-export").get_by_role("button", name="CSV").click()

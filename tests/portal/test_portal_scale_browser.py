@@ -23,11 +23,11 @@ from control_store import portfolios, users
 from services.control import Control
 from testing.portal_data import BenchWarehouse, ensure_bench_warehouse
 from testing.portal_server import seed_bench_customers, serve_portal
+from tests.screenshots import save_screenshot
 from warehouse.backends import open_warehouse
 from warehouse.offers_schema import UNAVAILABLE_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # The 200 customers' warehouse takes a minute or two to build; kept (git-ignored) and reused
 # while it holds the same customers and days (the bench's marker file decides).
 WAREHOUSE_DIR = ROOT / "data" / "test" / "agency200"
@@ -109,8 +109,7 @@ GROUP BY f.customer_id"""  # noqa: S608 - constants only
 
 
 def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    save_screenshot(page, name)
 
 
 def row_ids(page: Page, table: str) -> list[str]:
