@@ -569,7 +569,8 @@ def check_tokens(settings: Settings, now: datetime | None = None) -> list[Findin
                 f"  {name}",
                 False,
                 f"{customer_id}: {status}",
-                f"allegro-ads links create {customer_id}",
+                f"allegro-ads links send {customer_id} (e-mails it to the contact address; "
+                f"links create {customer_id} prints it)",
             )
         )
     return findings

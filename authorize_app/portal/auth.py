@@ -129,7 +129,7 @@ def logout(ctx: Ctx) -> Response:
 
 
 def safe_next(ctx: Ctx) -> str:
-    """Where to go after signing in: a portal path from ``next``, else the reports."""
+    """Where to go after signing in: a portal path from ``next``, else the overview."""
     target = ctx.request.values.get("next", "")
     root = ctx.request.script_root + "/"
     if (
@@ -140,7 +140,7 @@ def safe_next(ctx: Ctx) -> str:
         and target.isprintable()
     ):
         return target
-    return ctx.url("reports")
+    return ctx.url("overview")
 
 
 def _form(ctx: Ctx, *, email: str = "", error: str = "", status: int = 200) -> Response:

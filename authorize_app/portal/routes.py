@@ -52,8 +52,8 @@ class Route:
 
 
 def home(ctx: Ctx) -> Response:
-    """GET /: the reports are where most visits go."""
-    return redirect(ctx.url("reports"), code=303)
+    """GET /: the overview, the agency's state at a glance, is where a visit starts."""
+    return redirect(ctx.url("overview"), code=303)
 
 
 USER, ADMIN, PUBLIC = Access.USER, Access.ADMIN, Access.PUBLIC

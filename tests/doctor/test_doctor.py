@@ -139,11 +139,11 @@ def test_a_customer_needing_reauth_is_named_with_the_links_create_fix(
     findings = [f for f in run_checks() if not f.ok]
     assert [f.check for f in findings] == ["sales accounts", f"  {logins[1]}"]
     assert "1 connected" in findings[0].detail and "1 needs_reauth" in findings[0].detail
-    assert findings[1].fix == f"allegro-ads links create {broken}"
+    assert findings[1].fix.startswith(f"allegro-ads links send {broken} ")
     assert healthy not in findings[1].detail
 
     assert main(["doctor"]) == 1
-    assert f"allegro-ads links create {broken}" in capsys.readouterr().out
+    assert f"allegro-ads links send {broken}" in capsys.readouterr().out
 
 
 def test_no_connected_agency_account_says_so_with_the_command(

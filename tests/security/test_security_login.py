@@ -146,7 +146,7 @@ def test_after_sign_in_next_never_leaves_the_portal(
     }
     done = browser.post("/portal/login", data=fields)
     assert done.status_code == 303
-    assert done.headers["Location"] == "/portal/reports"
+    assert done.headers["Location"] == "/portal/overview"
     assert "x=y" not in str(done.headers.getlist("Set-Cookie"))
 
 

@@ -103,8 +103,8 @@ def test_redirects_and_link_urls_never_use_the_host_header(
 ) -> None:
     evil = Browser(web_app, ip="192.0.2.21", host="evil.example")
     signed_in = evil.login(portal.admin.email, portal.admin.password)
-    assert signed_in.headers["Location"] == "/portal/reports"
-    assert evil.get("/portal/").headers["Location"] == "/portal/reports"
+    assert signed_in.headers["Location"] == "/portal/overview"
+    assert evil.get("/portal/").headers["Location"] == "/portal/overview"
     token = evil.csrf("/portal/customers")
     customer = portal.north[0]
     issued = evil.post(f"/portal/customers/{customer.id}/links", data={"csrf_token": token})
