@@ -11,10 +11,11 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from authorize_app.portal.comparison import Compared, PeriodSums
+from authorize_app.portal.comparison import Compared
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.formatting import HELPERS
 from authorize_app.portal.report_filters import report_filters
+from authorize_app.portal.report_model import PeriodSums
 from authorize_app.portal.stored_report import graphic_ad_rows
 from authorize_app.portal.views import view_context
 from warehouse.comparison_queries import ad_type_comparison, daily_reach, previous_period
