@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from control_store.customers import Customer
 
@@ -39,6 +39,21 @@ class ErrorRow:
     customer_name: str
     message: str
     fix: str
+
+
+class Additive(Protocol):
+    """A row with the additive metrics."""
+
+    @property
+    def views(self) -> int: ...
+    @property
+    def clicks(self) -> int: ...
+    @property
+    def cost(self) -> Decimal: ...
+    @property
+    def attributed_count(self) -> int: ...
+    @property
+    def attributed_value(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,11 @@ class PeriodSums:
     @property
     def roas(self) -> Decimal | None:
         return ratio(self.attributed_value, self.cost, 2)
+
+    @classmethod
+    def of_row(cls, row: Additive) -> PeriodSums:
+        """The sums of one row (a campaign's, an ad-day's)."""
+        return cls(row.views, row.clicks, row.cost, row.attributed_count, row.attributed_value)
 
     @classmethod
     def of(cls, record: Mapping[str, Any], prefix: str = "") -> PeriodSums:
@@ -187,10 +207,7 @@ def totals_of(rows: Iterable[CampaignRow]) -> list[Totals]:
     """Sums per currency (amounts in different currencies are never added up)."""
     sums: dict[str, PeriodSums] = {}
     for row in rows:
-        here = PeriodSums(
-            row.views, row.clicks, row.cost, row.attributed_count, row.attributed_value
-        )
-        sums[row.currency] = sums.get(row.currency, PeriodSums()) + here
+        sums[row.currency] = sums.get(row.currency, PeriodSums()) + PeriodSums.of_row(row)
     return [Totals(**asdict(s), currency=currency) for currency, s in sorted(sums.items())]
 
 
