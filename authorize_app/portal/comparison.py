@@ -47,8 +47,13 @@ class Kpis:
     previous: PeriodSums
 
     def compared(self, name: str) -> Compared:
-        now, then = getattr(self.current, name), getattr(self.previous, name)
-        return Compared(_decimal(now), _decimal(then))
+        return compared(self.current, self.previous, name)
+
+
+def compared(current: PeriodSums, previous: PeriodSums, name: str) -> Compared:
+    """The metric ``name`` (a sum or a ratio) of ``current`` against ``previous``."""
+    now, then = getattr(current, name), getattr(previous, name)
+    return Compared(_decimal(now), _decimal(then))
 
 
 def kpis_per_currency(rows: Iterable[tuple[str, PeriodSums, PeriodSums]]) -> list[Kpis]:
