@@ -85,3 +85,32 @@ def connection(cipher: TokenCipher, account_id: str, kind: str, at: datetime) ->
         "updated_at": at,
         "version": 2,
     }
+
+
+def linked_customer(at: datetime, portfolio_id: str | None) -> dict[str, Any]:
+    """A customer (0003 columns) linked to the main agency's client-1."""
+    return {
+        "id": "c_linked0001",
+        "name": "Sklep Powiązany",
+        "allegro_login": "seller01",
+        "allegro_user_id": "u-1",
+        "ads_client_id": "client-1",
+        "agency_account_id": "ag_main000001",
+        "portfolio_id": portfolio_id,
+        "currency": "PLN",
+        "active": True,
+        "created_at": at,
+    }
+
+
+def linked_client(at: datetime) -> dict[str, Any]:
+    """The main agency's client-1, seen for a day and linked to the customer."""
+    return {
+        "agency_account_id": "ag_main000001",
+        "client_id": "client-1",
+        "name": "Sklep Powiązany",
+        "first_seen_at": at,
+        "last_seen_at": at + timedelta(days=1),
+        "removed_at": None,
+        "customer_id": "c_linked0001",
+    }

@@ -33,6 +33,8 @@ from control_store.token_store import TokenStore
 from tests.control.migration_helpers import (
     admin_user,
     connection,
+    linked_client,
+    linked_customer,
     main_agency,
     schema_differences,
     store_at,
@@ -41,30 +43,9 @@ from tests.control.migration_helpers import (
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
-CUSTOMERS = [
-    {
-        "id": "c_linked0001",
-        "name": "Sklep Powiązany",
-        "allegro_login": "seller01",
-        "allegro_user_id": "u-1",
-        "ads_client_id": "client-1",
-        "agency_account_id": "ag_main000001",
-        "portfolio_id": None,
-        "currency": "PLN",
-        "active": True,
-        "created_at": T0,
-    }
-]
+CUSTOMERS = [linked_customer(T0, None)]
 CLIENTS = [
-    {
-        "agency_account_id": "ag_main000001",
-        "client_id": "client-1",
-        "name": "Sklep Powiązany",
-        "first_seen_at": T0,
-        "last_seen_at": T0 + timedelta(days=1),
-        "removed_at": None,
-        "customer_id": "c_linked0001",
-    },
+    linked_client(T0),
     {
         "agency_account_id": "ag_main000001",
         "client_id": "client-2",

@@ -6,7 +6,7 @@ the report sends, usable at once; the upgraded store has the schema module's sch
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -34,6 +34,8 @@ from control_store.token_store import TokenStore
 from tests.control.migration_helpers import (
     admin_user,
     connection,
+    linked_client,
+    linked_customer,
     main_agency,
     schema_differences,
     store_at,
@@ -43,31 +45,8 @@ from tests.control.migration_helpers import (
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 PORTFOLIOS = [{"id": "p_moda0000001", "name": "Moda", "created_at": T0}]
-CUSTOMERS = [
-    {
-        "id": "c_linked0001",
-        "name": "Sklep Powiązany",
-        "allegro_login": "seller01",
-        "allegro_user_id": "u-1",
-        "ads_client_id": "client-1",
-        "agency_account_id": "ag_main000001",
-        "portfolio_id": "p_moda0000001",
-        "currency": "PLN",
-        "active": True,
-        "created_at": T0,
-    }
-]
-CLIENTS = [
-    {
-        "agency_account_id": "ag_main000001",
-        "client_id": "client-1",
-        "name": "Sklep Powiązany",
-        "first_seen_at": T0,
-        "last_seen_at": T0 + timedelta(days=1),
-        "removed_at": None,
-        "customer_id": "c_linked0001",
-    }
-]
+CUSTOMERS = [linked_customer(T0, "p_moda0000001")]
+CLIENTS = [linked_client(T0)]
 
 
 @pytest.fixture
