@@ -37,7 +37,9 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 # gc=False: these hold only scalars and other such structs, never a cycle, and millions of
 # them per backfill would otherwise keep the cycle collector busy.
-class _Metrics(msgspec.Struct, gc=False):
+class _CommonMetrics(msgspec.Struct, gc=False):
+    """What both ad types report (each adds its own fields after these)."""
+
     views: Count
     clicks: Count
     interest: Count
@@ -46,18 +48,13 @@ class _Metrics(msgspec.Struct, gc=False):
     totalAttributionCount: Count
     totalAttributionValue: str
     rateOfReturn: str
+
+
+class _Metrics(_CommonMetrics, gc=False):
     effectiveCpc: str
 
 
-class _GraphicMetrics(msgspec.Struct, gc=False):
-    views: Count
-    clicks: Count
-    interest: Count
-    totalCost: str
-    ctr: str
-    totalAttributionCount: Count
-    totalAttributionValue: str
-    rateOfReturn: str
+class _GraphicMetrics(_CommonMetrics, gc=False):
     effectiveCpm: str
     uniqueReach: Count
     attributedToCoreValue: str

@@ -163,19 +163,21 @@ def generate_table(
     parts: list[pa.Table] = []
     batch: list[ClientStructure] = []
     batch_rows = 0
+
+    def flush() -> None:
+        parts.append(
+            _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
+        )
+
     for cid in client_ids:
         structure = client_structure(seed, cid)
         batch.append(structure)
         batch_rows += _row_estimate(structure, first, last)
         if batch_rows >= _BATCH_ROWS:
-            parts.append(
-                _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
-            )
+            flush()
             batch, batch_rows = [], 0
     if batch or not parts:
-        parts.append(
-            _batch_table(batch, start, end, today, revision, revision_days, types, dictionary)
-        )
+        flush()
     return pa.concat_tables(parts)
 
 

@@ -63,6 +63,16 @@ class MailServer:
     _received: list[ReceivedMail] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def product_settings(self, mail_from: str) -> dict[str, str]:
+        """The environment that has the product send through this (plain) server as
+        ``mail_from``."""
+        return {
+            "ALLEGRO_ADS_SMTP_HOST": self.host,
+            "ALLEGRO_ADS_SMTP_PORT": str(self.port),
+            "ALLEGRO_ADS_SMTP_SECURITY": "none",
+            "ALLEGRO_ADS_MAIL_FROM": mail_from,
+        }
+
     def received(self) -> list[ReceivedMail]:
         with self._lock:
             return list(self._received)

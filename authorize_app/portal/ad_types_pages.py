@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-from authorize_app.portal.comparison import Compared, PeriodSums
+from authorize_app.portal.comparison import Compared, compared
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.formatting import HELPERS
 from authorize_app.portal.report_filters import report_filters
+from authorize_app.portal.report_model import PeriodSums
 from authorize_app.portal.stored_report import graphic_ad_rows
 from authorize_app.portal.views import view_context
 from warehouse.comparison_queries import ad_type_comparison, daily_reach, previous_period
@@ -36,8 +36,7 @@ class AdTypePanel:
     peak_daily_reach: int | None
 
     def compared(self, name: str) -> Compared:
-        now, then = getattr(self.current, name), getattr(self.previous, name)
-        return Compared(_decimal(now), _decimal(then))
+        return compared(self.current, self.previous, name)
 
 
 def ad_types(ctx: Ctx) -> Response:
@@ -90,7 +89,3 @@ def panels(records: Sequence[Mapping[str, Any]]) -> list[AdTypePanel]:
                 )
             )
     return result
-
-
-def _decimal(value: Decimal | int | None) -> Decimal | None:
-    return None if value is None else Decimal(value)

@@ -4,12 +4,11 @@ never added up). Money stays ``Decimal``; ratios round half up like the warehous
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
-from authorize_app.portal.report_model import ratio
+from authorize_app.portal.report_model import PeriodSums
 
 Number = Decimal | int
 
@@ -36,53 +35,6 @@ def relative_change(current: Number | None, previous: Number | None) -> Decimal 
     return change.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodSums:
-    """The additive metrics of one period (ratios are derived, never summed)."""
-
-    views: int = 0
-    clicks: int = 0
-    cost: Decimal = Decimal(0)
-    attributed_count: int = 0
-    attributed_value: Decimal = Decimal(0)
-
-    def __add__(self, other: PeriodSums) -> PeriodSums:
-        return PeriodSums(
-            self.views + other.views,
-            self.clicks + other.clicks,
-            self.cost + other.cost,
-            self.attributed_count + other.attributed_count,
-            self.attributed_value + other.attributed_value,
-        )
-
-    @property
-    def ctr(self) -> Decimal | None:
-        return ratio(self.clicks, self.views, 4)
-
-    @property
-    def cpc(self) -> Decimal | None:
-        return ratio(self.cost, self.clicks, 2)
-
-    @property
-    def cpm(self) -> Decimal | None:
-        return ratio(self.cost * 1000, self.views, 2)
-
-    @property
-    def roas(self) -> Decimal | None:
-        return ratio(self.attributed_value, self.cost, 2)
-
-    @classmethod
-    def of(cls, record: Mapping[str, Any], prefix: str = "") -> PeriodSums:
-        """The sums in a query row (``prev_`` prefix: the previous period's)."""
-        return cls(
-            int(record[f"{prefix}views"]),
-            int(record[f"{prefix}clicks"]),
-            Decimal(record[f"{prefix}cost"]),
-            int(record[f"{prefix}attributed_count"]),
-            Decimal(record[f"{prefix}attributed_value"]),
-        )
-
-
 KPI_NAMES = ("cost", "clicks", "ctr", "cpc", "attributed_count", "attributed_value", "roas")
 
 
@@ -95,8 +47,13 @@ class Kpis:
     previous: PeriodSums
 
     def compared(self, name: str) -> Compared:
-        now, then = getattr(self.current, name), getattr(self.previous, name)
-        return Compared(_decimal(now), _decimal(then))
+        return compared(self.current, self.previous, name)
+
+
+def compared(current: PeriodSums, previous: PeriodSums, name: str) -> Compared:
+    """The metric ``name`` (a sum or a ratio) of ``current`` against ``previous``."""
+    now, then = getattr(current, name), getattr(previous, name)
+    return Compared(_decimal(now), _decimal(then))
 
 
 def kpis_per_currency(rows: Iterable[tuple[str, PeriodSums, PeriodSums]]) -> list[Kpis]:

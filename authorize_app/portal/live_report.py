@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -19,8 +18,8 @@ from authorize_app.portal.report_model import (
     CampaignRow,
     DayPoint,
     ErrorRow,
+    PeriodSums,
     Report,
-    ratio,
     sort_rows,
 )
 from control_store.api_call_log import ControlStoreCallLog
@@ -105,48 +104,34 @@ def _error_row(customer: Customer, error: AllegroError) -> ErrorRow:
     return ErrorRow(customer.id, customer.name, str(error), fix)
 
 
-@dataclass
-class _Sums:
-    """One campaign's metrics summed over its ads and days."""
-
-    name: str
-    views: int = 0
-    clicks: int = 0
-    cost: Decimal = Decimal(0)
-    attributed_count: int = 0
-    attributed_value: Decimal = Decimal(0)
-
-    def add(self, row: StatRow) -> None:
-        self.name = row.campaign_name
-        self.views += row.views
-        self.clicks += row.clicks
-        self.cost += row.cost
-        self.attributed_count += row.attributed_count
-        self.attributed_value += row.attributed_value
-
-
 def _campaign_rows(customer: Customer, stats: Iterable[StatRow]) -> list[CampaignRow]:
-    sums: dict[str, _Sums] = {}
+    """A row per campaign: its metrics summed over its ads and days, named as last seen."""
+    names: dict[str, str] = {}
+    sums: dict[str, PeriodSums] = {}
     for row in stats:
-        sums.setdefault(row.campaign_id, _Sums(row.campaign_name)).add(row)
-    return [_row(customer, campaign_id, found) for campaign_id, found in sums.items()]
+        names[row.campaign_id] = row.campaign_name
+        sums[row.campaign_id] = sums.get(row.campaign_id, PeriodSums()) + PeriodSums.of_row(row)
+    return [
+        _row(customer, campaign_id, names[campaign_id], found)
+        for campaign_id, found in sums.items()
+    ]
 
 
-def _row(customer: Customer, campaign_id: str, sums: _Sums) -> CampaignRow:
+def _row(customer: Customer, campaign_id: str, name: str, sums: PeriodSums) -> CampaignRow:
     return CampaignRow(
         customer_id=customer.id,
         customer_name=customer.name,
         campaign_id=campaign_id,
-        campaign_name=sums.name,
+        campaign_name=name,
         currency=customer.currency,
         views=sums.views,
         clicks=sums.clicks,
         cost=sums.cost,
         attributed_count=sums.attributed_count,
         attributed_value=sums.attributed_value,
-        ctr=ratio(sums.clicks, sums.views, 4),
-        cpc=ratio(sums.cost, sums.clicks, 2),
-        roas=ratio(sums.attributed_value, sums.cost, 2),
+        ctr=sums.ctr,
+        cpc=sums.cpc,
+        roas=sums.roas,
     )
 
 

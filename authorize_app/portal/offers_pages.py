@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.formatting import HELPERS
 from authorize_app.portal.report_filters import report_filters
+from authorize_app.portal.report_model import UnavailableSpend
+from authorize_app.portal.stored_report import offer_fields, unavailable_spend_row
 from authorize_app.portal.views import view_context
 from warehouse.offer_queries import top_offers_by_spend, unavailable_offer_spend
 
@@ -35,16 +37,6 @@ class TopOffer:
     spend: Decimal
     clicks: int
     attributed_value: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class WastedSpend:
-    customer_id: str
-    customer_name: str
-    currency: str
-    sponsored_spend: Decimal
-    unavailable_spend: Decimal
-    unavailable_offers: int
 
 
 def offers(ctx: Ctx) -> Response:
@@ -75,42 +67,16 @@ def offers(ctx: Ctx) -> Response:
 
 def wasted_spend(
     records: Sequence[Mapping[str, Any]], names: Mapping[str, str]
-) -> list[WastedSpend]:
+) -> list[UnavailableSpend]:
     """Customers with spend on unavailable offers, the most first."""
-    rows = [
-        WastedSpend(
-            str(r["customer_id"]),
-            names.get(str(r["customer_id"]), str(r["customer_id"])),
-            str(r["currency"]),
-            Decimal(r["sponsored_spend"]),
-            Decimal(r["unavailable_spend"]),
-            int(r["unavailable_offers"]),
-        )
-        for r in records
-    ]
+    rows = [unavailable_spend_row(record, names) for record in records]
     flagged = [row for row in rows if row.unavailable_spend > 0]
     return sorted(flagged, key=lambda row: (-row.unavailable_spend, row.customer_name.casefold()))
 
 
 def top_offer(record: Mapping[str, Any], names: Mapping[str, str]) -> TopOffer:
-    customer_id = str(record["customer_id"])
-    unavailable = record["unavailable"]
     return TopOffer(
-        customer_id=customer_id,
-        customer_name=names.get(customer_id, customer_id),
-        offer_id=str(record["offer_id"]),
-        offer_name=None if record["offer_name"] is None else str(record["offer_name"]),
         price=None if record["price"] is None else Decimal(record["price"]),
         price_currency=record["price_currency"],
-        stock_available=_count(record["stock_available"]),
-        status=None if record["status"] is None else str(record["status"]),
-        unavailable=None if unavailable is None else bool(unavailable),
-        currency=str(record["currency"]),
-        spend=Decimal(record["spend"]),
-        clicks=int(record["clicks"]),
-        attributed_value=Decimal(record["attributed_value"]),
+        **offer_fields(record, names),
     )
-
-
-def _count(value: object) -> int | None:
-    return None if value is None else int(str(value))

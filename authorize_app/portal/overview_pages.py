@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
-from authorize_app.portal.comparison import Compared, PeriodSums, kpis_per_currency
+from authorize_app.portal.comparison import Compared, kpis_per_currency
 from authorize_app.portal.connection_state import ConnectionState, connection_state
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.formatting import HELPERS
 from authorize_app.portal.report_filters import ReportFilters, report_filters
+from authorize_app.portal.report_model import PeriodSums
 from authorize_app.portal.statistics_links import token_infos
 from authorize_app.portal.trend import comparison_chart
 from authorize_app.portal.views import view_context

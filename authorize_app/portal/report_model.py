@@ -3,11 +3,11 @@ currency and a daily trend. Money stays ``Decimal``; ratios round half up like t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from control_store.customers import Customer
 
@@ -41,14 +41,39 @@ class ErrorRow:
     fix: str
 
 
+class Additive(Protocol):
+    """A row with the additive metrics."""
+
+    @property
+    def views(self) -> int: ...
+    @property
+    def clicks(self) -> int: ...
+    @property
+    def cost(self) -> Decimal: ...
+    @property
+    def attributed_count(self) -> int: ...
+    @property
+    def attributed_value(self) -> Decimal: ...
+
+
 @dataclass(frozen=True, slots=True)
-class Totals:
-    currency: str
-    views: int
-    clicks: int
-    cost: Decimal
-    attributed_count: int
-    attributed_value: Decimal
+class PeriodSums:
+    """The additive metrics of one period (ratios are derived, never summed)."""
+
+    views: int = 0
+    clicks: int = 0
+    cost: Decimal = Decimal(0)
+    attributed_count: int = 0
+    attributed_value: Decimal = Decimal(0)
+
+    def __add__(self, other: PeriodSums) -> PeriodSums:
+        return PeriodSums(
+            self.views + other.views,
+            self.clicks + other.clicks,
+            self.cost + other.cost,
+            self.attributed_count + other.attributed_count,
+            self.attributed_value + other.attributed_value,
+        )
 
     @property
     def ctr(self) -> Decimal | None:
@@ -59,8 +84,35 @@ class Totals:
         return ratio(self.cost, self.clicks, 2)
 
     @property
+    def cpm(self) -> Decimal | None:
+        return ratio(self.cost * 1000, self.views, 2)
+
+    @property
     def roas(self) -> Decimal | None:
         return ratio(self.attributed_value, self.cost, 2)
+
+    @classmethod
+    def of_row(cls, row: Additive) -> PeriodSums:
+        """The sums of one row (a campaign's, an ad-day's)."""
+        return cls(row.views, row.clicks, row.cost, row.attributed_count, row.attributed_value)
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any], prefix: str = "") -> PeriodSums:
+        """The sums in a query row (``prev_`` prefix: the previous period's)."""
+        return cls(
+            int(record[f"{prefix}views"]),
+            int(record[f"{prefix}clicks"]),
+            Decimal(record[f"{prefix}cost"]),
+            int(record[f"{prefix}attributed_count"]),
+            Decimal(record[f"{prefix}attributed_value"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Totals(PeriodSums):
+    """A currency's sums over the report's rows."""
+
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,15 +205,10 @@ def ratio(numerator: Decimal | int, denominator: Decimal | int, places: int) -> 
 
 def totals_of(rows: Iterable[CampaignRow]) -> list[Totals]:
     """Sums per currency (amounts in different currencies are never added up)."""
-    sums: dict[str, list[Any]] = {}
+    sums: dict[str, PeriodSums] = {}
     for row in rows:
-        acc = sums.setdefault(row.currency, [0, 0, Decimal(0), 0, Decimal(0)])
-        acc[0] += row.views
-        acc[1] += row.clicks
-        acc[2] += row.cost
-        acc[3] += row.attributed_count
-        acc[4] += row.attributed_value
-    return [Totals(currency, *values) for currency, values in sorted(sums.items())]
+        sums[row.currency] = sums.get(row.currency, PeriodSums()) + PeriodSums.of_row(row)
+    return [Totals(**asdict(s), currency=currency) for currency, s in sorted(sums.items())]
 
 
 def _text_key(value: str) -> str:

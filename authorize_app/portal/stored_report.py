@@ -45,7 +45,9 @@ def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> 
     report.days = [_day(record) for record in read.records(daily_trend, start, end)]
     report.freshness = read(latest_loaded_day)
     report.offers = read.named_rows(top_offers, _offer, names, start, end)
-    report.unavailable = read.named_rows(unavailable_offer_spend, _unavailable, names, start, end)
+    report.unavailable = read.named_rows(
+        unavailable_offer_spend, unavailable_spend_row, names, start, end
+    )
     report.graphic_ads = read.named_rows(graphic_ad_report, _graphic_ad, names, start, end)
     return report
 
@@ -58,25 +60,30 @@ def graphic_ad_rows(
 
 
 def _offer(record: Mapping[str, Any], names: Mapping[str, str]) -> OfferRow:
+    return OfferRow(rank=int(record["spend_rank"]), **offer_fields(record, names))
+
+
+def offer_fields(record: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """What every offer row holds: its customer (named), the offer as last fetched from the
+    sales account and its sponsored spend, clicks and sales value."""
     customer_id = str(record["customer_id"])
     unavailable = record["unavailable"]
-    return OfferRow(
-        customer_id=customer_id,
-        customer_name=names.get(customer_id, customer_id),
-        rank=int(record["spend_rank"]),
-        offer_id=str(record["offer_id"]),
-        offer_name=None if record["offer_name"] is None else str(record["offer_name"]),
-        status=None if record["status"] is None else str(record["status"]),
-        stock_available=_count(record["stock_available"]),
-        unavailable=None if unavailable is None else bool(unavailable),
-        currency=str(record["currency"]),
-        spend=_money(record["spend"]),
-        clicks=int(record["clicks"]),
-        attributed_value=_money(record["attributed_value"]),
-    )
+    return {
+        "customer_id": customer_id,
+        "customer_name": names.get(customer_id, customer_id),
+        "offer_id": str(record["offer_id"]),
+        "offer_name": None if record["offer_name"] is None else str(record["offer_name"]),
+        "status": None if record["status"] is None else str(record["status"]),
+        "stock_available": _count(record["stock_available"]),
+        "unavailable": None if unavailable is None else bool(unavailable),
+        "currency": str(record["currency"]),
+        "spend": _money(record["spend"]),
+        "clicks": int(record["clicks"]),
+        "attributed_value": _money(record["attributed_value"]),
+    }
 
 
-def _unavailable(record: Mapping[str, Any], names: Mapping[str, str]) -> UnavailableSpend:
+def unavailable_spend_row(record: Mapping[str, Any], names: Mapping[str, str]) -> UnavailableSpend:
     customer_id = str(record["customer_id"])
     return UnavailableSpend(
         customer_id=customer_id,

@@ -35,10 +35,8 @@ def store(capsys: pytest.CaptureFixture[str]) -> Iterator[str]:
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
     with mail_server() as server:
-        monkeypatch.setenv("ALLEGRO_ADS_SMTP_HOST", server.host)
-        monkeypatch.setenv("ALLEGRO_ADS_SMTP_PORT", str(server.port))
-        monkeypatch.setenv("ALLEGRO_ADS_SMTP_SECURITY", "none")
-        monkeypatch.setenv("ALLEGRO_ADS_MAIL_FROM", "biuro@agency.test")
+        for name, value in server.product_settings("biuro@agency.test").items():
+            monkeypatch.setenv(name, value)
         yield server
 
 

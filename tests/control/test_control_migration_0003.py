@@ -9,9 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from cryptography.fernet import Fernet
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from allegro_resource.token_status import TokenStatus
 from control_store.account_kind import AccountKind
 from control_store.database import (
-    _alembic_config,
     current_revision,
     head_revision,
-    make_engine,
     upgrade,
     write,
 )
@@ -31,12 +26,12 @@ from control_store.schema import (
     api_calls,
     auth_links,
     customers,
-    metadata,
     oauth_tokens,
     portfolios,
 )
 from control_store.token_cipher import TokenCipher
 from control_store.token_store import TokenStore
+from tests.control.migration_helpers import schema_differences, store_at, used_link
 
 T0 = datetime(2025, 2, 10, 9, 30, tzinfo=UTC)
 
@@ -126,15 +121,7 @@ def _token_row(cipher: TokenCipher, customer_id: str, status: str, n: int) -> di
 
 
 LINKS = [
-    {
-        "id": "link-used",
-        "customer_id": "c_connected01",
-        "created_by": "cli:anna",
-        "created_at": T0,
-        "expires_at": T0 + timedelta(days=3),
-        "used_at": T0 + timedelta(hours=1),
-        "revoked_at": None,
-    },
+    used_link("c_connected01", T0),
     {
         "id": "link-open",
         "customer_id": "c_neverconn4",
@@ -172,10 +159,7 @@ def old_store(control_url: str) -> Iterator[tuple[Engine, str]]:
     """A control store at revision 0002 with customers, tokens, links and API calls."""
     key = Fernet.generate_key().decode()
     cipher = TokenCipher([key])
-    engine = make_engine(control_url)
-    with engine.connect() as conn:
-        command.upgrade(_alembic_config(conn), "0002")
-        conn.commit()
+    engine = store_at(control_url, "0002")
     with write(engine) as conn:
         conn.execute(portfolios.insert().values(id="p_north00001", name="Północ", created_at=T0))
         conn.execute(customers.insert(), CUSTOMERS)
@@ -258,9 +242,7 @@ def test_an_upgraded_store_has_exactly_the_schema_module_schema(
 ) -> None:
     engine, _key = old_store
     upgrade(engine)
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, metadata) == []
+    assert schema_differences(engine) == []
 
 
 def test_an_upgraded_store_refuses_an_unknown_account_kind(old_store: tuple[Engine, str]) -> None:

@@ -9,18 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, Table, inspect, select
 
 from control_store import agency_oauth_states
 from control_store.database import (
-    _alembic_config,
     current_revision,
     head_revision,
-    make_engine,
     upgrade,
     write,
 )
@@ -35,43 +30,22 @@ from control_store.schema import (
 )
 from control_store.token_cipher import TokenCipher
 from control_store.token_store import TokenStore
+from tests.control.migration_helpers import (
+    admin_user,
+    connection,
+    linked_client,
+    linked_customer,
+    main_agency,
+    schema_differences,
+    store_at,
+    used_link,
+)
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
-AGENCIES = [
-    {
-        "id": "ag_main000001",
-        "name": "Agencja Główna",
-        "allegro_user_id": "900",
-        "allegro_login": "agency",
-        "active": True,
-        "created_at": T0,
-    }
-]
-CUSTOMERS = [
-    {
-        "id": "c_linked0001",
-        "name": "Sklep Powiązany",
-        "allegro_login": "seller01",
-        "allegro_user_id": "u-1",
-        "ads_client_id": "client-1",
-        "agency_account_id": "ag_main000001",
-        "portfolio_id": None,
-        "currency": "PLN",
-        "active": True,
-        "created_at": T0,
-    }
-]
+CUSTOMERS = [linked_customer(T0, None)]
 CLIENTS = [
-    {
-        "agency_account_id": "ag_main000001",
-        "client_id": "client-1",
-        "name": "Sklep Powiązany",
-        "first_seen_at": T0,
-        "last_seen_at": T0 + timedelta(days=1),
-        "removed_at": None,
-        "customer_id": "c_linked0001",
-    },
+    linked_client(T0),
     {
         "agency_account_id": "ag_main000001",
         "client_id": "client-2",
@@ -82,45 +56,6 @@ CLIENTS = [
         "customer_id": None,
     },
 ]
-USERS = [
-    {
-        "id": "u_admin00001",
-        "email": "admin@agency.test",
-        "password_hash": "x",
-        "role": "admin",
-        "active": True,
-        "created_at": T0,
-    }
-]
-LINKS = [
-    {
-        "id": "link-used",
-        "customer_id": "c_linked0001",
-        "created_by": "cli:anna",
-        "created_at": T0,
-        "expires_at": T0 + timedelta(days=3),
-        "used_at": T0 + timedelta(hours=1),
-        "revoked_at": None,
-    }
-]
-
-
-def _token(cipher: TokenCipher, account_id: str, kind: str) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "account_kind": kind,
-        "access_token_enc": cipher.encrypt(f"ACCESS-{account_id}"),
-        "refresh_token_enc": cipher.encrypt(f"REFRESH-{account_id}"),
-        "expires_at": T0 + timedelta(hours=12),
-        "refresh_expires_at": T0 + timedelta(days=90),
-        "scope": "allegro:api:ads",
-        "status": "connected",
-        "connected_at": T0,
-        "last_refresh_at": None,
-        "last_error": None,
-        "updated_at": T0,
-        "version": 2,
-    }
 
 
 @pytest.fixture
@@ -129,19 +64,19 @@ def old_store(control_url: str) -> Iterator[tuple[Engine, str]]:
     an agency and a sales connection, a user and a link."""
     key = Fernet.generate_key().decode()
     cipher = TokenCipher([key])
-    engine = make_engine(control_url)
-    with engine.connect() as conn:
-        command.upgrade(_alembic_config(conn), "0003")
-        conn.commit()
+    engine = store_at(control_url, "0003")
     with write(engine) as conn:
-        conn.execute(agency_accounts.insert(), AGENCIES)
+        conn.execute(agency_accounts.insert(), main_agency(T0))
         conn.execute(customers.insert(), CUSTOMERS)
         conn.execute(agency_clients.insert(), CLIENTS)
-        conn.execute(users.insert(), USERS)
-        conn.execute(auth_links.insert(), LINKS)
+        conn.execute(users.insert(), admin_user(T0))
+        conn.execute(auth_links.insert(), used_link("c_linked0001", T0))
         conn.execute(
             oauth_tokens.insert(),
-            [_token(cipher, "ag_main000001", "agency"), _token(cipher, "c_linked0001", "sales")],
+            [
+                connection(cipher, "ag_main000001", "agency", T0),
+                connection(cipher, "c_linked0001", "sales", T0),
+            ],
         )
     assert current_revision(engine) == "0003"
     yield engine, key
@@ -201,6 +136,4 @@ def test_an_upgraded_store_has_exactly_the_schema_module_schema(
 ) -> None:
     engine, _key = old_store
     upgrade(engine)
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, metadata) == []
+    assert schema_differences(engine) == []

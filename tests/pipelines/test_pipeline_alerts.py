@@ -25,10 +25,8 @@ STAFF = "alerty@agency.test"
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
     """A mail server on loopback, set as the product's (staff alerts to ``STAFF``)."""
     with mail_server() as server:
-        monkeypatch.setenv("ALLEGRO_ADS_SMTP_HOST", server.host)
-        monkeypatch.setenv("ALLEGRO_ADS_SMTP_PORT", str(server.port))
-        monkeypatch.setenv("ALLEGRO_ADS_SMTP_SECURITY", "none")
-        monkeypatch.setenv("ALLEGRO_ADS_MAIL_FROM", "allegro-ads@agency.test")
+        for name, value in server.product_settings("allegro-ads@agency.test").items():
+            monkeypatch.setenv(name, value)
         monkeypatch.setenv("ALLEGRO_ADS_ALERT_EMAILS", STAFF)
         monkeypatch.setenv("ALLEGRO_ADS_CONNECTION_CHECK_SECONDS", "0")
         yield server

@@ -11,10 +11,10 @@ import pytest
 
 from authorize_app.portal.comparison import (
     Compared,
-    PeriodSums,
     kpis_per_currency,
     relative_change,
 )
+from authorize_app.portal.report_model import PeriodSums
 from tests.portal.portal_helpers import PortalStack
 from warehouse.comparison_queries import customer_comparison, previous_period
 

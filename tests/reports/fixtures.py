@@ -33,12 +33,9 @@ def reporting(agency: Agency, smtp: MailServer, monkeypatch: pytest.MonkeyPatch)
     previous_start, _ = period.previous
     assert agency.run(previous_start, yesterday()).success
     for name, value in {
-        "ALLEGRO_ADS_SMTP_HOST": smtp.host,
-        "ALLEGRO_ADS_SMTP_PORT": str(smtp.port),
-        "ALLEGRO_ADS_SMTP_SECURITY": "none",
+        **smtp.product_settings("reports@agency.test"),
         "ALLEGRO_ADS_SMTP_USER": SMTP_USER,
         "ALLEGRO_ADS_SMTP_PASSWORD": SMTP_PASSWORD,
-        "ALLEGRO_ADS_MAIL_FROM": "reports@agency.test",
         "ALLEGRO_ADS_ALERT_EMAILS": STAFF,
         "ALLEGRO_ADS_REPORTS_TO_CUSTOMERS": "true",
         "ALLEGRO_ADS_AGENCY_NAME": "Agencja Testowa",
