@@ -19,8 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from warehouse.offers_loader import (
+    COUNT_CUSTOMERS_OFFERS,
     COUNT_OFFERS,
     INCOMING_OFFERS,
+    REPLACE_CUSTOMERS_OFFERS,
     REPLACE_OFFERS,
     OffersLoadResult,
     prepare_offers,
@@ -172,12 +174,49 @@ class Warehouse(ABC):
                 f"{first_line(exc)}"
             ) from exc
 
+    def load_offers_of_customers(
+        self, offers: Mapping[str, pa.Table], fetched_at: datetime
+    ) -> dict[str, OffersLoadResult]:
+        """``load_offers`` for every customer in ``offers`` (customer id -> its offers), all in
+        one short write transaction: the daily run's lists are small, and a write connection
+        each costs more than the rows.
+
+        All or nothing: ``ValueError`` naming the customer whose table does not fit (nothing
+        touched) and ``LoadError`` if the write failed (rolled back, every customer's previous
+        offers intact). A caller that must keep one customer's failure from the others loads
+        them one by one after such an error.
+        """
+        check_aware(fetched_at)
+        if not offers:
+            return {}
+        tables = {c: _prepared_offers(c, table, fetched_at) for c, table in offers.items()}
+        incoming = Incoming(
+            INCOMING_OFFERS, pa.concat_tables(tables.values()), OFFER_COLUMNS, OFFER_KEY
+        )
+        params = {"customer_ids": list(tables)}
+        try:
+            with self._write_transaction(incoming, params) as run:
+                before = {str(c): int(n) for c, n in run(COUNT_CUSTOMERS_OFFERS)}
+                for statement in REPLACE_CUSTOMERS_OFFERS:
+                    run(statement)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise LoadError(
+                f"loading the offers of {len(tables)} customers failed and changed nothing: "
+                f"{first_line(exc)}"
+            ) from exc
+        return {
+            c: OffersLoadResult(before.get(c, 0), table.num_rows) for c, table in tables.items()
+        }
+
     @abstractmethod
     def _write_transaction(
         self, incoming: Incoming, params: Mapping[str, object]
     ) -> AbstractContextManager[RunStatement]:
         """One write transaction with ``incoming.table`` visible as ``incoming.name``, serialised
-        with the other writes of ``params["customer_id"]``; yields a function that runs a
+        with the other writes of ``params["customer_id"]`` (or of each of
+        ``params["customer_ids"]``); yields a function that runs a
         statement with ``params`` bound. Commits on a clean exit only."""
 
     @abstractmethod
@@ -197,6 +236,14 @@ class Warehouse(ABC):
 
 
 # --- validation -------------------------------------------------------------------------------
+
+
+def _prepared_offers(customer_id: str, table: pa.Table, fetched_at: datetime) -> pa.Table:
+    """``prepare_offers``, its error naming the customer (one of several being loaded)."""
+    try:
+        return prepare_offers(customer_id, table, fetched_at)
+    except ValueError as exc:
+        raise ValueError(f"the offers of customer {customer_id}: {exc}") from exc
 
 
 def prepare_slice(
