@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -78,6 +78,16 @@ class SliceLoad:
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
+    def incoming(self) -> Incoming:
+        return Incoming(INCOMING, self.table, LOAD_COLUMNS, FACT_KEY)
+
+    def failed(self, error: Exception) -> LoadError:
+        """The error of a write of this slice that failed (and was rolled back)."""
+        return LoadError(
+            f"loading customer {self.customer_id} for {self.start}..{self.end} failed and "
+            f"changed nothing: {first_line(error)}"
+        )
+
     def params(self) -> dict[str, object]:
         return {
             "customer_id": self.customer_id,
@@ -87,6 +97,26 @@ class SliceLoad:
             "run_id": self.run_id,
             "fetched_at": self.fetched_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """What one ``load_slice`` call takes: a customer's rows for days ``start..end``."""
+
+    customer_id: str
+    start: date
+    end: date
+    table: pa.Table
+    run_id: str | None
+    fetched_at: datetime
+
+    @property
+    def range(self) -> tuple[str, date, date]:
+        return (self.customer_id, self.start, self.end)
+
+    @property
+    def stamps(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "fetched_at": self.fetched_at}
 
 
 # Runs one of the SQL statements below in the load's transaction and returns its rows.
@@ -134,17 +164,26 @@ class Warehouse(ABC):
         (rolled back, previous data intact).
         """
         load = prepare_slice(customer_id, start, end, table, run_id=run_id, fetched_at=fetched_at)
-        incoming = Incoming(INCOMING, load.table, LOAD_COLUMNS, FACT_KEY)
         try:
-            with self._write_transaction(incoming, load.params()) as run:
+            with self._write_transaction(load.incoming(), load.params()) as run:
                 return _replace_slice(load, run)
         except WarehouseError:
             raise
         except Exception as exc:
-            raise LoadError(
-                f"loading customer {customer_id} for {start}..{end} failed and changed nothing: "
-                f"{first_line(exc)}"
-            ) from exc
+            raise load.failed(exc) from exc
+
+    def load_slices(self, slices: Sequence[Slice]) -> list[LoadResult | Exception]:
+        """``load_slice`` for each of ``slices``, each in its own transaction: a slice's entry
+        is its ``LoadResult``, or the ``ValueError`` / ``WarehouseError`` that load raised (that
+        slice changed nothing; the others are unaffected). Meant for many small slices (a daily
+        run): a backend whose write connection is dear opens one for all of them."""
+        results: list[LoadResult | Exception] = []
+        for one in slices:
+            try:
+                results.append(self.load_slice(*one.range, one.table, **one.stamps))
+            except (ValueError, WarehouseError) as exc:
+                results.append(exc)
+        return results
 
     def load_offers(
         self, customer_id: str, offers: pa.Table, fetched_at: datetime
@@ -426,6 +465,11 @@ FROM (SELECT UNNEST(CAST($days AS DATE[])) AS day) AS d
 LEFT JOIN (SELECT day, COUNT(*) AS n FROM {INCOMING} GROUP BY day) AS c ON c.day = d.day
 ON CONFLICT (customer_id, day) DO UPDATE SET
     run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""  # noqa: S608
+
+
+def replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
+    """The body of every load's transaction, for a backend's own ``load_slices``."""
+    return _replace_slice(load, run)  # looked up when called: testing.chaos wraps it
 
 
 def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
