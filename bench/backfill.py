@@ -135,11 +135,53 @@ def run_backfill(start_day: date, end: date, job_name: str = "ad_stats_job") -> 
         )
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
         runs = len(instance.get_runs())
+        steps = step_seconds(instance, result.run_id)
     materializations = result.asset_materializations_for_node("ad_daily_stats")
     if not result.success or not materializations:
         raise RuntimeError(f"the {job_name} run failed")
     metadata = {k: v.value for k, v in materializations[-1].metadata.items()}
-    return {"seconds": seconds, "cpu_seconds": cpu, "runs": runs, "metadata": metadata}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "runs": runs,
+        "metadata": metadata,
+        "step_seconds": steps,
+    }
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Each step's wall seconds in the run, from its start and end events."""
+    marks: dict[str, list[float]] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is not None and event.step_key and event.event_type_value in _STEP_EDGES:
+            marks.setdefault(event.step_key, []).append(entry.timestamp)
+    return {step: round(max(times) - min(times), 1) for step, times in marks.items()}
+
+
+_STEP_EDGES = ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE")
+
+
+def time_checks(settings: Settings, start: date, end: date) -> dict[str, float]:
+    """The CPU seconds of each query behind the statistics asset's checks, run once more over
+    the timed run's days (what the checks cost inside the run)."""
+    from warehouse import stats_queries
+
+    with open_warehouse(settings.resolved_warehouse_url) as wh:
+        ids = wh.read("SELECT DISTINCT customer_id FROM load_log").column(0).to_pylist()
+        queries = {
+            "duplicate_keys": lambda: stats_queries.duplicate_keys(wh, start, end),
+            "negative_metrics": lambda: stats_queries.negative_metrics(wh, start, end),
+            "ratio_mismatches": lambda: stats_queries.ratio_mismatches(wh, start, end),
+            "latest_loaded_day": lambda: stats_queries.latest_loaded_day(wh, ids),
+            "summary_mismatches": lambda: stats_queries.summary_mismatches(wh, start, end),
+        }
+        cpu: dict[str, float] = {}
+        for name, query in queries.items():
+            began = time.process_time()
+            query()
+            cpu[name] = round(time.process_time() - began, 3)
+    return cpu
 
 
 # --- the load step alone ----------------------------------------------------------------------
@@ -237,6 +279,8 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             run_backfill(start_day, end, job_name)
         say(f"one {job_name} run over {start_day}..{end} ({args.days} days)")
         backfill = run_backfill(start_day, end, job_name)
+        if args.daily:
+            backfill["checks"] = time_checks(settings, start_day, end)
     finally:
         sim.stop()
 
@@ -283,6 +327,8 @@ def run_figures(args: argparse.Namespace, backfill: dict[str, Any]) -> dict[str,
         # machine, wall seconds vary with the load, this much less.
         "run_cpu_seconds": round(cpu, 1),
         "run_cpu_us_per_row": round(cpu / rows * 1e6, 2) if rows else None,
+        "step_seconds": backfill["step_seconds"],
+        "checks_cpu_seconds": backfill.get("checks"),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 

@@ -4,7 +4,8 @@ Plain functions, no Dagster: the ``ad_daily_stats`` asset calls ``statistics_tar
 ``sync_statistics``. Statistics are read with the token of the customer's agency account, one
 agency client at a time (docs/accounts.md). Customers are fetched through the client's one
 fan-out (``AllegroAdsClient.stream_statistics``: bounded concurrency, each in the widest windows
-the API allows) and written one at a time through the warehouse's single writer. A customer's
+the API allows) and written through the warehouse's single writer, small slices several on one
+write connection (each customer still in its own transaction). A customer's
 failure is recorded and never stops the others; a customer whose agency connection is broken,
 or whose client left the agency's list, fails with the reason and the fix without a call.
 """
@@ -33,7 +34,7 @@ from control_store.agency_accounts import AgencyAccount
 from control_store.token_store import TokenInfo, token_status
 from services.control import Control
 from warehouse.stats_frames import stats_table_to_facts
-from warehouse.stats_loader import Warehouse
+from warehouse.stats_loader import Slice, Warehouse
 
 ACCESS_REMOVED = (
     "access removed in Allegro Ads: ask the seller to accept the agency's request again"
@@ -298,9 +299,10 @@ def sync_statistics(
 
     The customers come through the client's fan-out (``client.concurrency`` at once), each
     with its agency account's token; each answer is loaded here, in the calling thread, which
-    makes it the warehouse's one writer. ``blocked`` customers (``statistics_targets``) are
-    reported as failed without a call. ``on_progress`` is called in the calling thread as each
-    customer is done.
+    makes it the warehouse's one writer (small slices up to ``LOAD_BATCH_CUSTOMERS`` customers
+    or ``LOAD_BATCH_ROWS`` rows together, each in its own transaction). ``blocked`` customers
+    (``statistics_targets``) are reported as failed without a call. ``on_progress`` is called
+    in the calling thread as each customer is done (a batched one once its batch is written).
     """
     report = SyncReport(start=start, end=end, run_id=run_id)
     for outcome in blocked:
@@ -323,6 +325,13 @@ def sync_statistics(
         StatsJob(customer.customer_id, str(customer.agency_account_id), customer.ads_client_id)
         for customer in fetchable
     ]
+
+    def finish(outcome: CustomerOutcome) -> None:
+        report.outcomes.append(outcome)
+        if on_progress:
+            on_progress(outcome)
+
+    pending = _PendingLoads(warehouse, finish)
     for result in client.stream_statistics(jobs, start, end):
         customer = by_id[result.customer_id]
         outcome = CustomerOutcome(
@@ -339,19 +348,59 @@ def sync_statistics(
                 fetched_at=datetime.now(UTC),
             )
             del result  # the answer is converted: free it before the write
-            loaded = warehouse.load_slice(
-                customer.customer_id, start, end, table, run_id=run_id, fetched_at=datetime.now(UTC)
-            )
-            outcome.rows = loaded.rows_inserted
-            outcome.days = loaded.days
         except Exception as exc:  # one customer's failure must never stop the others
             outcome.error = f"{type(exc).__name__}: {exc}"
             outcome.fix = fix_for(exc, customer.customer_id)
-        report.outcomes.append(outcome)
-        if on_progress:
-            on_progress(outcome)
+            finish(outcome)
+            continue
+        pending.add(
+            outcome, Slice(customer.customer_id, start, end, table, run_id, datetime.now(UTC))
+        )
+    pending.load()
     report.outcomes.sort(key=lambda o: o.name)
     return report
+
+
+# Small slices (a daily run's) are written several at a time on one write connection
+# (``Warehouse.load_slices``; each still its own transaction); the write lock is held for at
+# most this many customers or rows, so the portal's readers never wait long.
+LOAD_BATCH_CUSTOMERS = 16
+LOAD_BATCH_ROWS = 50_000
+
+
+class _PendingLoads:
+    """Converted slices waiting to be written together; ``finish`` gets each outcome once its
+    slice is written (or failed)."""
+
+    def __init__(self, warehouse: Warehouse, finish: Callable[[CustomerOutcome], None]) -> None:
+        self.warehouse = warehouse
+        self.finish = finish
+        self.waiting: list[tuple[CustomerOutcome, Slice]] = []
+        self.rows = 0
+
+    def add(self, outcome: CustomerOutcome, slice_: Slice) -> None:
+        self.waiting.append((outcome, slice_))
+        self.rows += slice_.table.num_rows
+        if len(self.waiting) >= LOAD_BATCH_CUSTOMERS or self.rows >= LOAD_BATCH_ROWS:
+            self.load()
+
+    def load(self) -> None:
+        """Write every waiting slice; each customer's outcome says how its own load went."""
+        waiting, self.waiting, self.rows = self.waiting, [], 0
+        if not waiting:
+            return
+        try:
+            results = self.warehouse.load_slices([slice_ for _, slice_ in waiting])
+        except Exception as exc:  # not one slice's failure: every waiting customer reports it
+            results = [exc] * len(waiting)
+        for (outcome, _), loaded in zip(waiting, results, strict=True):
+            if isinstance(loaded, Exception):
+                outcome.error = f"{type(loaded).__name__}: {loaded}"
+                outcome.fix = fix_for(loaded, outcome.customer_id)
+            else:
+                outcome.rows = loaded.rows_inserted
+                outcome.days = loaded.days
+            self.finish(outcome)
 
 
 def _original(error: AllegroError) -> Exception:

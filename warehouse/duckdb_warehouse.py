@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,16 @@ from warehouse.duckdb_readers import SharedReadDatabase, shared_database
 from warehouse.migrations import upgrade_plan
 from warehouse.stats_loader import (
     Incoming,
+    LoadResult,
     RunStatement,
+    Slice,
+    SliceLoad,
     Warehouse,
     WarehouseBusyError,
+    WarehouseError,
     bind,
+    prepare_slice,
+    replace_slice,
 )
 from warehouse.stats_schema import SELECT_SCHEMA_VERSION, schema_outdated
 
@@ -121,24 +127,30 @@ class DuckDBWarehouse(Warehouse):
     def _write_transaction(
         self, incoming: Incoming, params: Mapping[str, object]
     ) -> Iterator[RunStatement]:
-        with self._write_connection() as con:
+        with self._write_connection() as con, _transaction(con, incoming, params) as run:
+            yield run
 
-            def run(statement: str) -> list[tuple[Any, ...]]:
-                rows: list[tuple[Any, ...]] = con.execute(
-                    statement, bind(statement, params) or None
-                ).fetchall()
-                return rows
-
-            con.register(incoming.name, incoming.table)
-            con.begin()
+    def load_slices(self, slices: Sequence[Slice]) -> list[LoadResult | Exception]:
+        """As ``Warehouse.load_slices``, on one write connection: for a daily run's small
+        slices, connecting and closing (DuckDB checkpoints on close) cost more than the
+        statements. Each slice still commits or rolls back alone; the write lock is held for
+        the whole list, so callers keep it short (the portal's readers wait for it)."""
+        results: dict[int, LoadResult | Exception] = {}
+        loads: dict[int, SliceLoad] = {}
+        for index, one in enumerate(slices):
             try:
-                yield run
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-            finally:
-                con.unregister(incoming.name)
+                loads[index] = prepare_slice(*one.range, one.table, **one.stamps)
+            except ValueError as exc:
+                results[index] = exc
+        if loads:
+            try:
+                with self._write_connection() as con:
+                    for index, load in loads.items():
+                        results[index] = _load_on(con, load)
+            except WarehouseError as exc:  # no write connection: the slices not written fail
+                for index in loads.keys() - results.keys():
+                    results[index] = exc
+        return [results[index] for index in range(len(slices))]
 
     def _stored_version(self) -> int | None:
         with self._read_connection() as con:
@@ -205,6 +217,41 @@ class DuckDBWarehouse(Warehouse):
                     ) from exc
                 time.sleep(self.retry_delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _transaction(
+    con: duckdb.DuckDBPyConnection, incoming: Incoming, params: Mapping[str, object]
+) -> Iterator[RunStatement]:
+    """One transaction on the write connection ``con`` with ``incoming`` registered."""
+
+    def run(statement: str) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = con.execute(
+            statement, bind(statement, params) or None
+        ).fetchall()
+        return rows
+
+    con.register(incoming.name, incoming.table)
+    con.begin()
+    try:
+        yield run
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister(incoming.name)
+
+
+def _load_on(con: duckdb.DuckDBPyConnection, load: SliceLoad) -> LoadResult | Exception:
+    """``load`` in its own transaction on ``con``: its result, or the error it failed with."""
+    try:
+        with _transaction(con, load.incoming(), load.params()) as run:
+            return replace_slice(load, run)
+    except WarehouseError as exc:
+        return exc
+    except Exception as exc:
+        return load.failed(exc)
 
 
 def write_lock_path(path: Path) -> Path:

@@ -1,7 +1,9 @@
 """Checking a customer's offers before they replace the stored ones, and the SQL that does it.
 
 ``Warehouse.load_offers`` validates with ``prepare_offers`` (nothing is touched on bad input)
-and runs ``REPLACE_OFFERS`` in one transaction with the table exposed as ``INCOMING_OFFERS``.
+and runs ``REPLACE_OFFERS`` in one transaction with the table exposed as ``INCOMING_OFFERS``;
+``Warehouse.load_offers_of_customers`` does the same for several customers at once with
+``REPLACE_CUSTOMERS_OFFERS`` (one write connection and transaction instead of one each).
 """
 
 from __future__ import annotations
@@ -92,4 +94,15 @@ COUNT_OFFERS = f"SELECT COUNT(*) FROM {OFFERS_TABLE} WHERE customer_id = $custom
 REPLACE_OFFERS = (
     f"DELETE FROM {OFFERS_TABLE} WHERE customer_id = $customer_id",  # noqa: S608
     f"INSERT INTO {OFFERS_TABLE} ({_NAMES}) SELECT {_NAMES} FROM {INCOMING_OFFERS}",  # noqa: S608
+)
+
+_CUSTOMERS = "SELECT UNNEST(CAST($customer_ids AS VARCHAR[]))"
+COUNT_CUSTOMERS_OFFERS = (
+    f"SELECT customer_id, COUNT(*) FROM {OFFERS_TABLE} "  # noqa: S608
+    f"WHERE customer_id IN ({_CUSTOMERS}) GROUP BY customer_id"
+)
+# Every named customer's offers are exactly its new list afterwards (an empty list included).
+REPLACE_CUSTOMERS_OFFERS = (
+    f"DELETE FROM {OFFERS_TABLE} WHERE customer_id IN ({_CUSTOMERS})",  # noqa: S608
+    REPLACE_OFFERS[1],
 )

@@ -36,6 +36,15 @@ _SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_NAMESPACE}, 0)"
 _CUSTOMER_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_NAMESPACE}, hashtext($customer_id))"
 _CSV_BATCH_ROWS = 50_000
 
+
+def _locked_customers(params: Mapping[str, object]) -> list[str]:
+    """The customers a write names: ``customer_ids`` (several) or ``customer_id``."""
+    many = params.get("customer_ids")
+    if isinstance(many, list):
+        return sorted({str(c) for c in many})
+    return [str(params["customer_id"])]
+
+
 # PostgreSQL type OIDs -> Arrow types for query results (numeric is handled separately).
 _OID_TYPES: dict[int, pa.DataType] = {
     16: pa.bool_(),
@@ -120,7 +129,9 @@ class PostgresWarehouse(Warehouse):
                 cur.execute(to_pyformat(statement), bind(statement, params))
                 return list(cur.fetchall()) if cur.description is not None else []
 
-            run(_CUSTOMER_LOCK)
+            # Sorted: two writers locking several customers each never wait for each other.
+            for customer_id in _locked_customers(params):
+                cur.execute(to_pyformat(_CUSTOMER_LOCK), {"customer_id": customer_id})
             cur.execute(_create_incoming(incoming))
             cur.copy_expert(_copy_incoming(incoming), _CsvStream(incoming.table), size=1 << 20)
             yield run

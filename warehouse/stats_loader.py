@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,8 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from warehouse.offers_loader import (
+    COUNT_CUSTOMERS_OFFERS,
     COUNT_OFFERS,
     INCOMING_OFFERS,
+    REPLACE_CUSTOMERS_OFFERS,
     REPLACE_OFFERS,
     OffersLoadResult,
     prepare_offers,
@@ -79,6 +81,16 @@ class SliceLoad:
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
+    def incoming(self) -> Incoming:
+        return Incoming(INCOMING, self.table, LOAD_COLUMNS, FACT_KEY)
+
+    def failed(self, error: Exception) -> LoadError:
+        """The error of a write of this slice that failed (and was rolled back)."""
+        return LoadError(
+            f"loading customer {self.customer_id} for {self.start}..{self.end} failed and "
+            f"changed nothing: {first_line(error)}"
+        )
+
     def params(self) -> dict[str, object]:
         return {
             "customer_id": self.customer_id,
@@ -88,6 +100,26 @@ class SliceLoad:
             "run_id": self.run_id,
             "fetched_at": self.fetched_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """What one ``load_slice`` call takes: a customer's rows for days ``start..end``."""
+
+    customer_id: str
+    start: date
+    end: date
+    table: pa.Table
+    run_id: str | None
+    fetched_at: datetime
+
+    @property
+    def range(self) -> tuple[str, date, date]:
+        return (self.customer_id, self.start, self.end)
+
+    @property
+    def stamps(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "fetched_at": self.fetched_at}
 
 
 # Runs one of the SQL statements below in the load's transaction and returns its rows.
@@ -135,17 +167,26 @@ class Warehouse(ABC):
         (rolled back, previous data intact).
         """
         load = prepare_slice(customer_id, start, end, table, run_id=run_id, fetched_at=fetched_at)
-        incoming = Incoming(INCOMING, load.table, LOAD_COLUMNS, FACT_KEY)
         try:
-            with self._write_transaction(incoming, load.params()) as run:
+            with self._write_transaction(load.incoming(), load.params()) as run:
                 return _replace_slice(load, run)
         except WarehouseError:
             raise
         except Exception as exc:
-            raise LoadError(
-                f"loading customer {customer_id} for {start}..{end} failed and changed nothing: "
-                f"{first_line(exc)}"
-            ) from exc
+            raise load.failed(exc) from exc
+
+    def load_slices(self, slices: Sequence[Slice]) -> list[LoadResult | Exception]:
+        """``load_slice`` for each of ``slices``, each in its own transaction: a slice's entry
+        is its ``LoadResult``, or the ``ValueError`` / ``WarehouseError`` that load raised (that
+        slice changed nothing; the others are unaffected). Meant for many small slices (a daily
+        run): a backend whose write connection is dear opens one for all of them."""
+        results: list[LoadResult | Exception] = []
+        for one in slices:
+            try:
+                results.append(self.load_slice(*one.range, one.table, **one.stamps))
+            except (ValueError, WarehouseError) as exc:
+                results.append(exc)
+        return results
 
     def load_offers(
         self, customer_id: str, offers: pa.Table, fetched_at: datetime
@@ -175,12 +216,49 @@ class Warehouse(ABC):
                 f"{first_line(exc)}"
             ) from exc
 
+    def load_offers_of_customers(
+        self, offers: Mapping[str, pa.Table], fetched_at: datetime
+    ) -> dict[str, OffersLoadResult]:
+        """``load_offers`` for every customer in ``offers`` (customer id -> its offers), all in
+        one short write transaction: the daily run's lists are small, and a write connection
+        each costs more than the rows.
+
+        All or nothing: ``ValueError`` naming the customer whose table does not fit (nothing
+        touched) and ``LoadError`` if the write failed (rolled back, every customer's previous
+        offers intact). A caller that must keep one customer's failure from the others loads
+        them one by one after such an error.
+        """
+        check_aware(fetched_at)
+        if not offers:
+            return {}
+        tables = {c: _prepared_offers(c, table, fetched_at) for c, table in offers.items()}
+        incoming = Incoming(
+            INCOMING_OFFERS, pa.concat_tables(tables.values()), OFFER_COLUMNS, OFFER_KEY
+        )
+        params = {"customer_ids": list(tables)}
+        try:
+            with self._write_transaction(incoming, params) as run:
+                before = {str(c): int(n) for c, n in run(COUNT_CUSTOMERS_OFFERS)}
+                for statement in REPLACE_CUSTOMERS_OFFERS:
+                    run(statement)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise LoadError(
+                f"loading the offers of {len(tables)} customers failed and changed nothing: "
+                f"{first_line(exc)}"
+            ) from exc
+        return {
+            c: OffersLoadResult(before.get(c, 0), table.num_rows) for c, table in tables.items()
+        }
+
     @abstractmethod
     def _write_transaction(
         self, incoming: Incoming, params: Mapping[str, object]
     ) -> AbstractContextManager[RunStatement]:
         """One write transaction with ``incoming.table`` visible as ``incoming.name``, serialised
-        with the other writes of ``params["customer_id"]``; yields a function that runs a
+        with the other writes of ``params["customer_id"]`` (or of each of
+        ``params["customer_ids"]``); yields a function that runs a
         statement with ``params`` bound. Commits on a clean exit only."""
 
     @abstractmethod
@@ -200,6 +278,14 @@ class Warehouse(ABC):
 
 
 # --- validation -------------------------------------------------------------------------------
+
+
+def _prepared_offers(customer_id: str, table: pa.Table, fetched_at: datetime) -> pa.Table:
+    """``prepare_offers``, its error naming the customer (one of several being loaded)."""
+    try:
+        return prepare_offers(customer_id, table, fetched_at)
+    except ValueError as exc:
+        raise ValueError(f"the offers of customer {customer_id}: {exc}") from exc
 
 
 def prepare_slice(
@@ -384,6 +470,11 @@ FROM (SELECT UNNEST(CAST($days AS DATE[])) AS day) AS d
 LEFT JOIN (SELECT day, COUNT(*) AS n FROM {INCOMING} GROUP BY day) AS c ON c.day = d.day
 ON CONFLICT (customer_id, day) DO UPDATE SET
     run_id = EXCLUDED.run_id, fetched_at = EXCLUDED.fetched_at, rows = EXCLUDED.rows"""  # noqa: S608
+
+
+def replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
+    """The body of every load's transaction, for a backend's own ``load_slices``."""
+    return _replace_slice(load, run)  # looked up when called: testing.chaos wraps it
 
 
 def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from testing.stat_tables import table_rows
-from warehouse.stats_loader import LoadError, LoadResult, Warehouse
+from warehouse.stats_loader import LoadError, LoadResult, Slice, Warehouse
 from warehouse.stats_schema import FACT_SCHEMA
 
 if TYPE_CHECKING:
@@ -204,3 +204,49 @@ def test_loading_one_customer_leaves_other_customers_untouched(
     _load(warehouse, "cust-1", START, END, factory.table("cust-1", []))
 
     assert table_rows(warehouse, "cust-2", START, END).equals(_facts(other))
+
+
+# --- several slices at once (a daily run's) ----------------------------------------------------
+
+
+def _slice(customer_id: str, table: pa.Table) -> Slice:
+    return Slice(customer_id, START, END, table, "run-1", FETCHED)
+
+
+def test_several_slices_load_at_once_each_as_load_slice_would(
+    warehouse: Warehouse, factory: StatFactory
+) -> None:
+    _load(warehouse, "cust-1", START, END, factory.table("cust-1", factory.rows(START, END)))
+    tables = {
+        c: factory.table(c, factory.rows(START, END, campaigns=1)) for c in ("cust-1", "cust-2")
+    }
+
+    results = warehouse.load_slices([_slice(c, t) for c, t in tables.items()])
+
+    assert [(r.rows_inserted, r.days) for r in results if isinstance(r, LoadResult)] == [
+        (t.num_rows, 7) for t in tables.values()
+    ]
+    for customer_id, table in tables.items():
+        assert table_rows(warehouse, customer_id, START, END).equals(_facts(table))
+
+
+def test_a_slice_that_fails_among_several_changes_nothing_and_the_others_load(
+    warehouse: Warehouse, factory: StatFactory
+) -> None:
+    kept = factory.table("cust-2", factory.rows(START, END, campaigns=1))
+    _load(warehouse, "cust-2", START, END, kept)
+    rows = factory.rows(START, END, campaigns=2)
+    good = factory.table("cust-1", rows)
+    repeating = factory.table("cust-2", [*rows, rows[-1]])  # fails inside its transaction
+    outside = factory.table("cust-3", factory.rows(date(2024, 4, 1), date(2024, 4, 1)))
+
+    first, second, third = warehouse.load_slices(
+        [_slice("cust-1", good), _slice("cust-2", repeating), _slice("cust-3", outside)]
+    )
+
+    assert isinstance(first, LoadResult) and first.rows_inserted == good.num_rows
+    assert isinstance(second, LoadError) and "cust-2" in str(second)
+    assert isinstance(third, ValueError)
+    assert table_rows(warehouse, "cust-1", START, END).equals(_facts(good))
+    assert table_rows(warehouse, "cust-2", START, END).equals(_facts(kept))
+    assert table_rows(warehouse, "cust-3", START, END).num_rows == 0

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from allegro_resource.models import AdType
+from services.offers_sync import OffersAsked, OffersOutcome, store_offers
 from warehouse import offer_queries
 from warehouse.stats_loader import Warehouse
 
@@ -122,6 +123,83 @@ def test_a_bad_offers_table_is_refused_and_the_stored_offers_stay(
         warehouse.load_offers("cust-1", _lenient_table(offers), SECOND_FETCH)
 
     assert stored_offers(warehouse, "cust-1") == [
+        ("o-9", "Kept", Decimal("5.00"), 2, "ACTIVE", FIRST_FETCH)
+    ]
+
+
+def test_several_customers_offers_are_replaced_in_one_load_and_only_theirs(
+    warehouse: Warehouse,
+) -> None:
+    for customer in ("cust-1", "cust-2", "cust-3"):
+        warehouse.load_offers(
+            customer, offers_table([("o-1", "Old", "1.00", 1, "ACTIVE")]), FIRST_FETCH
+        )
+
+    results = warehouse.load_offers_of_customers(
+        {
+            "cust-1": offers_table(
+                [("o-2", "Mug", "9.99", 0, "ACTIVE"), ("o-3", "Pot", "5.00", 2, "ENDED")]
+            ),
+            "cust-2": offers_table([]),
+        },
+        SECOND_FETCH,
+    )
+
+    assert {c: (r.rows_deleted, r.rows_inserted) for c, r in results.items()} == {
+        "cust-1": (1, 2),
+        "cust-2": (1, 0),
+    }
+    assert stored_offers(warehouse, "cust-1") == [
+        ("o-2", "Mug", Decimal("9.99"), 0, "ACTIVE", SECOND_FETCH),
+        ("o-3", "Pot", Decimal("5.00"), 2, "ENDED", SECOND_FETCH),
+    ]
+    assert stored_offers(warehouse, "cust-2") == []
+    assert stored_offers(warehouse, "cust-3") == [
+        ("o-1", "Old", Decimal("1.00"), 1, "ACTIVE", FIRST_FETCH)
+    ]
+
+
+def test_one_bad_list_among_several_is_refused_by_customer_and_nothing_changes(
+    warehouse: Warehouse,
+) -> None:
+    kept = offers_table([("o-9", "Kept", "5.00", 2, "ACTIVE")])
+    warehouse.load_offers("cust-1", kept, FIRST_FETCH)
+    warehouse.load_offers("cust-2", kept, FIRST_FETCH)
+
+    with pytest.raises(ValueError, match=r"customer cust-2: .*price has negative values"):
+        warehouse.load_offers_of_customers(
+            {
+                "cust-1": offers_table([("o-1", "New", "1.00", 1, "ACTIVE")]),
+                "cust-2": offers_table([("o-1", "Bad", "-1.00", 1, "ACTIVE")]),
+            },
+            SECOND_FETCH,
+        )
+
+    for customer in ("cust-1", "cust-2"):
+        assert stored_offers(warehouse, customer) == [
+            ("o-9", "Kept", Decimal("5.00"), 2, "ACTIVE", FIRST_FETCH)
+        ]
+
+
+def test_storing_fetched_offers_loads_the_others_when_one_list_is_bad(
+    warehouse: Warehouse,
+) -> None:
+    kept = offers_table([("o-9", "Kept", "5.00", 2, "ACTIVE")])
+    warehouse.load_offers("cust-2", kept, FIRST_FETCH)
+    good = OffersAsked(OffersOutcome("cust-1", "Good"), ["o-1"])
+    good.table = offers_table([("o-1", "New", "1.00", 1, "ACTIVE")])
+    bad = OffersAsked(OffersOutcome("cust-2", "Bad"), ["o-1"])
+    bad.table = offers_table([("o-1", "Bad", "-1.00", 1, "ACTIVE")])
+
+    store_offers(warehouse, [good, bad], SECOND_FETCH)
+
+    assert good.outcome.ok and good.outcome.stored == 1
+    assert stored_offers(warehouse, "cust-1") == [
+        ("o-1", "New", Decimal("1.00"), 1, "ACTIVE", SECOND_FETCH)
+    ]
+    assert bad.outcome.error is not None and "price has negative values" in bad.outcome.error
+    assert bad.outcome.fix is not None and "cust-2" in bad.outcome.fix
+    assert stored_offers(warehouse, "cust-2") == [
         ("o-9", "Kept", Decimal("5.00"), 2, "ACTIVE", FIRST_FETCH)
     ]
 
