@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
@@ -61,7 +62,13 @@ def product_workspace(instance: dg.DagsterInstance) -> Iterator[WorkspaceProcess
         ),
         location_name="allegro_ads",
     )
-    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as context:
+    # Loading reads Dagster's ambient definitions-state storage; another test in this process
+    # can leave it pointing at an instance already collected ("Attempted to resolve undefined
+    # DagsterInstance weakref", seen under xdist), so it is this instance's for the load.
+    with (
+        set_defs_state_storage(instance.defs_state_storage),
+        WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as context,
+    ):
         yield context
 
 
