@@ -67,7 +67,7 @@ def _sign_in(page: Page, stack: PortalStack, account: Account) -> None:
     page.fill("input[name=email]", account.email)
     page.fill("input[name=password]", account.password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/portal/reports"))
+    page.wait_for_url(re.compile(r"/portal/overview"))
 
 
 def assert_accessible(page: Page, axe_script: AxeScript, shot: str | None) -> None:

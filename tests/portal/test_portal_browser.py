@@ -59,7 +59,7 @@ def sign_in(page: Page, stack: PortalStack, account: Account) -> None:
     page.fill("input[name=email]", account.email)
     page.fill("input[name=password]", account.password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/portal/reports"))
+    page.wait_for_url(re.compile(r"/portal/overview"))
 
 
 def shown_customer_ids(page: Page, table: str) -> set[str]:

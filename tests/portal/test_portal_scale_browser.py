@@ -141,7 +141,7 @@ def test_a_viewer_of_40_among_200_picks_the_portfolio_compares_periods_and_expor
         page.get_by_label("Email").fill(VIEWER)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/portal/reports"))
+        page.wait_for_url(re.compile(r"/portal/overview"))
 
         end = agency.built.last_day
         start = end - timedelta(days=13)
