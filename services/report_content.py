@@ -8,22 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from services.report_periods import ReportPeriod
+from warehouse.ratios import ratio
 from warehouse.report_export import campaign_export_table, csv_bytes
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_queries import campaign_report_table, missing_days
 
 TOP_CAMPAIGNS = 5
-
-
-def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    """numerator / denominator to two places, half up like the warehouse; None over zero."""
-    if not denominator:
-        return None
-    return (numerator / denominator).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +32,7 @@ class Kpis:
     @property
     def roas(self) -> Decimal | None:
         """Sales value per unit of spend (a ratio of sums), None without spend."""
-        return ratio(self.sales_value, self.spend)
+        return ratio(self.sales_value, self.spend, 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Protocol
 
 from control_store.customers import Customer
+from warehouse.ratios import ratio
 
 DEFAULT_SORT = "-cost"
 
@@ -193,14 +194,6 @@ class Report:
     @property
     def totals(self) -> list[Totals]:
         return totals_of(self.rows)
-
-
-def ratio(numerator: Decimal | int, denominator: Decimal | int, places: int) -> Decimal | None:
-    """numerator / denominator rounded half up to ``places``; None when dividing by zero."""
-    if not denominator:
-        return None
-    quantum = Decimal(1).scaleb(-places)
-    return (Decimal(numerator) / Decimal(denominator)).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def totals_of(rows: Iterable[CampaignRow]) -> list[Totals]:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from authorize_app.charts import small_multiples_svg
 from authorize_app.portal.report_filters import ReportFilters
-from authorize_app.portal.report_model import ratio
+from warehouse.ratios import ratio
 
 SERIES = ("Spend", "Clicks", "ROAS")
 DATA_ID = "trend-data"
