@@ -34,6 +34,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,7 @@ def time_checks(settings: Settings, start: date, end: date) -> dict[str, float]:
 
     with open_warehouse(settings.resolved_warehouse_url) as wh:
         ids = wh.read("SELECT DISTINCT customer_id FROM load_log").column(0).to_pylist()
-        queries = {
+        queries: dict[str, Callable[[], object]] = {
             "duplicate_keys": lambda: stats_queries.duplicate_keys(wh, start, end),
             "negative_metrics": lambda: stats_queries.negative_metrics(wh, start, end),
             "ratio_mismatches": lambda: stats_queries.ratio_mismatches(wh, start, end),

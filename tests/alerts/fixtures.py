@@ -7,9 +7,9 @@ Tokens and secrets here are distinctive strings, so a test can look for them in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,9 +84,9 @@ class AlertWorld:
         )
         return sweep(self.control, channels or self.channels(), snapshot)
 
-    def loaded_yesterday(self, ids: object) -> dict[str, object]:
+    def loaded_yesterday(self, ids: Sequence[str]) -> dict[str, date | None]:
         yesterday = (self.now - timedelta(days=1)).date()
-        return {customer_id: yesterday for customer_id in ids}  # type: ignore[attr-defined]
+        return {customer_id: yesterday for customer_id in ids}
 
     def later(self, hours: float = 1) -> None:
         self.now += timedelta(hours=hours)

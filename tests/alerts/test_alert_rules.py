@@ -54,7 +54,10 @@ def test_a_customer_that_missed_a_daily_run_is_not_loaded_but_one_awaiting_it_is
 ) -> None:
     # Before the morning run, yesterday is not loaded yet: the day before it is the latest.
     today = world.now.date()
-    days = {world.shop_id: today - timedelta(days=3), world.other_id: today - timedelta(days=2)}
+    days: dict[str, date | None] = {
+        world.shop_id: today - timedelta(days=3),
+        world.other_id: today - timedelta(days=2),
+    }
     assert _keys(world, days) == [f"not_loaded:{world.shop_id}"]
 
 

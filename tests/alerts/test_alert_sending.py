@@ -4,7 +4,8 @@ once (its start, then its end), with the customer, the reason, the fix and the l
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 from control_store.database import write
@@ -121,8 +122,8 @@ def test_a_client_that_left_the_agency_is_told_with_what_to_do(world: AlertWorld
 def test_a_customer_not_loaded_for_a_day_is_told_with_the_repair_run(world: AlertWorld) -> None:
     stale_day = world.now.date() - timedelta(days=3)
 
-    def shop_behind(ids: object) -> dict[str, object]:
-        return {i: (stale_day if i == world.shop_id else world.now.date()) for i in ids}  # type: ignore[attr-defined]
+    def shop_behind(ids: Sequence[str]) -> dict[str, date | None]:
+        return {i: (stale_day if i == world.shop_id else world.now.date()) for i in ids}
 
     world.loaded_yesterday = shop_behind  # type: ignore[method-assign]
     world.sweep()

@@ -16,6 +16,16 @@ from allegro_resource.ads_client import AllegroAdsClient, StatsJob
 from simulator.server import RunningSimulator
 from testing import bench_simulator as sim_session
 
+__all__ = [
+    "AGENCY",
+    "ClientFactory",
+    "Seller",
+    "sellers_of",
+    "sim_session",
+    "sim_today",
+    "stat_calls",
+]
+
 AGENCY = sim_session.AGENCY_ACCOUNT_ID
 ClientFactory = Callable[..., AllegroAdsClient]
 """The ``make_client`` fixture: ``make_client(sim, tokens, **AllegroAdsClient options)``."""

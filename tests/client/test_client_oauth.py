@@ -127,7 +127,7 @@ def test_the_device_flow_asks_for_the_agency_scope_of_the_settings(
     tokens = sim_session.device_consent(oauth, simulator.base_url)
 
     assert tokens.scope == oauth.agency_scope == "allegro:api:ads"
-    assert token_scopes(tokens.access_token) == {"allegro:api:ads"}
+    assert token_scopes(tokens.access_token) == frozenset({"allegro:api:ads"})
 
 
 def test_waiting_for_the_device_token_slows_down_when_told_and_then_gets_the_pair(
@@ -178,7 +178,7 @@ def test_a_pkce_code_is_exchanged_as_a_public_client_without_the_secret(
     tokens = sim_session.consent(oauth, seller.login, scope=sales_scope, public_client=True)
 
     assert tokens.access_token
-    assert token_scopes(tokens.access_token) == set(sales_scope.split())
+    assert token_scopes(tokens.access_token) == frozenset(sales_scope.split())
 
 
 def test_a_refreshed_pair_expires_by_the_clock_the_client_was_given(

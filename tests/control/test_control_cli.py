@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -266,7 +267,7 @@ def test_a_link_whose_random_part_starts_with_a_dash_is_revoked_by_its_listed_id
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One random URL-safe id in 64 starts with "-", which argparse reads as an option.
-    monkeypatch.setattr(auth_links.secrets, "token_urlsafe", lambda _: "-dashed-random-part")
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _: "-dashed-random-part")
     cli("customers", "add", "Myślnik")
     cli("links", "create", "Myślnik")
     _, out, _ = cli("links", "list", "Myślnik")

@@ -54,7 +54,7 @@ old_oauth_tokens = Table(
     Column("version", Integer),
 )
 
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     {
         "id": "c_connected01",
         "name": "Sklep Połączony",

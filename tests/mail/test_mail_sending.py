@@ -3,6 +3,8 @@ error each misconfiguration gives (naming the setting to fix, never the password
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from services.mail import (
@@ -21,7 +23,7 @@ from testing.mail_server import MailServer, free_port, mail_server
 SENDER = "alerty@agency.test"
 
 
-def _plain(server: MailServer, **extra: str) -> Mailer:
+def _plain(server: MailServer, **extra: Any) -> Mailer:
     return Mailer(MailConfig(server.host, server.port, "none", SENDER, **extra))
 
 

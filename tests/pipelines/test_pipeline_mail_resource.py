@@ -35,4 +35,4 @@ def test_the_password_is_the_variable_and_the_resource_signs_in_with_its_value(
 
 
 def test_without_a_host_the_resource_has_no_mailer() -> None:
-    assert MailResource().mailer() is None
+    assert MailResource().mailer() is None  # type: ignore[call-arg]  # every field has a default

@@ -220,7 +220,8 @@ def load_offers_from_allegro(control: Control, wh: Warehouse, customer: Customer
         schema=OFFER_INPUT_SCHEMA,
     )
     wh.load_offers(customer.id, table, datetime.now(UTC))
-    return table.num_rows
+    rows: int = table.num_rows
+    return rows
 
 
 def yesterday() -> date:

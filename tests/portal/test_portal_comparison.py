@@ -90,7 +90,8 @@ def test_the_comparison_query_equals_the_facts_summed_per_period(portal: PortalS
             "FROM ad_daily_stats WHERE customer_id = $id AND day BETWEEN $first AND $last",
             {"id": alpha.id, "first": first, "last": last},
         )
-        return table.to_pylist()[0]
+        totals: dict[str, object] = table.to_pylist()[0]
+        return totals
 
     now, then = summed(start, end), summed(prev_start, prev_end)
     assert now["cost"] and then["cost"]  # the stack holds data in both periods

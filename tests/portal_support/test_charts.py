@@ -120,7 +120,12 @@ def test_nan_counts_as_a_gap() -> None:
 
 
 def test_empty_data_says_no_data() -> None:
-    for series in ({}, {"cost": []}, {"cost": [(DAY, None), (DAY + timedelta(days=1), None)]}):
+    empty: tuple[dict[str, list[tuple[date, float | None]]], ...] = (
+        {},
+        {"cost": []},
+        {"cost": [(DAY, None), (DAY + timedelta(days=1), None)]},
+    )
+    for series in empty:
         root = parse(small_multiples_svg("Nothing", series))
         assert polylines(root) == []
         assert "no data" in texts(root)
@@ -153,7 +158,7 @@ def test_negative_and_flat_values_render() -> None:
 
 
 def test_small_multiples_have_a_panel_and_axis_per_series() -> None:
-    series = {
+    series: dict[str, list[tuple[date, float | None]]] = {
         "Cost (PLN)": [(d, 100.0 + i) for i, d in enumerate(days(14))],
         "Clicks": [(d, 2000.0 * i) for i, d in enumerate(days(14))],
         "ROAS": [(d, None if i == 5 else 3.2) for i, d in enumerate(days(14))],

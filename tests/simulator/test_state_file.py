@@ -146,7 +146,7 @@ def test_a_failed_write_keeps_the_previous_file(
     def refuse(source: str, target: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(persistence.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         state.advance(60)
     assert state_file.read_bytes() == before

@@ -20,7 +20,7 @@ from warehouse.stats_queries import load_generations
 from warehouse.stats_schema import AD_TYPE_SUMMARY_GROUP, SUMMARY_METRICS
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 START, END = date(2024, 3, 1), date(2024, 3, 10)
 FETCHED = datetime(2024, 3, 20, 6, 0, tzinfo=UTC)

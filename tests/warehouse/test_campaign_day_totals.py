@@ -17,7 +17,7 @@ from warehouse.stats_queries import summary_mismatches
 from warehouse.stats_schema import METRIC_COLUMNS
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 START, END = date(2024, 3, 1), date(2024, 3, 14)
 FETCHED = datetime(2024, 3, 20, 6, 0, tzinfo=UTC)

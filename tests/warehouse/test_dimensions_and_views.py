@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from warehouse.stats_loader import Warehouse
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 FETCHED = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)
 DAY = date(2024, 3, 1)

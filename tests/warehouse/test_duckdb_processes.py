@@ -17,7 +17,6 @@ import pyarrow as pa
 import pytest
 
 from testing.stat_tables import table_rows
-from warehouse import duckdb_warehouse
 from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_loader import WarehouseBusyError
@@ -25,7 +24,7 @@ from warehouse.stats_loader import WarehouseBusyError
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
 
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 START, END = date(2024, 1, 1), date(2024, 1, 31)
 FETCHED = datetime(2024, 2, 1, 6, 0, tzinfo=UTC)
@@ -71,7 +70,7 @@ def _release_after_refusals(monkeypatch: pytest.MonkeyPatch, refusals: int, rele
                 release.set()
             raise
 
-    monkeypatch.setattr(duckdb_warehouse.duckdb, "connect", counting)
+    monkeypatch.setattr(duckdb, "connect", counting)
 
 
 def test_two_processes_loading_different_customers_concurrently_both_succeed(
@@ -105,6 +104,7 @@ def test_a_reader_during_a_write_succeeds_after_retrying(
     duckdb_url: str, factory: StatFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = open_warehouse(duckdb_url)
+    assert isinstance(wh, DuckDBWarehouse)
     wh.load_slice(
         "c",
         START,

@@ -21,7 +21,7 @@ import pytest
 
 from testing.stat_tables import table_rows
 from testing.waiting import wait_until
-from warehouse import duckdb_readers, duckdb_warehouse
+from warehouse import duckdb_readers
 from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_readers import IDLE_SECONDS, writer_holds_lock
 from warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event
 
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 DAY = date(2024, 1, 1)
 FETCHED = datetime(2024, 2, 1, 6, 0, tzinfo=UTC)
@@ -63,7 +63,7 @@ def _report_refusals(refused: Event) -> None:
             refused.set()
             raise
 
-    duckdb_warehouse.duckdb.connect = reporting  # type: ignore[assignment]
+    duckdb.connect = reporting  # type: ignore[assignment]  # a child process of its own
 
 
 def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -75,7 +75,7 @@ def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         opened.append(read_only)
         return real_connect(database, read_only=read_only, **kwargs)
 
-    monkeypatch.setattr(duckdb_warehouse.duckdb, "connect", counting)
+    monkeypatch.setattr(duckdb, "connect", counting)
     return opened
 
 

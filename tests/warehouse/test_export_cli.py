@@ -13,7 +13,7 @@ from allegro_ads.cli import main
 from warehouse.stats_loader import Warehouse
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 FETCHED = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from warehouse.stats_loader import Warehouse
 from warehouse.stats_schema import VIEWS
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
 # The client's column -> the warehouse's, where they differ.

@@ -15,7 +15,7 @@ from warehouse.stats_loader import LoadError, LoadResult, Slice, Warehouse
 from warehouse.stats_schema import FACT_SCHEMA
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 START, END = date(2024, 3, 1), date(2024, 3, 7)
 FETCHED = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)

@@ -16,7 +16,7 @@ from warehouse import offer_queries
 from warehouse.stats_loader import Warehouse
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 FIRST_FETCH = datetime(2024, 3, 10, 5, 0, tzinfo=UTC)
 SECOND_FETCH = datetime(2024, 3, 11, 5, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from warehouse.comparison_queries import (
 from warehouse.stats_loader import Warehouse
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 # The period is March 3..4; the previous one March 1..2.
 D1, D2, D3, D4 = (date(2024, 3, day) for day in (1, 2, 3, 4))

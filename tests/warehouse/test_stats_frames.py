@@ -16,7 +16,7 @@ from warehouse.stats_frames import stats_table_to_facts
 from warehouse.stats_schema import LOAD_SCHEMA
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 FETCHED = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)
 

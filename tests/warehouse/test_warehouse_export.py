@@ -16,7 +16,7 @@ from warehouse.export import ExportError, export_campaign_daily
 from warehouse.stats_loader import Warehouse
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 FETCHED = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)
 D1, D2 = date(2024, 3, 1), date(2024, 3, 2)

@@ -21,7 +21,7 @@ from warehouse.duckdb_warehouse import DuckDBWarehouse
 from warehouse.stats_schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 START, END = date(2024, 3, 1), date(2024, 3, 7)
 # ad_daily_stats as version 3 had it.

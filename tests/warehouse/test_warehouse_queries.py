@@ -14,7 +14,7 @@ from warehouse import stats_queries as q
 from warehouse.stats_loader import Warehouse
 
 if TYPE_CHECKING:
-    from conftest import StatFactory
+    from tests.warehouse.conftest import StatFactory
 
 FETCHED = datetime(2024, 3, 10, 6, 30, tzinfo=UTC)
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
@@ -37,7 +37,8 @@ def daily_totals(
         "ORDER BY customer_id, day"
     )
     frame = wh.read(sql, {"start": start, "end": end}).to_pandas()
-    return frame[frame["customer_id"].isin(customer_ids)]
+    chosen: pd.DataFrame = frame[frame["customer_id"].isin(customer_ids)]
+    return chosen
 
 
 @pytest.fixture
