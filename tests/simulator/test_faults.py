@@ -40,10 +40,9 @@ def test_latency_delays_api_responses(simulator: RunningSimulator, agency: Accou
     began = time.monotonic()
     assert api_get(simulator.base_url, "/me", agency.token).status_code == 200
     assert time.monotonic() - began >= 0.3
-    began = time.monotonic()
     requests.get(f"{simulator.base_url}/_sim/users", timeout=TIMEOUT)
-    assert time.monotonic() - began < 0.3  # simulator controls are never slowed down
-    assert simulator.stats()["faults"]["latency"] == 1  # only /me was delayed, by the count
+    # Simulator controls are never slowed down: only /me was delayed, by the count.
+    assert simulator.stats()["faults"]["latency"] == 1
 
 
 def test_fail_next_is_a_burst_then_recovery(simulator: RunningSimulator, agency: Account) -> None:

@@ -68,9 +68,8 @@ def test_spike_rate_delays_about_that_share_of_calls(
 
 def test_spikes_spare_oauth_unless_asked(simulator: RunningSimulator, seller: Account) -> None:
     simulator.faults(spike_rate=1.0, spike_ms=SPIKE_MS)
-    began = time.monotonic()
     renewed = refresh(simulator.base_url, seller.tokens["refresh_token"])
-    assert renewed.status_code == 200 and time.monotonic() - began < SPIKE_MS / 1000
+    assert renewed.status_code == 200
     assert simulator.stats()["faults"].get("spike", 0) == 0  # by the count, not the clock
 
     simulator.faults(include_oauth=True)
