@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 4)
 _WIDE = pa.decimal128(38, 18)  # holds every value the ratio patterns admit, exactly
-_MAX_STRING_BYTES = 2**31 - 1  # what an Arrow string column (32-bit offsets) can hold
+MAX_STRING_BYTES = 2**31 - 1  # what an Arrow string array (32-bit offsets) holds
 
 # The decimal strings' patterns (the wire format's): money must fit DECIMAL(18,2) as sent, a
 # third decimal place is refused, never rounded. Allegro's own ratios (kept for checks) may
@@ -153,8 +153,8 @@ def repeated(values: Sequence[str | None], counts: Sequence[int]) -> pa.Array:
     data = b"".join(map(operator.mul, encoded, counts))
     repeats = np.asarray(counts, dtype=np.int64)
     rows = int(repeats.sum())
-    if len(data) > _MAX_STRING_BYTES:
-        return pa.array(values, pa.string()).take(ad_index(counts))  # a large_string's worth
+    if len(data) > MAX_STRING_BYTES:
+        return per_ad(values, ad_index(counts))  # Arrow's take reports what does not fit
     offsets = np.zeros(rows + 1, dtype=np.int32)
     lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded))
     np.cumsum(np.repeat(lengths, repeats), out=offsets[1:])

@@ -1,5 +1,7 @@
 """The statistics answer decoded at JSON speed: msgspec structs straight from the bytes, then
-one Arrow conversion per section and vectorised checks of the decimal strings.
+a few Arrow conversions per answer: the per-ad columns built from repeated bytes, the metrics
+of one kind (counts, or decimal strings of one pattern) converted together, each kind's
+decimal strings checked as one text by one RE2 match and cast exactly.
 
 This is the fast path of ``stats_parse.parse_statistics`` and never the judge of a bad answer:
 it accepts only answers the strict pydantic pass accepts (same types, required keys, counts
@@ -24,6 +26,7 @@ from msgspec.structs import astuple
 from allegro_resource.stats_columns import (
     AD_COLUMNS,
     GRAPHIC_AD,
+    MAX_STRING_BYTES,
     METRICS,
     SPONSORED_OFFER,
     STATS_SCHEMA,
@@ -175,9 +178,10 @@ def _metric_columns(sponsored: _Section, graphic: _Section) -> dict[str, pa.Arra
 
 def _converted(metric: Metric, values: list[Any]) -> pa.Array:
     """Wire values of ``metric``'s kind as its Arrow type (counts were range-checked by
-    msgspec; decimal strings are checked against the pattern here)."""
+    msgspec; decimal strings are checked against the pattern here). Should a value not fit,
+    the error names ``metric``, the first of its kind: the strict pass names the right one."""
     if metric.pattern is None:
-        return pa.array(np.array(values, dtype=np.int64))
+        return pa.array(np.fromiter(values, dtype=np.int64, count=len(values)))
     return metric_array(metric, _decimal_strings(values, metric.pattern))
 
 
@@ -194,6 +198,8 @@ def _decimal_strings(values: list[str], pattern: str) -> pa.Array:
     if not values:
         return pa.array([], pa.string())
     text = ("e0".join(values) + "e0").encode()
+    if len(text) > MAX_STRING_BYTES:
+        raise WireRefused("the decimal strings do not fit one Arrow string array")
     whole = pa.Array.from_buffers(
         pa.string(), 1, [None, pa.py_buffer(np.array([0, len(text)], np.int32)), pa.py_buffer(text)]
     )
@@ -223,3 +229,15 @@ def _groups() -> tuple[tuple[Metric, ...], ...]:
 
 
 _GROUPS = _groups()
+
+
+def _check_sections() -> None:
+    """Each section's struct has exactly the fields its ad type carries: a metric missing from
+    a struct would shift every column cut after it."""
+    for struct, carries in ((_Metrics, "sponsored"), (_GraphicMetrics, "graphic")):
+        carried = {m.key for m in METRICS if getattr(m, carries)}
+        if set(struct.__struct_fields__) != carried:
+            raise TypeError(f"{struct.__name__} does not hold the {carries} metrics")
+
+
+_check_sections()
