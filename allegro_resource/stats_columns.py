@@ -3,6 +3,7 @@ Arrow steps both parsers share (one value per ad repeated on its rows, exact dec
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ import pyarrow.compute as pc
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(18, 4)
 _WIDE = pa.decimal128(38, 18)  # holds every value the ratio patterns admit, exactly
+MAX_STRING_BYTES = 2**31 - 1  # what an Arrow string array (32-bit offsets) holds
 
 # The decimal strings' patterns (the wire format's): money must fit DECIMAL(18,2) as sent, a
 # third decimal place is refused, never rounded. Allegro's own ratios (kept for checks) may
@@ -140,3 +142,25 @@ def round_half_away(values: pa.Array, type_: pa.Decimal128Type) -> pa.Array:
     """Decimals rounded half away from zero to ``type_``; ``ArrowInvalid`` if one overflows."""
     rounded = pc.round(values, ndigits=type_.scale, round_mode="half_towards_infinity")
     return rounded.cast(type_)
+
+
+def repeated(values: Sequence[str | None], counts: Sequence[int]) -> pa.Array:
+    """A string column holding ``values[i]`` ``counts[i]`` times, in order (None is null).
+
+    Built from its buffers: each value's UTF-8 bytes repeated by ``bytes * count`` and joined,
+    the offsets a cumulative sum of the repeated lengths."""
+    encoded = [b"" if value is None else value.encode() for value in values]
+    data = b"".join(map(operator.mul, encoded, counts))
+    repeats = np.asarray(counts, dtype=np.int64)
+    rows = int(repeats.sum())
+    if len(data) > MAX_STRING_BYTES:
+        return per_ad(values, ad_index(counts))  # Arrow's take reports what does not fit
+    offsets = np.zeros(rows + 1, dtype=np.int32)
+    lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded))
+    np.cumsum(np.repeat(lengths, repeats), out=offsets[1:])
+    validity = None
+    if None in values:
+        valid = np.repeat(np.fromiter((v is not None for v in values), bool, len(values)), repeats)
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), rows, buffers)

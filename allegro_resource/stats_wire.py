@@ -1,5 +1,7 @@
 """The statistics answer decoded at JSON speed: msgspec structs straight from the bytes, then
-one Arrow conversion per section and vectorised checks of the decimal strings.
+a few Arrow conversions per answer: the per-ad columns built from repeated bytes, the metrics
+of one kind (counts, or decimal strings of one pattern) converted together, each kind's
+decimal strings checked as one text by one RE2 match and cast exactly.
 
 This is the fast path of ``stats_parse.parse_statistics`` and never the judge of a bad answer:
 it accepts only answers the strict pydantic pass accepts (same types, required keys, counts
@@ -10,26 +12,27 @@ digits) and raises ``WireRefused`` on anything else, so the strict pass can name
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from itertools import chain
 from operator import attrgetter
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from msgspec.structs import astuple
 
 from allegro_resource.stats_columns import (
     AD_COLUMNS,
     GRAPHIC_AD,
-    GRAPHIC_METRICS,
+    MAX_STRING_BYTES,
     METRICS,
-    SPONSORED_METRICS,
     SPONSORED_OFFER,
     STATS_SCHEMA,
     Metric,
-    ad_index,
     metric_array,
-    per_ad,
+    repeated,
 )
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -105,16 +108,6 @@ _DAY = attrgetter("day")
 _DATA = attrgetter("data")
 
 
-def _wire_type(metrics: tuple[Metric, ...], struct: type[msgspec.Struct]) -> pa.StructType:
-    """The Arrow struct a metrics struct converts to: counts int64, decimals as strings."""
-    types = {m.key: pa.string() if m.pattern else pa.int64() for m in metrics}
-    return pa.struct([(key, types[key]) for key in struct.__struct_fields__])
-
-
-_SPONSORED_WIRE = _wire_type(SPONSORED_METRICS, _Metrics)
-_GRAPHIC_WIRE = _wire_type(GRAPHIC_METRICS, _GraphicMetrics)
-
-
 class WireRefused(ValueError):
     """The answer is not one the fast path can vouch for: let the strict pass judge it."""
 
@@ -129,45 +122,122 @@ def decode_statistics(body: bytes, *, ads_client_id: str) -> pa.Table:
         raise WireRefused(str(exc)) from None
     sponsored, graphic = document.sponsoredOffers, document.graphicAds
     ads: list[_Ad | _GraphicAd] = [*sponsored, *graphic]
-    index = ad_index([len(ad.dayData) for ad in ads])
+    counts = [len(ad.dayData) for ad in ads]
     s_days = list(chain.from_iterable(ad.dayData for ad in sponsored))
     g_days = list(chain.from_iterable(ad.dayData for ad in graphic))
     rows = len(s_days) + len(g_days)
     arrays: dict[str, pa.Array] = {
         "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), rows),
-        "ad_type": per_ad([SPONSORED_OFFER] * len(sponsored) + [GRAPHIC_AD] * len(graphic), index),
+        "ad_type": repeated([SPONSORED_OFFER, GRAPHIC_AD], [len(s_days), len(g_days)]),
         "day": pa.array([*map(_DAY, s_days), *map(_DAY, g_days)], pa.date32()),
     }
     for column, part, key in AD_COLUMNS:
-        arrays[column] = per_ad([getattr(getattr(ad, part), key) for ad in ads], index)
-    s_metrics = _metrics_struct(s_days, _SPONSORED_WIRE)
-    g_metrics = _metrics_struct(g_days, _GRAPHIC_WIRE)
-    for metric in METRICS:
-        values = pa.concat_arrays(
-            [_field(s_metrics, metric, metric.sponsored), _field(g_metrics, metric, metric.graphic)]
-        )
-        if metric.pattern is not None and not _all_match(values, metric.pattern):
-            raise WireRefused(f"a {metric.key} value is not a decimal string of its pattern")
-        arrays[metric.column] = metric_array(metric, values)
+        arrays[column] = repeated([getattr(getattr(ad, part), key) for ad in ads], counts)
+    arrays |= _metric_columns(_Section(s_days, _Metrics), _Section(g_days, _GraphicMetrics))
     return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
 
 
-def _metrics_struct(days: list[_Day] | list[_GraphicDay], wire: pa.StructType) -> pa.StructArray:
-    """The days' metrics as one Arrow struct array, built one field at a time (one list and one
-    conversion per field; a tuple per row converted at once measured no faster)."""
-    metrics = list(map(_DATA, days))
-    fields = [pa.array(list(map(attrgetter(f.name), metrics)), f.type) for f in wire]
-    return pa.StructArray.from_arrays(fields, fields=list(wire))
+class _Section:
+    """One section's metrics, every row's fields in one flat list (one ``astuple`` per row, a
+    step slice per field: a pass per field over the structs costs several times more)."""
+
+    def __init__(self, days: list[_Day] | list[_GraphicDay], struct: type[msgspec.Struct]):
+        self.rows = len(days)
+        self._keys = struct.__struct_fields__
+        self._flat = list(chain.from_iterable(map(astuple, map(_DATA, days))))
+
+    def values(self, key: str) -> list[Any]:
+        """The field ``key`` of every row in order (none if this section has no such field)."""
+        if key not in self._keys:
+            return []
+        return self._flat[self._keys.index(key) :: len(self._keys)]
 
 
-def _field(metrics: pa.StructArray, metric: Metric, carried: bool) -> pa.Array:
-    """The metric's values in one section, or nulls where its ad type lacks it."""
-    if carried:
-        return metrics.field(metric.key)
-    return pa.nulls(len(metrics), pa.string() if metric.pattern else pa.int64())
+def _metric_columns(sponsored: _Section, graphic: _Section) -> dict[str, pa.Array]:
+    """Every metric's column over both sections (sponsored rows first), null where an ad type
+    does not carry the metric.
+
+    The metrics that share a wire type and an Arrow type are converted together: one list of
+    counts, or one text of decimal strings checked and cast at once (each Arrow call has a
+    fixed cost, compiling the pattern the largest), then cut into columns."""
+    columns: dict[str, pa.Array] = {}
+    for group in _GROUPS:
+        values = [(sponsored.values(m.key), graphic.values(m.key)) for m in group]
+        converted = _converted(group[0], list(chain.from_iterable(chain.from_iterable(values))))
+        start = 0
+        for metric, (s_values, g_values) in zip(group, values, strict=True):
+            column = converted.slice(start, len(s_values) + len(g_values))
+            start += len(column)
+            if not metric.sponsored:
+                column = pa.concat_arrays([pa.nulls(sponsored.rows, metric.type), column])
+            if not metric.graphic:
+                column = pa.concat_arrays([column, pa.nulls(graphic.rows, metric.type)])
+            columns[metric.column] = column
+    return columns
 
 
-def _all_match(values: pa.Array, pattern: str) -> bool:
-    """Every non-null value matches ``pattern`` (RE2: ``\\d`` is an ASCII digit)."""
-    matched = pc.all(pc.match_substring_regex(values, pattern)).as_py()
-    return matched is not False
+def _converted(metric: Metric, values: list[Any]) -> pa.Array:
+    """Wire values of ``metric``'s kind as its Arrow type (counts were range-checked by
+    msgspec; decimal strings are checked against the pattern here). Should a value not fit,
+    the error names ``metric``, the first of its kind: the strict pass names the right one."""
+    if metric.pattern is None:
+        return pa.array(np.fromiter(values, dtype=np.int64, count=len(values)))
+    return metric_array(metric, _decimal_strings(values, metric.pattern))
+
+
+def _decimal_strings(values: list[str], pattern: str) -> pa.Array:
+    """``values`` as an Arrow string array once every one matches ``pattern``, else
+    ``WireRefused``; each string carries the suffix ``e0`` (times ten to the zeroth), which
+    Arrow's decimal cast reads as the same number.
+
+    The values are joined into one text, each followed by ``e0``, and checked by one RE2 match
+    (\\d is an ASCII digit there, ``$`` the end of the text): one pass of RE2's DFA instead of a
+    match per value. No pattern admits an ``e``, so every ``e`` in a text that matches ends a
+    value: one more ``e`` than values means a value held an ``e0`` of its own, and is refused.
+    The ``e`` positions give the strings' offsets, the text their bytes, with no copy."""
+    if not values:
+        return pa.array([], pa.string())
+    text = ("e0".join(values) + "e0").encode()
+    if len(text) > MAX_STRING_BYTES:
+        raise WireRefused("the decimal strings do not fit one Arrow string array")
+    whole = pa.Array.from_buffers(
+        pa.string(), 1, [None, pa.py_buffer(np.array([0, len(text)], np.int32)), pa.py_buffer(text)]
+    )
+    if not pc.all(pc.match_substring_regex(whole, _lines_pattern(pattern))).as_py():
+        raise WireRefused(f"a value is not a decimal string of the pattern {pattern}")
+    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("e")) + 2
+    if len(ends) != len(values):
+        raise WireRefused("a decimal string holds an exponent")
+    offsets = np.concatenate([np.zeros(1, np.int32), ends.astype(np.int32)])
+    return pa.Array.from_buffers(
+        pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
+
+
+@cache
+def _lines_pattern(pattern: str) -> str:
+    """``^X$`` -> ``^(?:Xe0)+$``: values that each match ``pattern``, each followed by ``e0``."""
+    return f"^(?:{pattern.removeprefix('^').removesuffix('$')}e0)+$"
+
+
+def _groups() -> tuple[tuple[Metric, ...], ...]:
+    """The metrics by (pattern, Arrow type, rounded): what converts as one array."""
+    groups: dict[tuple[str | None, pa.DataType, bool], list[Metric]] = {}
+    for metric in METRICS:
+        groups.setdefault((metric.pattern, metric.type, metric.rounded), []).append(metric)
+    return tuple(map(tuple, groups.values()))
+
+
+_GROUPS = _groups()
+
+
+def _check_sections() -> None:
+    """Each section's struct has exactly the fields its ad type carries: a metric missing from
+    a struct would shift every column cut after it."""
+    for struct, carries in ((_Metrics, "sponsored"), (_GraphicMetrics, "graphic")):
+        carried = {m.key for m in METRICS if getattr(m, carries)}
+        if set(struct.__struct_fields__) != carried:
+            raise TypeError(f"{struct.__name__} does not hold the {carries} metrics")
+
+
+_check_sections()
