@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,8 +35,22 @@ class RunningServer:
         server.task_dispatcher.shutdown()
 
 
+def freeze_startup_objects() -> None:
+    """Leave the objects made so far (modules, compiled templates, settings: ~150,000 in a
+    portal process) out of every later garbage collection.
+
+    They live as long as the process, yet each full collection walked them all again, and it
+    holds the interpreter lock meanwhile: every request in flight waited for it. Call it once
+    the app is built, before serving.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def start_in_thread(app: WSGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Serve ``app`` on ``host:port`` (0 = a free port) until ``stop()``."""
+    """Serve ``app`` on ``host:port`` (0 = a free port) until ``stop()`` (the objects made
+    before are frozen: ``freeze_startup_objects``)."""
+    freeze_startup_objects()
     server = create_server(app, host=host, port=port, threads=8, clear_untrusted_proxy_headers=True)
     bound_port = server.socket.getsockname()[1]  # type: ignore[union-attr]
     thread = threading.Thread(target=server.run, name=f"waitress:{bound_port}", daemon=True)

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -66,6 +67,11 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
     """An HTML page from a template; every value is escaped."""
     html = TEMPLATES.get_template(template).render(**context)
     return Response(html, status=status, mimetype="text/html")
+
+
+def render_fragment(template: str, **context: Any) -> Markup:
+    """A piece of a page from a template, escaped like a page, to be placed in one unescaped."""
+    return Markup(TEMPLATES.get_template(template).render(**context))  # noqa: S704 - autoescaped
 
 
 def bad_host() -> Response:

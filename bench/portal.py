@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -109,17 +110,25 @@ def main() -> None:
             for url in urls[: args.warmup]:
                 fetch(requests.Session(), url, cookies)
             timed = urls[args.warmup :] if args.cold else urls * args.requests
+            server_before = children_cpu_seconds()
             began = time.perf_counter()
             samples = fire(timed, cookies, args.concurrency)
             wall = time.perf_counter() - began
-            results.append(summarise(page, samples, wall, built.rows, args))
+            server_cpu = children_cpu_seconds() - server_before
+            results.append(summarise(page, samples, wall, server_cpu, built.rows, args))
     print(json.dumps(results[0] if len(results) == 1 else results))
 
 
 def summarise(
-    page: str, samples: list[Sample], wall: float, rows: int, args: argparse.Namespace
+    page: str,
+    samples: list[Sample],
+    wall: float,
+    server_cpu: float,
+    rows: int,
+    args: argparse.Namespace,
 ) -> dict[str, object]:
-    """The page's percentiles (printed, and returned for the JSON line)."""
+    """The page's percentiles and the server's CPU per request (printed, and returned for the
+    JSON line)."""
     latencies = sorted(sample.ms for sample in samples)
     errors = [sample.error for sample in samples if sample.error]
     result: dict[str, object] = {
@@ -134,11 +143,13 @@ def summarise(
         "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "errors": len(errors),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(samples)), 2),
     }
     print(
         f"{page}: p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
         f"p99 {result['p99_ms']} ms  max {latencies[-1]:.1f} ms  errors {len(errors)}  "
-        f"throughput {len(samples) / wall:.1f} req/s"
+        f"throughput {len(samples) / wall:.1f} req/s  "
+        f"server CPU {result['server_cpu_ms_per_request']} ms/request"
     )
     for error in sorted(set(errors))[:5]:
         print(f"error: {error}", file=sys.stderr)
@@ -201,6 +212,24 @@ def check_page(page: str, url: str, cookies: Jar) -> None:
     elif ">no data<" in answer.text:
         print(f"warning: the {page} page's chart says no data", file=sys.stderr)
     print(f"{page} page: {len(answer.content):,} bytes", file=sys.stderr)
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process's children, the server among
+    them: the steadier figure on a shared machine, where latency follows the other jobs.
+    Read from Linux's /proc; 0 elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After the command's closing parenthesis: state, ppid, …; utime and stime are the
+            # 12th and 13th fields from there.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # a process that ended meanwhile
+        if int(fields[1]) == os.getpid():
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def fetch(session: requests.Session, url: str, cookies: Jar) -> Sample:

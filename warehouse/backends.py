@@ -9,8 +9,12 @@ from pathlib import Path
 from warehouse.stats_loader import Warehouse
 
 
-def open_warehouse(url: str) -> Warehouse:
-    """The warehouse at ``url`` (``duckdb:///file.duckdb`` or ``postgresql://…``), schema made."""
+def open_warehouse(url: str, *, schema_checked: bool = False) -> Warehouse:
+    """The warehouse at ``url`` (``duckdb:///file.duckdb`` or ``postgresql://…``), schema made.
+
+    ``schema_checked``: this process has opened it before (and made its schema then), so the
+    check, a query of its own, is left out: for a reader that opens it for every request.
+    """
     scheme = url.split(":", 1)[0].lower()
     warehouse: Warehouse
     # Each backend is imported on demand: a deployment uses one and need not load the other's
@@ -28,6 +32,8 @@ def open_warehouse(url: str) -> Warehouse:
             f"unsupported warehouse URL scheme {scheme!r}; set ALLEGRO_ADS_WAREHOUSE_URL to "
             "duckdb:///path/to/warehouse.duckdb or postgresql://user:password@host/dbname"
         )
+    if schema_checked:
+        return warehouse
     try:
         warehouse.ensure_schema()
     except BaseException:

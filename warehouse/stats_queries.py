@@ -133,10 +133,17 @@ WHERE {_customer_in(wh)} GROUP BY customer_id"""  # noqa: S608 - constants only
 def load_generations(wh: Warehouse, customer_ids: Sequence[str]) -> dict[str, int]:
     """Each customer's load counter (0 if never loaded since schema 5): it rises with every
     committed load of the customer's statistics or offers, so equal counters mean equal data."""
-    sql = f"""
-SELECT customer_id, generation FROM {LOAD_GENERATIONS_TABLE}
-WHERE {_customer_in(wh)}"""  # noqa: S608 - constants only
-    table = wh.read(sql, {"customer_ids": _ids(customer_ids)})
+    params: dict[str, object] = {}
+    sql = f"SELECT customer_id, generation FROM {LOAD_GENERATIONS_TABLE}"  # noqa: S608 - constants
+    if wh.dialect == "postgresql":
+        sql += f" WHERE {_customer_in(wh)}"
+        params["customer_ids"] = _ids(customer_ids)
+    else:
+        # The whole table (a row per customer ever loaded): every portal page reads it, and
+        # DuckDB reads its few hundred rows in a third of the time it takes to filter them by
+        # a list of ids (0.6 against 1.8 ms of CPU at 50 ids; more with more ids).
+        _ids(customer_ids)
+    table = wh.read(sql, params)
     found = dict(
         zip(
             table.column("customer_id").to_pylist(),

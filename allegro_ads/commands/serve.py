@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from allegro_ads.console import cli_control
     from authorize_app.app import create_app
+    from authorize_app.server import freeze_startup_objects
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with cli_control():  # fails early, in one line, on a missing or out-of-date control store
@@ -43,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
             "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
             "clear_untrusted_proxy_headers": True,
         }
+    freeze_startup_objects()
     serve(app, host=args.host, port=args.port, threads=args.threads, **proxy)
     return 0

@@ -28,7 +28,9 @@ class WarehouseHandle:
 
     DuckDB: a warehouse object per ``open()``; it reads on one connection and closes it at the
     end of the block (an open connection keeps other processes' loads out, so none outlives a
-    request). PostgreSQL: one pooled object, opened on first use and shared by every request.
+    request). Its schema is made (or checked) by the first ``open()`` only: later ones would
+    only read the version again, a query per request. PostgreSQL: one pooled object, opened
+    on first use and shared by every request.
     """
 
     def __init__(self, url: str) -> None:
@@ -36,11 +38,13 @@ class WarehouseHandle:
         self._per_use = url.split(":", 1)[0].lower() == "duckdb"
         self._lock = threading.Lock()
         self._warehouse: Warehouse | None = None
+        self._schema_checked = False
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
         if self._per_use:
-            with open_warehouse(self.url) as warehouse:
+            with open_warehouse(self.url, schema_checked=self._schema_checked) as warehouse:
+                self._schema_checked = True
                 yield warehouse
             return
         with self._lock:

@@ -4,23 +4,26 @@ customers (spend, sales value, ROAS, change, latest loaded day, both connections
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from authorize_app.portal.comparison import Compared, kpis_per_currency
 from authorize_app.portal.connection_state import ConnectionState, connection_state
 from authorize_app.portal.context import Ctx
 from authorize_app.portal.formatting import HELPERS
+from authorize_app.portal.report_cache import CachedReads
 from authorize_app.portal.report_filters import ReportFilters, report_filters
 from authorize_app.portal.report_model import PeriodSums
 from authorize_app.portal.statistics_links import token_infos
 from authorize_app.portal.trend import comparison_chart
 from authorize_app.portal.views import view_context
+from authorize_app.web import render_fragment
 from control_store.customers import Customer
 from warehouse.comparison_queries import customer_comparison, previous_period
 from warehouse.stats_queries import daily_trend
@@ -71,21 +74,25 @@ COLUMNS = (
 
 
 def overview(ctx: Ctx) -> Response:
-    """GET /overview?from=&to=&portfolio=…&customer=…&sort=&page=."""
+    """GET /overview?from=&to=&portfolio=…&customer=…&sort=&page=.
+
+    The KPI tiles and the chart are rendered once per customers' load generations, dates and
+    currencies, and served to every request for them until one of the customers is loaded
+    again; the customers' table (with both connections' states, which change without a load)
+    is rendered per request.
+    """
     filters = report_filters(ctx, live=False, sorts=SORTS, default_sort=DEFAULT_SORT)
-    ids = filters.customer_ids
-    prev_start, prev_end = previous_period(filters.start, filters.end)
     records: list[dict[str, Any]] = []
-    days: list[dict[str, Any]] = []
-    if ids:
+    if not filters.customers:
+        figures = _figures(None, filters, records)
+    else:
         with ctx.services.warehouse.open() as warehouse:
-            read = ctx.services.report_cache.reads(warehouse, ids)
+            read = ctx.services.report_cache.reads(warehouse, filters.customer_ids)
             records = read.records(customer_comparison, filters.start, filters.end)
-            days = read.records(daily_trend, prev_start, filters.end)  # both periods
-    trend = [day for day in days if day["day"] >= filters.start]
-    before = [day for day in days if day["day"] <= prev_end]
+            figures = read.fragment(
+                "overview", _figures_inputs(filters), lambda: _figures(read, filters, records)
+            )
     lines = sort_lines(customer_lines(ctx, filters.customers, records), filters.sort)
-    kpis = kpis_per_currency((line.currency, line.current, line.previous) for line in lines)
     pages = max(1, -(-len(lines) // PAGE_SIZE))
     page = min(filters.page, pages)
     first = (page - 1) * PAGE_SIZE
@@ -95,8 +102,7 @@ def overview(ctx: Ctx) -> Response:
         status=200,
         active="overview",
         filters=filters,
-        previous=(prev_start, prev_end),
-        kpis=kpis,
+        figures=figures,
         lines=lines[first : first + PAGE_SIZE],
         total=len(lines),
         pager={
@@ -107,10 +113,50 @@ def overview(ctx: Ctx) -> Response:
         },
         columns=COLUMNS,
         sort_url=_sort_url(link, filters.sort),
-        chart=comparison_chart(filters, trend, before),
         **view_context(ctx, filters, "overview"),
         **HELPERS,
     )
+
+
+def _figures_inputs(filters: ReportFilters) -> Hashable:
+    """What the tiles and the chart show besides the warehouse's answers: the dates and each
+    customer's currency (from the control store; a customer without data counts in its own)."""
+    currencies = tuple((customer.id, customer.currency) for customer in filters.customers)
+    return (filters.start, filters.end, currencies)
+
+
+def _figures(
+    read: CachedReads | None, filters: ReportFilters, records: Sequence[Mapping[str, Any]]
+) -> Markup:
+    """The KPI tiles per currency against the previous period, and the daily trend chart with
+    the previous period behind it (empty without ``read``: no customer selected)."""
+    prev_start, prev_end = previous_period(filters.start, filters.end)
+    days: list[dict[str, Any]] = []
+    if read is not None:
+        days = read.records(daily_trend, prev_start, filters.end)  # both periods
+    trend = [day for day in days if day["day"] >= filters.start]
+    before = [day for day in days if day["day"] <= prev_end]
+    by_id = {str(record["customer_id"]): record for record in records}
+    kpis = kpis_per_currency(
+        _period_sums(customer, by_id.get(customer.id)) for customer in filters.customers
+    )
+    return render_fragment(
+        "portal/_overview_figures.html",
+        previous=(prev_start, prev_end),
+        kpis=kpis,
+        chart=comparison_chart(filters, trend, before),
+        **HELPERS,
+    )
+
+
+def _period_sums(
+    customer: Customer, record: Mapping[str, Any] | None
+) -> tuple[str, PeriodSums, PeriodSums]:
+    """A customer's currency and sums now and before (zero without data)."""
+    if record is None:
+        return customer.currency, PeriodSums(), PeriodSums()
+    currency = str(record.get("currency") or customer.currency)
+    return currency, PeriodSums.of(record), PeriodSums.of(record, "prev_")
 
 
 def customer_lines(
@@ -129,12 +175,13 @@ def customer_lines(
             if customer.agency_account_id
             else NOT_LINKED
         )
+        currency, current, previous = _period_sums(customer, record)
         lines.append(
             CustomerLine(
                 customer=customer,
-                currency=str((record or {}).get("currency") or customer.currency),
-                current=PeriodSums.of(record) if record else PeriodSums(),
-                previous=PeriodSums.of(record, "prev_") if record else PeriodSums(),
+                currency=currency,
+                current=current,
+                previous=previous,
                 latest_day=record["latest_day"] if record else None,
                 agency=agency,
                 sales_account=connection_state(infos.get(customer.id), now, expiring),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pyarrow as pa
+from markupsafe import Markup
 
 from warehouse.stats_loader import Warehouse
 from warehouse.stats_queries import load_generations
@@ -28,6 +29,9 @@ R = TypeVar("R")
 # recently used answers go first. A 200-customer report keeps ~7,000 rows (~4 MB); this bounds
 # the cache near 100 MB whatever the mix of pages.
 CAPACITY_ROWS = 200_000
+# A kept piece of HTML counts as one row per this many characters (a table row of a report
+# is about that long), so pages and answers share the one budget.
+FRAGMENT_CHARS_PER_ROW = 500
 
 Query = Callable[..., T]
 Key = tuple[Hashable, ...]
@@ -70,7 +74,10 @@ class ReportCache:
 
 
 def _rows_of(answer: Any) -> int:
-    """How many rows an answer holds: an Arrow table's, a list's or a dict's length, else 1."""
+    """How many rows an answer holds: an Arrow table's, a list's or a dict's length, a piece of
+    HTML's length in rows, else 1."""
+    if isinstance(answer, str):
+        return max(1, len(answer) // FRAGMENT_CHARS_PER_ROW)
     if isinstance(answer, pa.Table):
         return max(1, int(answer.num_rows))
     if isinstance(answer, list | dict):
@@ -82,7 +89,8 @@ class CachedReads:
     """``reads(query, *args, **options)``: ``query(wh, customer_ids, *args, **options)``, from
     the cache while the customers' generations are unchanged; ``reads.records(…)``: the same
     answer as a list of row dicts, ``reads.named_rows(…)`` as converted rows (both shared
-    between requests: read them, never change them)."""
+    between requests: read them, never change them); ``reads.fragment(…)``: a piece of a page
+    rendered from such answers."""
 
     def __init__(self, cache: ReportCache, wh: Warehouse, customer_ids: Sequence[str]) -> None:
         self._cache = cache
@@ -121,6 +129,22 @@ class CachedReads:
             return [convert(record, names) for record in table.to_pylist()]
 
         return self._answer(form, query, args, options, shape)
+
+    def fragment(self, name: str, inputs: Hashable, render: Callable[[], Markup]) -> Markup:
+        """``render()``, kept under ``name``, ``inputs`` and the customers' generations.
+
+        For the part of a page that only the warehouse's answers (read through this object)
+        and ``inputs`` decide: ``inputs`` must hold everything else it shows (dates, sort,
+        the customers' names, the links' common part), and nothing of one session or user
+        (CSRF token, e-mail), since every request with equal inputs is served this HTML.
+        """
+        key = ("fragment", name, self._ids, inputs, self._generations)
+        found, html = self._cache._get(key)
+        if found:
+            return html  # type: ignore[no-any-return]
+        fresh = render()
+        self._cache._put(key, fresh)
+        return fresh
 
     def _answer(
         self,

@@ -3,7 +3,7 @@ campaign table, the daily trend chart, data freshness and export links."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,8 +22,9 @@ from authorize_app.portal.report_filters import (
     report_filters,
 )
 from authorize_app.portal.report_model import OfferRow, Report
-from authorize_app.portal.stored_report import stored_report
-from authorize_app.portal.views import view_context
+from authorize_app.portal.stored_report import report_of
+from authorize_app.portal.views import selection_query, view_context
+from authorize_app.web import render_fragment
 
 TEXT_SORTS = ("customer", "campaign")
 # Campaign rows per page: a 50-customer report has hundreds, and rendering them all made the
@@ -44,11 +45,40 @@ COLUMNS = (
 
 
 def reports(ctx: Ctx) -> Response:
-    """GET /reports?from=&to=&customer=…&sort=: the stored report."""
+    """GET /reports?from=&to=&customer=…&sort=: the stored report.
+
+    Its figures (every table and the chart) are rendered once per customers' load generations
+    and filters, and that HTML is served to every request for the same report until one of
+    its customers is loaded again: rendering them was most of a request's CPU. The page
+    around them (the user, the CSRF token, the picker of the user's scope) is rendered anew.
+    """
     filters = report_filters(ctx, live=False)
     with ctx.services.warehouse.open() as warehouse:
-        report = stored_report(warehouse, filters, ctx.services.report_cache)
-    return _render(ctx, "reports", report, filters)
+        read = ctx.services.report_cache.reads(warehouse, filters.customer_ids)
+        figures = read.fragment(
+            "reports",
+            _figures_inputs(ctx, filters),
+            lambda: _figures(ctx, "reports", report_of(read, filters), filters),
+        )
+    shell = Report("stored", filters.start, filters.end, filters.customers)
+    return _page(ctx, "reports", shell, filters, figures)
+
+
+def _figures_inputs(ctx: Ctx, filters: ReportFilters) -> Hashable:
+    """What a stored report's figures show besides the warehouse's answers: the dates, sort,
+    page (and rows per page) and selection (its links carry them, under the portal's mount
+    point) and each customer's name and currency (from the control store, changed without a
+    load)."""
+    return (
+        ctx.request.script_root,
+        PAGE_SIZE,
+        filters.start,
+        filters.end,
+        filters.sort,
+        filters.page,
+        tuple(filters.picked),
+        tuple((c.id, c.name, c.currency) for c in filters.customers),
+    )
 
 
 def reports_live_form(ctx: Ctx) -> Response:
@@ -82,16 +112,59 @@ def _render(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
-    export = "export_live" if report.mode == "live" else "export"
+    """A live report page (its figures rendered for this request: they carry the CSRF token)."""
+    figures = _figures(ctx, endpoint, report, filters, problem=problem)
+    return _page(ctx, endpoint, report, filters, figures, problem=problem, status=status)
+
+
+def _page(
+    ctx: Ctx,
+    endpoint: str,
+    report: Report,
+    filters: ReportFilters,
+    figures: Markup,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The page around a report's ``figures``: mode, picker or live form, the user's header."""
+    return ctx.render(
+        "report.html",
+        status=status,
+        active="reports",
+        report=report,
+        filters=filters,
+        problem=problem,
+        data_section=figures,
+        stored_url=_report_links(ctx, filters)("reports"),
+        # The selection only: the live mode's own default range (its limit is 14 days).
+        live_url=f"{ctx.url('reports_live_form')}?{urlencode(filters.picked)}",
+        live_max_days=LIVE_MAX_DAYS,
+        **view_context(ctx, filters, "reports"),
+    )
+
+
+def _figures(
+    ctx: Ctx,
+    endpoint: str,
+    report: Report,
+    filters: ReportFilters,
+    *,
+    problem: str | None = None,
+) -> Markup:
+    """The report's totals, chart and tables. A stored report's are shared between requests
+    (``reports``), so the CSRF token is passed for a live report's export form only."""
+    live = report.mode == "live"
+    export = "export_live" if live else "export"
     link = _report_links(ctx, filters)
     pages = max(1, -(-len(report.rows) // PAGE_SIZE))
     page = min(filters.page, pages)
     first = (page - 1) * PAGE_SIZE
     offer_depth = offers_depth(report.offers, PAGE_SIZE)
-    return ctx.render(
-        "report.html",
-        status=status,
-        active="reports",
+    session = {"csrf_token": ctx.csrf_token} if live else {}
+    return render_fragment(
+        "portal/_report_data.html",
+        url=ctx.url,
         report=report,
         filters=filters,
         problem=problem,
@@ -107,20 +180,17 @@ def _render(
         },
         sort_url=_sort_url(link, endpoint, filters),
         export_url=lambda fmt: link(export, format=fmt),
-        stored_url=link("reports"),
-        # The selection only: the live mode's own default range (its limit is 14 days).
-        live_url=f"{ctx.url('reports_live_form')}?{urlencode(filters.picked)}",
         live_fields=[
             ("from", filters.start.isoformat()),
             ("to", filters.end.isoformat()),
             ("sort", filters.sort),
             *filters.picked,
         ],
-        live_max_days=LIVE_MAX_DAYS,
         offers_shown=[offer for offer in report.offers if offer.rank <= offer_depth],
         offer_depth=offer_depth,
         graphic_shown=sorted(report.graphic_ads, key=lambda ad: -ad.cost)[:PAGE_SIZE],
-        **view_context(ctx, filters, "reports"),
+        selection_query=selection_query(filters),
+        **session,
         **HELPERS,
     )
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from authorize_app.portal.report_cache import ReportCache
+from authorize_app.portal.report_cache import CachedReads, ReportCache
 from authorize_app.portal.report_filters import ReportFilters
 from authorize_app.portal.report_model import (
     CampaignRow,
@@ -32,12 +32,15 @@ from warehouse.stats_queries import (
 def stored_report(wh: Warehouse, filters: ReportFilters, cache: ReportCache) -> Report:
     """The report of ``filters`` from the warehouse (parameterised queries only; answers kept
     in ``cache`` while the customers' data is unchanged)."""
+    return report_of(cache.reads(wh, filters.customer_ids), filters)
+
+
+def report_of(read: CachedReads, filters: ReportFilters) -> Report:
+    """The report of ``filters`` through ``read`` (the reads of its customers)."""
     report = Report("stored", filters.start, filters.end, filters.customers)
-    ids = filters.customer_ids
-    if not ids:
+    if not filters.customers:
         return report
     names = {customer.id: customer.name for customer in filters.customers}
-    read = cache.reads(wh, ids)
     start, end = filters.start, filters.end
     # Rows converted once per answer and customer names (each request only sorts and pages).
     campaigns = read.named_rows(campaign_report_table, _campaign_row, names, start, end)
