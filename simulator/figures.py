@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,19 @@ def _log_uniform(u: F64, low: float, high: float) -> F64:
     return result
 
 
+_PARAMETERS = ("views", "ctr", "cpc", "weekend", "interest", "conversion", "price", "core")
+
+
+@lru_cache(maxsize=1024)
+def _parameters_of(keys: bytes, graphic: bytes) -> F64:
+    """``_ad_parameters`` of the ads with these keys and types, as rows in ``_PARAMETERS``
+    order: the same for every window of a client, so computed once."""
+    computed = _ad_parameters(np.frombuffer(keys, np.uint64), np.frombuffer(graphic, np.bool_))
+    matrix = np.stack([computed[name] for name in _PARAMETERS])
+    matrix.flags.writeable = False
+    return matrix
+
+
 def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
     """Each ad's economics: traffic level, CTR, CPC, interest share, conversion, order value."""
     a = lanes(splitmix64(key ^ _S_PARAMS_A))
@@ -89,12 +103,22 @@ def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
     }
 
 
-def _seasonality(days: I64, weekend_strength: F64) -> F64:
+def _seasonality(days: I64, day_index: I64, weekend_strength: F64) -> F64:
+    """Each row's seasonal factor: the weekly rhythm (as strong as the row's ad follows it)
+    times the yearly one; what depends on the day alone is computed once per day."""
     weekday = WEEKDAY_FACTORS[(days - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
-    weekly = 1.0 + weekend_strength * (weekday - 1.0)
     phase = 2 * np.pi * ((days - EPOCH_ORDINAL) % 365.2425 - _PEAK_DAY_OF_YEAR) / 365.2425
-    result: F64 = weekly * (1.0 + 0.25 * np.cos(phase))
+    yearly = 1.0 + 0.25 * np.cos(phase)
+    weekly = 1.0 + weekend_strength * (weekday[day_index] - 1.0)
+    result: F64 = weekly * yearly[day_index]
     return result
+
+
+def _streams(cell: U64, salts: Sequence[np.uint64]) -> list[list[F64]]:
+    """For each salt, the four uniform lanes of ``splitmix64(cell ^ salt)``: the same numbers
+    as hashing each stream alone, in a few numpy calls for all of them."""
+    by_lane = lanes(splitmix64(np.array(salts, dtype=np.uint64)[:, None] ^ cell[None, :]))
+    return [[lane[i] for lane in by_lane] for i in range(len(salts))]
 
 
 def _matured_share(age: I64, revision_days: int) -> F64:
@@ -132,14 +156,20 @@ def compute_figures(
     ad = ad.astype(np.int64)
     day = days[day_index]
 
-    params = {k: v[ad] for k, v in _ad_parameters(keys, graphic).items()}
-    cell = mix(keys[ad], day.astype(np.uint64))
-    t = lanes(splitmix64(cell ^ _S_TRAFFIC))
-    m = lanes(splitmix64(cell ^ _S_MONEY))
-    s = lanes(splitmix64(cell ^ _S_SALES))
+    # Each ad's parameters, then per row: one gather for all of them.
+    parameters = np.concatenate(
+        [_parameters_of(s.ad_key.tobytes(), s.ad_graphic.tobytes()) for s in structures]
+        or [np.zeros((len(_PARAMETERS), 0))],
+        axis=1,
+    )
+    params = dict(zip(_PARAMETERS, parameters[:, ad], strict=True))
+    # mix(key, day) = splitmix64(key ^ splitmix64(day)): the inner hash once per day.
+    cell = splitmix64(keys[ad] ^ splitmix64(days.astype(np.uint64))[day_index])
+    # The row's independent draws, hashed together: one numpy call per step for all streams.
+    t, m, s, reach_draw = _streams(cell, (_S_TRAFFIC, _S_MONEY, _S_SALES, _S_REACH))
 
     normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * np.sqrt(3.0)  # Irwin-Hall: close to N(0, 1)
-    expected = params["views"] * _seasonality(day, params["weekend"])
+    expected = params["views"] * _seasonality(days, day_index, params["weekend"])
     views = np.floor(expected * np.exp(0.3 * normal - 0.045) + t[3]).astype(np.int64)
     clicks = np.minimum(
         views, np.floor(views * params["ctr"] * (0.7 + 0.6 * m[0]) + m[1]).astype(np.int64)
@@ -154,18 +184,20 @@ def compute_figures(
 
     # Attribution arrives late: a recent day shows a growing share of its final sales, and
     # each revision of the simulator redraws that share (so a re-fetch sees new figures).
-    age = today.toordinal() - day
-    recent = age < revision_days
-    redraw = lanes(splitmix64(cell ^ mix(revision, 0x2E7151011)))
     # Stochastic rounding (redraw[1]) keeps small counts moving between revisions too:
     # most ads sell 0-2 items a day, and a plain floor would hide every revision there.
-    expected = final_count * _matured_share(age, revision_days) * (0.85 + 0.15 * redraw[0])
-    partial = np.minimum(final_count, np.floor(expected + redraw[1]))
-    count = np.where(recent, partial, final_count).astype(np.int64)
+    count = final_count.copy()
+    recent = np.flatnonzero(today.toordinal() - day < revision_days)
+    if len(recent):
+        redraw = lanes(splitmix64(cell[recent] ^ mix(revision, 0x2E7151011)))
+        age = today.toordinal() - day[recent]
+        share = _matured_share(age, revision_days)
+        matured = final_count[recent] * share * (0.85 + 0.15 * redraw[0])  # in this order
+        count[recent] = np.minimum(final_count[recent], np.floor(matured + redraw[1]))
     value = (count * unit_price).astype(np.int64)
     # Graphic ads: a day's distinct viewers (fewer than its views, at least its clickers) and
     # the attributed value of the advertiser's core offers (revised along with ``value``).
-    reach_share = 0.55 + 0.35 * lanes(splitmix64(cell ^ _S_REACH))[0]
+    reach_share = 0.55 + 0.35 * reach_draw[0]
     reach = np.maximum(clicks, np.minimum(views, np.floor(views * reach_share))).astype(np.int64)
     core = np.floor(value * params["core"]).astype(np.int64)
 

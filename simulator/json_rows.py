@@ -21,6 +21,9 @@ kept ones into one buffer, without a Python object per row or per number.
 Digits are written four at a time from a table of "0000" to "9999"; a decimal is an integer in
 units of 10**-scale with its point put in (1234 at scale 2 is "12.34"; 5 is "0.05"), exactly as
 Arrow casts decimal128 to a string. Negative numbers get a "-" before their first digit.
+
+Every step is a numpy call over all rows (of all numbers of one scale at once where it can):
+a 31-day window has a few thousand rows, so the calls' own cost counts as much as the work.
 """
 
 from __future__ import annotations
@@ -36,20 +39,18 @@ from numpy.typing import NDArray
 
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
+Items = NDArray[np.void]  # one item of a few bytes per row, written with ``_write``
 
 _GROUP = 10_000  # digits are written four at a time
 # "0000", "0001", ..., "9999" as four bytes each (viewed as one uint32 to take by value).
 _FOUR_DIGITS: NDArray[np.uint32] = np.frombuffer(
     "".join(f"{i:04d}" for i in range(_GROUP)).encode(), dtype=np.uint32
 )
-# How many digits 0..9999 has written without leading zeros (0 is written "0").
-_DIGIT_COUNT: NDArray[np.int64] = np.array([len(str(i)) for i in range(_GROUP)], dtype=np.int64)
 _MINUS = ord("-")
 # The kept bytes are allocated with malloc: Arrow's default pool (mimalloc in the Linux wheels)
-# hands each big, short-lived buffer back to the system and faults it in again on the next
+# hands each big, short-lived buffer back to the system and faults it in again for the next
 # answer, which made the take several times slower (0.7 µs a row against 0.1).
 _TAKE_POOL = pa.system_memory_pool()
-_POINT = ord(".")
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,13 @@ class RenderedRows:
 
 @dataclass(frozen=True)
 class _Slot:
-    """A number's place in the row: its bytes in the template (placeholders and the point),
-    the digits written over them, and how many leading bytes each row leaves unused."""
+    """A number's place in the row: its bytes in the template (placeholders, and the point of
+    a decimal), the digits written over them, and how many leading bytes each row leaves
+    unused."""
 
     template: bytes
-    writes: list[tuple[int, NDArray[np.void]]]  # (offset in the slot, one item per row)
-    unused: I64
+    writes: list[tuple[int, Items]]  # (offset in the slot, one item per row)
+    unused: I64 | None  # None: every row uses the whole slot
     negative: I64 | None  # rows whose number is negative
 
 
@@ -110,20 +112,23 @@ def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
             template += bytes(piece.table.shape[1])
         else:
             template += piece
-    width = len(template)
     matrix = _filled_matrix(np.frombuffer(bytes(template), dtype=np.uint8), texts, count)
+    gaps: list[tuple[int, I64]] = []
     for column, slot in numbers:
         for offset, items in slot.writes:
             _write(matrix, column + offset, items)
-        if slot.negative is not None:  # "-" just before the first digit
-            matrix[slot.negative, column + slot.unused[slot.negative] - 1] = _MINUS
+        if slot.unused is not None:
+            gaps.append((column, slot.unused))
+            if slot.negative is not None:  # "-" as the first byte kept, before the digits
+                matrix[slot.negative, column + slot.unused[slot.negative]] = _MINUS
     starts = np.zeros(count + 1, dtype=np.int64)
-    if not numbers:
-        np.cumsum(np.full(count, width, dtype=np.int64), out=starts[1:])
+    if not gaps:
+        np.cumsum(np.full(count, len(template), dtype=np.int64), out=starts[1:])
         return RenderedRows(matrix.data.cast("B"), starts)
-    unused = np.stack([slot.unused for _, slot in numbers], axis=1)  # rows by slots
-    np.cumsum(width - unused.sum(axis=1), out=starts[1:])
-    return RenderedRows(_kept_bytes(matrix, [column for column, _ in numbers], unused), starts)
+    unused = np.stack([slot_unused for _, slot_unused in gaps])  # slots by rows
+    np.cumsum(len(template) - unused.sum(axis=0), out=starts[1:])
+    kept = _kept_bytes(matrix, [column for column, _ in gaps], unused, int(starts[-1]))
+    return RenderedRows(kept, starts)
 
 
 def _filled_matrix(template: U8, texts: list[tuple[int, Text]], count: int) -> U8:
@@ -138,22 +143,31 @@ def _filled_matrix(template: U8, texts: list[tuple[int, Text]], count: int) -> U
     matrix: U8 = np.take(options, first.index, axis=0)
     for column, text in others:
         items = np.ascontiguousarray(text.table).view(f"V{text.table.shape[1]}").ravel()
-        _write(matrix, column, items[text.index])
+        _write(matrix, column, np.take(items, text.index))
     return matrix
 
 
-def _kept_bytes(matrix: U8, columns: list[int], unused: I64) -> memoryview:
+def _write(matrix: U8, column: int, items: Items) -> None:
+    """matrix[:, column:column + item size] = items, as one copy of ``len(items)`` items
+    (numpy copies a two-dimensional block of a few bytes a row several times slower)."""
+    rows, width = matrix.shape
+    target = np.ndarray((rows,), items.dtype, matrix, column, (width,))
+    target[...] = items
+
+
+def _kept_bytes(matrix: U8, columns: list[int], unused: I64, size: int) -> memoryview:
     """The matrix's bytes without the unused left part of each number slot of each row.
 
     The gaps [column, column + unused) of every row cut the matrix into kept ranges and gaps,
     alternating; as the offsets of an Arrow binary array, Arrow's ``take`` of every other
     element copies the kept ranges into one buffer."""
     count, width = matrix.shape
-    gap_starts = (np.arange(0, count * width, width, dtype=np.int64)[:, None] + columns).ravel()
-    boundaries = np.empty(2 * len(gap_starts) + 2, dtype=np.int64)
+    boundaries = np.empty(2 * unused.size + 2, dtype=np.int64)
     boundaries[0], boundaries[-1] = 0, count * width
-    boundaries[1:-1:2] = gap_starts
-    boundaries[2:-1:2] = gap_starts + unused.ravel()
+    gaps = boundaries[1:-1].reshape(count, len(columns), 2)  # row, slot, (start, end)
+    row_starts = np.arange(0, count * width, width, dtype=np.int64)
+    np.add(row_starts[:, None], np.array(columns, dtype=np.int64), out=gaps[:, :, 0])
+    np.add(gaps[:, :, 0], unused.T, out=gaps[:, :, 1])
     ranges = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(),
         len(boundaries) - 1,
@@ -161,7 +175,7 @@ def _kept_bytes(matrix: U8, columns: list[int], unused: I64) -> memoryview:
     )
     every_other = pa.array(np.arange(0, len(boundaries) - 1, 2, dtype=np.int64))
     kept = pc.take(ranges, every_other, memory_pool=_TAKE_POOL)
-    return memoryview(kept.buffers()[2])[: int(boundaries[-1] - unused.sum())]
+    return memoryview(kept.buffers()[2])[:size]
 
 
 def _number_slots(numbers: list[Number]) -> list[_Slot]:
@@ -169,35 +183,51 @@ def _number_slots(numbers: list[Number]) -> list[_Slot]:
     slots: dict[int, _Slot] = {}
     for scale in sorted({number.scale for number in numbers}):
         chosen = [i for i, number in enumerate(numbers) if number.scale == scale]
-        slots.update(
-            zip(chosen, _slots_of_scale([numbers[i].values for i in chosen], scale), strict=True)
-        )
+        values = np.stack([numbers[i].values for i in chosen])  # numbers by rows
+        slots.update(zip(chosen, _slots_of_scale(values, scale), strict=True))
     return [slots[i] for i in range(len(numbers))]
 
 
-def _slots_of_scale(columns: list[I64], scale: int) -> list[_Slot]:
-    """The slots of numbers of one scale, their digits computed together (a few numpy calls
-    for all of them, each dividing by a constant, which numpy does fast)."""
-    values = np.stack(columns)  # numbers by rows
-    negative = values < 0
-    signed = [bool(row.any()) for row in negative]
-    magnitude = np.abs(values) if any(signed) else values
+def _slots_of_scale(values: I64, scale: int) -> list[_Slot]:
+    """The slots of numbers of one scale (one row of ``values`` each), their digits computed
+    together: a few numpy calls for all of them, each dividing by a constant."""
+    lows, highs = values.min(axis=1).tolist(), values.max(axis=1).tolist()
+    signed = [low < 0 for low in lows]
+    negative = values < 0 if any(signed) else None
+    magnitude = values if negative is None else np.abs(values)
     whole = _quotient(magnitude, 10**scale)
-    needed = [max(1, -(-len(str(top)) // 4)) for top in whole.max(axis=1).tolist()]
+    digits = [
+        (len(str(abs(low) // 10**scale)), len(str(max(-low, high) // 10**scale)))
+        for low, high in zip(lows, highs, strict=True)
+    ]
+    needed = [-(-most // 4) for _, most in digits]
     groups = _groups(whole, max(needed))  # groups of four digits, numbers, rows
-    quads = _FOUR_DIGITS[groups].view("V4")
-    # The whole part's width: a column for "-" if any is negative, and the groups it needs.
-    widths = [int(sign) + 4 * group_count for sign, group_count in zip(signed, needed, strict=True)]
-    unused = np.array(widths)[:, None] - _digit_counts(groups) - negative
+    quads = np.take(_FOUR_DIGITS, groups).view("V4")
+    # A number with as many digits in every row needs no unused bytes (the commonest case:
+    # a ratio's "0", a count of 0 to 9): its top group is written just as wide. Otherwise
+    # its width is the groups it needs, and a column for "-" if any is negative.
+    fixed = [
+        fewest == most and not sign for (fewest, most), sign in zip(digits, signed, strict=True)
+    ]
+    widths = [
+        most if fixed[i] else int(signed[i]) + 4 * needed[i] for i, (_, most) in enumerate(digits)
+    ]
+    unused = None if all(fixed) else np.array(widths)[:, None] - _digit_counts(groups)
+    if unused is not None and negative is not None:
+        unused -= negative
     fractions = _padded(magnitude - whole * 10**scale, scale) if scale else []
     point_and_fraction = b"." + b"0" * scale if scale else b""
     slots = []
     for i, width in enumerate(widths):
         first = len(groups) - needed[i]
         writes = [(width - 4 * (needed[i] - k), quads[first + k, i]) for k in range(needed[i])]
+        if fixed[i]:  # the top group only as wide as it is
+            top = width - 4 * (needed[i] - 1)
+            writes[0] = (0, np.take(_digit_table(top), groups[first, i]))
         writes += [(width + 1 + at, items[i]) for at, items in fractions]
-        rows = np.flatnonzero(negative[i]) if signed[i] else None
-        slots.append(_Slot(b"-" * width + point_and_fraction, writes, unused[i], rows))
+        rows = None if negative is None or not signed[i] else np.flatnonzero(negative[i])
+        gap = None if fixed[i] or unused is None else unused[i]
+        slots.append(_Slot(b"-" * width + point_and_fraction, writes, gap, rows))
     return slots
 
 
@@ -210,17 +240,11 @@ def _quotient(values: I64, divisor: int) -> I64:
     return quotient
 
 
-def _write(matrix: U8, column: int, items: NDArray[np.void]) -> None:
-    """matrix[:, column:column + item size] = items: one copy of ``len(items)`` items (numpy
-    copies a two-dimensional block of a few bytes a row several times slower)."""
-    rows, width = matrix.shape
-    target = np.ndarray((rows,), items.dtype, matrix, column, (width,))
-    target[...] = items
-
-
 def _groups(values: I64, count: int) -> I64:
     """Non-negative ``values`` in base 10,000: ``count`` groups of four digits, most
     significant first, along a new first axis (so each group of each value row is contiguous)."""
+    if count == 1:
+        return values[None]
     groups = np.empty((count, *values.shape), dtype=np.int64)
     rest = values
     for k in range(count - 1, 0, -1):
@@ -231,27 +255,39 @@ def _groups(values: I64, count: int) -> I64:
     return groups
 
 
-def _digit_counts(groups: I64) -> I64:
-    """How many digits the numbers of ``_groups`` have written without leading zeros."""
-    counts: I64 = _DIGIT_COUNT[groups[-1]]
-    for k in range(1, len(groups)):  # a higher non-zero group sets the length
-        group = groups[-1 - k]
-        counts = np.where(group > 0, 4 * k + _DIGIT_COUNT[group], counts)
+def _digit_counts(groups: I64) -> NDArray[np.uint8]:
+    """How many digits the numbers of ``_groups`` have, written without leading zeros: the
+    largest over their groups of ``_count_table(k)[group k from the right]``."""
+    counts: NDArray[np.uint8] = np.take(_count_table(0), groups[-1])
+    for k in range(1, len(groups)):
+        np.maximum(counts, np.take(_count_table(k), groups[-1 - k]), out=counts)
     return counts
 
 
-def _padded(values: I64, width: int) -> list[tuple[int, NDArray[np.void]]]:
+@cache
+def _count_table(k: int) -> NDArray[np.uint8]:
+    """Item g: the digit count of a number whose k-th group of four from the right is g and
+    whose higher groups are 0 (group 0 alone: 0 is written "0", one digit)."""
+    lengths = np.array([len(str(g)) for g in range(_GROUP)], dtype=np.uint8)
+    if k == 0:
+        return lengths
+    table: NDArray[np.uint8] = np.where(np.arange(_GROUP) > 0, 4 * k + lengths, 0).astype(np.uint8)
+    return table
+
+
+def _padded(values: I64, width: int) -> list[tuple[int, Items]]:
     """Non-negative integers below 10**width as ``width`` zero-padded digits: (offset, items)
     for each group of up to four digits, the shortest (most significant) group first."""
     groups = _groups(values, -(-width // 4))
     head = width - 4 * (len(groups) - 1)
-    return [(0, _digit_table(head)[groups[0]])] + [
-        (head + 4 * k, _FOUR_DIGITS[group].view("V4")) for k, group in enumerate(groups[1:])
+    return [(0, np.take(_digit_table(head), groups[0]))] + [
+        (head + 4 * k, np.take(_FOUR_DIGITS, group).view("V4"))
+        for k, group in enumerate(groups[1:])
     ]
 
 
 @cache
-def _digit_table(width: int) -> NDArray[np.void]:
+def _digit_table(width: int) -> Items:
     """Item i: i as ``width`` zero-padded digits (for width 1 to 4), one void item each."""
     table = _FOUR_DIGITS[: 10**width].view(np.uint8).reshape(-1, 4)
     return np.ascontiguousarray(table[:, 4 - width :]).view(f"V{width}").ravel()
