@@ -215,14 +215,17 @@ def statistics_json(
     (``json_rows.render_rows``), not by json.dumps on dicts: a 31-day window of a few hundred
     ads then costs a few milliseconds instead of a few hundred."""
     structure = client_structure(seed, client_id)
-    fig = compute_figures([structure], start, end, today, revision, revision_days, ad_types)
+    fig = compute_figures(
+        [structure], start, end, today, revision, revision_days, ad_types, by_type=True
+    )
+    split = len(fig.ad) - int(np.count_nonzero(fig.graphic))  # sponsored offers come first
     heads = _ad_heads(seed, client_id)
     return b"".join(
         [
             b'{"sponsoredOffers":[',
-            *_section(fig, heads, graphic=False),
+            *_section(fig, heads, slice(0, split), graphic=False),
             b'],"graphicAds":[',
-            *_section(fig, heads, graphic=True),
+            *_section(fig, heads, slice(split, len(fig.ad)), graphic=True),
             b"]}",
         ]
     )
@@ -297,14 +300,15 @@ class RenderedWindows:
 RENDERED = RenderedWindows(64 * 2**20)
 
 
-def _section(fig: Figures, heads: tuple[bytes, ...], graphic: bool) -> list[bytes | memoryview]:
-    """The elements of one ad type's list, comma-separated, as pieces of JSON to join: each
-    ad's head (``heads[ad]``) followed by its day objects, rendered for all rows at once."""
-    chosen = fig.graphic == graphic
-    if not chosen.any():
-        return []
-    rows: I64 | slice = slice(None) if chosen.all() else np.flatnonzero(chosen)
+def _section(
+    fig: Figures, heads: tuple[bytes, ...], rows: slice, graphic: bool
+) -> list[bytes | memoryview]:
+    """The elements of one ad type's list (its ``rows``), comma-separated, as pieces of JSON
+    to join: each ad's head (``heads[ad]``) followed by its day objects, rendered for all rows
+    at once."""
     ads = fig.ad[rows]
+    if not len(ads):
+        return []
     firsts = np.flatnonzero(np.diff(ads, prepend=-1))  # first row of each ad
     days = render_rows(_day_pieces(fig, rows, graphic), len(ads))
     # Every day object ends with ",": the last one of each ad is cut before "]}".
@@ -342,13 +346,20 @@ def _head(structure: ClientStructure, ad: int) -> bytes:
     return head[:-1] + b',"dayData":['
 
 
-def _day_pieces(fig: Figures, rows: I64 | slice, graphic: bool) -> list[Piece]:
+@lru_cache(maxsize=1024)
+def _iso_days(first: int, last: int) -> NDArray[np.uint8]:
+    """The days from ordinal ``first`` to ``last`` as "yyyy-mm-dd", one row of bytes each."""
+    text = "".join(date.fromordinal(d).isoformat() for d in range(first, last + 1)).encode()
+    days = np.frombuffer(text, dtype=np.uint8).reshape(-1, 10)
+    return days
+
+
+def _day_pieces(fig: Figures, rows: slice, graphic: bool) -> list[Piece]:
     """The chosen rows' ``dayData`` elements as pieces for ``render_rows``, each followed by
     a comma."""
     day = fig.day[rows]
     first = int(day.min())
-    iso_days = "".join(date.fromordinal(d).isoformat() for d in range(first, int(day.max()) + 1))
-    day_text = Text(np.frombuffer(iso_days.encode(), dtype=np.uint8).reshape(-1, 10), day - first)
+    day_text = Text(_iso_days(first, int(day.max())), day - first)
 
     def number(values: I64, scale: int = 0) -> Number:
         return Number(values[rows], scale)

@@ -51,10 +51,10 @@ class Figures:
     attributed_count: I64
     attributed_value: I64  # grosze
     ctr: I64  # 1/10000
-    effective_cpc: I64  # grosze (sponsored offers only: graphic ads carry no effectiveCpc)
+    effective_cpc: I64  # grosze (sponsored offers only: graphic ads carry none; 0 on their rows)
     rate_of_return: I64  # 1/100
     graphic: NDArray[np.bool_]  # the row's ad is a graphic ad
-    # Graphic ads only (computed for every row, served only where ``graphic``):
+    # Graphic ads only (0 on the rows of sponsored offers, which carry none of them):
     unique_reach: I64  # distinct users who saw the ad that day: never additive across days
     effective_cpm: I64  # grosze per 1000 views
     attributed_to_core_value: I64  # grosze: the part of attributed_value from core offers
@@ -135,8 +135,12 @@ def compute_figures(
     revision: int,
     revision_days: int,
     ad_types: Iterable[str],
+    *,
+    by_type: bool = False,
 ) -> Figures:
-    """Every row of the wanted ads of ``structures`` over [start, min(end, yesterday)]."""
+    """Every row of the wanted ads of ``structures`` over [start, min(end, yesterday)],
+    ordered by ad and day; with ``by_type``, the sponsored offers' rows first, then the
+    graphic ads' (each type's rows one slice, as an answer lists them)."""
     wanted = set(ad_types)
     last = min(end.toordinal(), today.toordinal() - 1)  # today's data is never served
     days = np.arange(start.toordinal(), last + 1, dtype=np.int64)
@@ -152,9 +156,22 @@ def compute_figures(
 
     # Rows exist for every wanted ad on every day since it started: ad-major, day-minor.
     present = type_ok[:, None] & (starts[:, None] <= days[None, :])
-    ad, day_index = np.nonzero(present)
-    ad = ad.astype(np.int64)
+    if by_type:
+        order = np.argsort(graphic, kind="stable")
+        ad_in_order, day_index = np.nonzero(present[order])
+        ad = order[ad_in_order].astype(np.int64)
+    else:
+        ad, day_index = np.nonzero(present)
+        ad = ad.astype(np.int64)
     day = days[day_index]
+    graphic_row = graphic[ad]
+    # Metrics of one ad type are computed on its rows alone (and are zero on the others).
+    if by_type:
+        split = len(ad) - int(np.count_nonzero(graphic_row))
+        sponsored_rows: slice | I64 = slice(0, split)
+        graphic_rows: slice | I64 = slice(split, len(ad))
+    else:
+        sponsored_rows, graphic_rows = np.flatnonzero(~graphic_row), np.flatnonzero(graphic_row)
 
     # Each ad's parameters, then per row: one gather for all of them.
     parameters = np.concatenate(
@@ -166,7 +183,7 @@ def compute_figures(
     # mix(key, day) = splitmix64(key ^ splitmix64(day)): the inner hash once per day.
     cell = splitmix64(keys[ad] ^ splitmix64(days.astype(np.uint64))[day_index])
     # The row's independent draws, hashed together: one numpy call per step for all streams.
-    t, m, s, reach_draw = _streams(cell, (_S_TRAFFIC, _S_MONEY, _S_SALES, _S_REACH))
+    t, m, s = _streams(cell, (_S_TRAFFIC, _S_MONEY, _S_SALES))
 
     normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * np.sqrt(3.0)  # Irwin-Hall: close to N(0, 1)
     expected = params["views"] * _seasonality(days, day_index, params["weekend"])
@@ -197,9 +214,10 @@ def compute_figures(
     value = (count * unit_price).astype(np.int64)
     # Graphic ads: a day's distinct viewers (fewer than its views, at least its clickers) and
     # the attributed value of the advertiser's core offers (revised along with ``value``).
-    reach_share = 0.55 + 0.35 * reach_draw[0]
-    reach = np.maximum(clicks, np.minimum(views, np.floor(views * reach_share))).astype(np.int64)
-    core = np.floor(value * params["core"]).astype(np.int64)
+    g, sponsored = graphic_rows, sponsored_rows
+    reach_share = 0.55 + 0.35 * lanes(splitmix64(cell[g] ^ _S_REACH))[0]
+    reach = np.maximum(clicks[g], np.minimum(views[g], np.floor(views[g] * reach_share)))
+    core = np.floor(value[g] * params["core"][g])
 
     return Figures(
         structures=tuple(structures),
@@ -213,10 +231,17 @@ def compute_figures(
         attributed_count=count,
         attributed_value=value,
         ctr=_half_up(clicks * 10_000, views),
-        effective_cpc=_half_up(cost, clicks),
+        effective_cpc=_on_rows(sponsored, _half_up(cost[sponsored], clicks[sponsored]), len(ad)),
         rate_of_return=_half_up(value * 100, cost),
-        graphic=graphic[ad],
-        unique_reach=reach,
-        effective_cpm=_half_up(cost * 1000, views),
-        attributed_to_core_value=core,
+        graphic=graphic_row,
+        unique_reach=_on_rows(g, reach, len(ad)),
+        effective_cpm=_on_rows(g, _half_up(cost[g] * 1000, views[g]), len(ad)),
+        attributed_to_core_value=_on_rows(g, core, len(ad)),
     )
+
+
+def _on_rows(rows: slice | I64, values: I64 | F64, count: int) -> I64:
+    """``values``, computed for ``rows`` only, at those rows of ``count`` (zero elsewhere)."""
+    placed = np.zeros(count, dtype=np.int64)
+    placed[rows] = values
+    return placed

@@ -125,8 +125,8 @@ def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
     if not gaps:
         np.cumsum(np.full(count, len(template), dtype=np.int64), out=starts[1:])
         return RenderedRows(matrix.data.cast("B"), starts)
-    unused = np.stack([slot_unused for _, slot_unused in gaps])  # slots by rows
-    np.cumsum(len(template) - unused.sum(axis=0), out=starts[1:])
+    unused = np.array([slot_unused for _, slot_unused in gaps]).T  # rows by slots
+    np.cumsum(len(template) - unused.sum(axis=1), out=starts[1:])
     kept = _kept_bytes(matrix, [column for column, _ in gaps], unused, int(starts[-1]))
     return RenderedRows(kept, starts)
 
@@ -156,18 +156,18 @@ def _write(matrix: U8, column: int, items: Items) -> None:
 
 
 def _kept_bytes(matrix: U8, columns: list[int], unused: I64, size: int) -> memoryview:
-    """The matrix's bytes without the unused left part of each number slot of each row.
+    """The matrix's bytes without the unused left part of each number slot of each row
+    (``unused``: rows by slots), ``size`` bytes in all.
 
     The gaps [column, column + unused) of every row cut the matrix into kept ranges and gaps,
     alternating; as the offsets of an Arrow binary array, Arrow's ``take`` of every other
     element copies the kept ranges into one buffer."""
     count, width = matrix.shape
+    gap_starts = np.arange(0, count * width, width, dtype=np.int64)[:, None] + columns
     boundaries = np.empty(2 * unused.size + 2, dtype=np.int64)
     boundaries[0], boundaries[-1] = 0, count * width
-    gaps = boundaries[1:-1].reshape(count, len(columns), 2)  # row, slot, (start, end)
-    row_starts = np.arange(0, count * width, width, dtype=np.int64)
-    np.add(row_starts[:, None], np.array(columns, dtype=np.int64), out=gaps[:, :, 0])
-    np.add(gaps[:, :, 0], unused.T, out=gaps[:, :, 1])
+    boundaries[1:-1:2] = gap_starts.ravel()
+    boundaries[2:-1:2] = (gap_starts + unused).ravel()
     ranges = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(),
         len(boundaries) - 1,
@@ -183,7 +183,7 @@ def _number_slots(numbers: list[Number]) -> list[_Slot]:
     slots: dict[int, _Slot] = {}
     for scale in sorted({number.scale for number in numbers}):
         chosen = [i for i, number in enumerate(numbers) if number.scale == scale]
-        values = np.stack([numbers[i].values for i in chosen])  # numbers by rows
+        values = np.array([numbers[i].values for i in chosen], dtype=np.int64)  # numbers, rows
         slots.update(zip(chosen, _slots_of_scale(values, scale), strict=True))
     return [slots[i] for i in range(len(numbers))]
 
