@@ -309,7 +309,10 @@ def _section(
     ads = fig.ad[rows]
     if not len(ads):
         return []
-    firsts = np.flatnonzero(np.diff(ads, prepend=-1))  # first row of each ad
+    first_of_ad = np.empty(len(ads), dtype=np.bool_)
+    first_of_ad[0] = True
+    np.not_equal(ads[1:], ads[:-1], out=first_of_ad[1:])
+    firsts = np.flatnonzero(first_of_ad)
     days = render_rows(_day_pieces(fig, rows, graphic), len(ads))
     # Every day object ends with ",": the last one of each ad is cut before "]}".
     starts = days.starts[firsts].tolist()

@@ -46,11 +46,13 @@ _GROUP = 10_000  # digits are written four at a time
 _FOUR_DIGITS: NDArray[np.uint32] = np.frombuffer(
     "".join(f"{i:04d}" for i in range(_GROUP)).encode(), dtype=np.uint32
 )
+_V4 = np.dtype("V4")
 _MINUS = ord("-")
 # The kept bytes are allocated with malloc: Arrow's default pool (mimalloc in the Linux wheels)
 # hands each big, short-lived buffer back to the system and faults it in again for the next
 # answer, which made the take several times slower (0.7 µs a row against 0.1).
 _TAKE_POOL = pa.system_memory_pool()
+_TRUSTED = pc.TakeOptions(boundscheck=False)  # the indices are made here, in range
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class RenderedRows:
     starts: I64
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Slot:
     """A number's place in the row: its bytes in the template (placeholders, and the point of
     a decimal), the digits written over them, and how many leading bytes each row leaves
@@ -173,36 +175,39 @@ def _kept_bytes(matrix: U8, columns: list[int], unused: I64, size: int) -> memor
         len(boundaries) - 1,
         [None, pa.py_buffer(boundaries), pa.py_buffer(matrix)],
     )
-    every_other = pa.array(np.arange(0, len(boundaries) - 1, 2, dtype=np.int64))
-    kept = pc.take(ranges, every_other, memory_pool=_TAKE_POOL)
+    kept = pc.call_function("take", [ranges, _every_other(unused.size + 1)], _TRUSTED, _TAKE_POOL)
     return memoryview(kept.buffers()[2])[:size]
 
 
+def _every_other(count: int) -> pa.Array:
+    """0, 2, 4, ... (``count`` of them): a slice of a kept array."""
+    return _even_numbers(1 << (count - 1).bit_length()).slice(0, count)
+
+
+@cache
+def _even_numbers(count: int) -> pa.Array:
+    return pa.array(np.arange(0, 2 * count, 2, dtype=np.int64))
+
+
 def _number_slots(numbers: list[Number]) -> list[_Slot]:
-    """Each number's slot: its digits right-aligned, as wide as its widest value needs."""
-    slots: dict[int, _Slot] = {}
-    for scale in sorted({number.scale for number in numbers}):
-        chosen = [i for i, number in enumerate(numbers) if number.scale == scale]
-        values = np.array([numbers[i].values for i in chosen], dtype=np.int64)  # numbers, rows
-        slots.update(zip(chosen, _slots_of_scale(values, scale), strict=True))
-    return [slots[i] for i in range(len(numbers))]
-
-
-def _slots_of_scale(values: I64, scale: int) -> list[_Slot]:
-    """The slots of numbers of one scale (one row of ``values`` each), their digits computed
-    together: a few numpy calls for all of them, each dividing by a constant."""
+    """Each number's slot: its digits right-aligned, as wide as its widest value needs.
+    The digits of all numbers are computed together: a few numpy calls for all of them."""
+    if not numbers:
+        return []
+    values = np.array([number.values for number in numbers], dtype=np.int64)  # numbers, rows
+    units = [10**number.scale for number in numbers]
     lows, highs = values.min(axis=1).tolist(), values.max(axis=1).tolist()
     signed = [low < 0 for low in lows]
     negative = values < 0 if any(signed) else None
     magnitude = values if negative is None else np.abs(values)
-    whole = _quotient(magnitude, 10**scale)
+    whole = magnitude if max(units) == 1 else _quotient(magnitude, np.array(units)[:, None])
     digits = [
-        (len(str(abs(low) // 10**scale)), len(str(max(-low, high) // 10**scale)))
-        for low, high in zip(lows, highs, strict=True)
+        (len(str(abs(low) // unit)), len(str(max(-low, high) // unit)))
+        for low, high, unit in zip(lows, highs, units, strict=True)
     ]
     needed = [-(-most // 4) for _, most in digits]
     groups = _groups(whole, max(needed))  # groups of four digits, numbers, rows
-    quads = np.take(_FOUR_DIGITS, groups).view("V4")
+    quads = np.take(_FOUR_DIGITS, groups).view(_V4)
     # A number with as many digits in every row needs no unused bytes (the commonest case:
     # a ratio's "0", a count of 0 to 9): its top group is written just as wide. Otherwise
     # its width is the groups it needs, and a column for "-" if any is negative.
@@ -215,28 +220,39 @@ def _slots_of_scale(values: I64, scale: int) -> list[_Slot]:
     unused = None if all(fixed) else np.array(widths)[:, None] - _digit_counts(groups)
     if unused is not None and negative is not None:
         unused -= negative
-    fractions = _padded(magnitude - whole * 10**scale, scale) if scale else []
-    point_and_fraction = b"." + b"0" * scale if scale else b""
+    fractions = _fraction_writes(numbers, magnitude - whole * np.array(units)[:, None])
     slots = []
-    for i, width in enumerate(widths):
+    for i, (width, number) in enumerate(zip(widths, numbers, strict=True)):
         first = len(groups) - needed[i]
         writes = [(width - 4 * (needed[i] - k), quads[first + k, i]) for k in range(needed[i])]
         if fixed[i]:  # the top group only as wide as it is
             top = width - 4 * (needed[i] - 1)
             writes[0] = (0, np.take(_digit_table(top), groups[first, i]))
-        writes += [(width + 1 + at, items[i]) for at, items in fractions]
+        writes += [(width + 1 + at, items) for at, items in fractions.get(i, [])]
+        point_and_fraction = b"." + b"0" * number.scale if number.scale else b""
         rows = None if negative is None or not signed[i] else np.flatnonzero(negative[i])
         gap = None if fixed[i] or unused is None else unused[i]
         slots.append(_Slot(b"-" * width + point_and_fraction, writes, gap, rows))
     return slots
 
 
-def _quotient(values: I64, divisor: int) -> I64:
-    """values // divisor for non-negative values, divided as unsigned integers (numpy divides
-    those by a constant about twice as fast)."""
-    if divisor == 1:
-        return values
-    quotient: I64 = (values.view(np.uint64) // np.uint64(divisor)).view(np.int64)
+def _fraction_writes(numbers: list[Number], fractions: I64) -> dict[int, list[tuple[int, Items]]]:
+    """The digits after the point of each decimal (``fractions``: one row per number, zero
+    for the integers), as (offset after the point, items), the decimals of a scale together."""
+    writes: dict[int, list[tuple[int, Items]]] = {}
+    for scale in {number.scale for number in numbers} - {0}:
+        chosen = [i for i, number in enumerate(numbers) if number.scale == scale]
+        padded = _padded(fractions[chosen], scale)
+        for j, i in enumerate(chosen):
+            writes[i] = [(at, items[j]) for at, items in padded]
+    return writes
+
+
+def _quotient(values: I64, divisor: int | I64) -> I64:
+    """values // divisor for non-negative values and divisors, divided as unsigned integers
+    (numpy divides those by a constant about twice as fast)."""
+    unsigned = np.asarray(divisor).astype(np.uint64)
+    quotient: I64 = (values.view(np.uint64) // unsigned).view(np.int64)
     return quotient
 
 
@@ -281,8 +297,7 @@ def _padded(values: I64, width: int) -> list[tuple[int, Items]]:
     groups = _groups(values, -(-width // 4))
     head = width - 4 * (len(groups) - 1)
     return [(0, np.take(_digit_table(head), groups[0]))] + [
-        (head + 4 * k, np.take(_FOUR_DIGITS, group).view("V4"))
-        for k, group in enumerate(groups[1:])
+        (head + 4 * k, np.take(_FOUR_DIGITS, group).view(_V4)) for k, group in enumerate(groups[1:])
     ]
 
 
