@@ -26,6 +26,7 @@ I64 = NDArray[np.int64]
 WEEKDAY_FACTORS = np.array([1.00, 1.02, 1.00, 0.97, 0.90, 0.70, 1.20])
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _PEAK_DAY_OF_YEAR = 344  # the run-up to Christmas
+_SQRT_3 = np.sqrt(3.0)
 
 # Stream constants: distinct salts so the figures of one (ad, day) are independent draws.
 _S_PARAMS_A = np.uint64(0x0A11CE5)
@@ -103,14 +104,31 @@ def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
     }
 
 
-def _seasonality(days: I64, day_index: I64, weekend_strength: F64) -> F64:
-    """Each row's seasonal factor: the weekly rhythm (as strong as the row's ad follows it)
-    times the yearly one; what depends on the day alone is computed once per day."""
-    weekday = WEEKDAY_FACTORS[(days - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
+@dataclass(frozen=True)
+class _Days:
+    """What depends on the day alone, for each day of a window (the same for every client)."""
+
+    weekday: F64  # the weekly rhythm's factor
+    yearly: F64  # the yearly rhythm's factor
+    hash: U64  # splitmix64 of the day: the inner half of mix(ad key, day)
+
+
+@lru_cache(maxsize=4096)
+def _days(first: int, last: int) -> _Days:
+    days = np.arange(first, last + 1, dtype=np.int64)
     phase = 2 * np.pi * ((days - EPOCH_ORDINAL) % 365.2425 - _PEAK_DAY_OF_YEAR) / 365.2425
-    yearly = 1.0 + 0.25 * np.cos(phase)
-    weekly = 1.0 + weekend_strength * (weekday[day_index] - 1.0)
-    result: F64 = weekly * yearly[day_index]
+    return _Days(
+        weekday=WEEKDAY_FACTORS[(days - 1) % 7],  # ordinal 1 (0001-01-01) was a Monday
+        yearly=1.0 + 0.25 * np.cos(phase),
+        hash=splitmix64(days.astype(np.uint64)),
+    )
+
+
+def _seasonality(days: _Days, day_index: I64, weekend_strength: F64) -> F64:
+    """Each row's seasonal factor: the weekly rhythm (as strong as the row's ad follows it)
+    times the yearly one."""
+    weekly = 1.0 + weekend_strength * (days.weekday[day_index] - 1.0)
+    result: F64 = weekly * days.yearly[day_index]
     return result
 
 
@@ -147,6 +165,8 @@ def compute_figures(
     offsets = np.cumsum([0] + [len(s.ad_ids) for s in structures]).astype(np.int64)
 
     def cat(arrays: list[Any], dtype: Any) -> Any:
+        if len(arrays) == 1:
+            return arrays[0].astype(dtype, copy=False)
         return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
 
     keys: U64 = cat([s.ad_key for s in structures], np.uint64)
@@ -180,13 +200,14 @@ def compute_figures(
         axis=1,
     )
     params = dict(zip(_PARAMETERS, parameters[:, ad], strict=True))
+    per_day = _days(start.toordinal(), last)
     # mix(key, day) = splitmix64(key ^ splitmix64(day)): the inner hash once per day.
-    cell = splitmix64(keys[ad] ^ splitmix64(days.astype(np.uint64))[day_index])
+    cell = splitmix64(keys[ad] ^ per_day.hash[day_index])
     # The row's independent draws, hashed together: one numpy call per step for all streams.
     t, m, s = _streams(cell, (_S_TRAFFIC, _S_MONEY, _S_SALES))
 
-    normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * np.sqrt(3.0)  # Irwin-Hall: close to N(0, 1)
-    expected = params["views"] * _seasonality(days, day_index, params["weekend"])
+    normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * _SQRT_3  # Irwin-Hall: close to N(0, 1)
+    expected = params["views"] * _seasonality(per_day, day_index, params["weekend"])
     views = np.floor(expected * np.exp(0.3 * normal - 0.045) + t[3]).astype(np.int64)
     clicks = np.minimum(
         views, np.floor(views * params["ctr"] * (0.7 + 0.6 * m[0]) + m[1]).astype(np.int64)
