@@ -208,12 +208,13 @@ def statistics_json(
     ad_types: Iterable[str] = AD_TYPES,
 ) -> bytes:
     """The statistics endpoint's answer for one client as JSON bytes: rendered from the same
-    computation and the same Arrow decimals as ``generate_table``, so both agree to the grosz.
+    computation as ``generate_table`` (the same integers in units of 10**-scale that become
+    its decimals), so both agree to the grosz.
 
     Sponsored offers carry effectiveCpc; graphic ads carry effectiveCpm, uniqueReach and
-    attributedToCoreValue instead. The day objects of all rows are rendered at once
-    (``json_rows.render_rows``), not by json.dumps on dicts: a 31-day window of a few hundred
-    ads then costs a few milliseconds instead of a few hundred."""
+    attributedToCoreValue instead. The day objects of each ad type are rendered all at once
+    by numpy (``json_rows.render_rows``), not by json.dumps on dicts; each ad's head is made
+    once per client."""
     structure = client_structure(seed, client_id)
     fig = compute_figures(
         [structure], start, end, today, revision, revision_days, ad_types, by_type=True

@@ -5,25 +5,28 @@ The day objects of a statistics answer all read the same except for their number
     {"day":"2026-01-05","data":{"views":1234,"clicks":7,"totalCost":"12.34",...}},
 
 ``render_rows`` lays the rows out as one byte matrix, a row per object, built from column
-blocks: the literal text (the same bytes in every row), fixed-width text (the day), and for each
-number a slot as wide as the largest value needs, holding the digits right-aligned::
+blocks: the literal text (the same bytes in every row, copied from a template row), fixed-width
+text (the day), and for each number a slot as wide as its largest value needs, holding the
+digits right-aligned, zero-padded on the left::
 
-    {"day":"2026-01-05","data":{"views":[001234],"clicks":[000007],"totalCost":"[0012.]34",...
-                                        ^^               ^^^^^                  ^^
+    {"day":"2026-01-05","data":{"views":00001234,"clicks":0007,"totalCost":"0012.34",...
+                                        ^^^^              ^^^               ^^
 
 A row's text is its matrix row without the unused left part of each slot (marked ^). As the
 digits are right-aligned, every slot's kept part runs on into the text after it, so a row is a
 few contiguous byte ranges of the matrix: from each slot's first kept byte to the next slot.
 The rows' texts back to back are those ranges, in order; Arrow's ``take`` on a binary array
 whose offsets are the range boundaries (kept ranges and skipped gaps alternating) copies the
-kept ones into one buffer, without a Python object per row or per number.
+kept ones into one buffer, without a Python object per row or per number. A number with as
+many digits in every row (a ratio's "0", a count below 10) gets a slot just that wide and no
+gap at all.
 
 Digits are written four at a time from a table of "0000" to "9999"; a decimal is an integer in
 units of 10**-scale with its point put in (1234 at scale 2 is "12.34"; 5 is "0.05"), exactly as
 Arrow casts decimal128 to a string. Negative numbers get a "-" before their first digit.
 
-Every step is a numpy call over all rows (of all numbers of one scale at once where it can):
-a 31-day window has a few thousand rows, so the calls' own cost counts as much as the work.
+Every step is one numpy call over all rows and all numbers at once where it can be: a 31-day
+window has a few thousand rows, so the calls' own cost counts as much as the work they do.
 """
 
 from __future__ import annotations
