@@ -194,19 +194,36 @@ def _even_numbers(count: int) -> pa.Array:
 
 def _number_slots(numbers: list[Number]) -> list[_Slot]:
     """Each number's slot: its digits right-aligned, as wide as its widest value needs.
-    The digits of all numbers are computed together: a few numpy calls for all of them."""
+    The digits of all numbers are computed together, a few numpy calls for all of them, the
+    numbers ordered by scale so that each scale's rows are divided by one constant."""
+    order = sorted(range(len(numbers)), key=lambda i: numbers[i].scale)
+    slots = dict(zip(order, _slots_by_scale([numbers[i] for i in order]), strict=True))
+    return [slots[i] for i in range(len(numbers))]
+
+
+def _slots_by_scale(numbers: list[Number]) -> list[_Slot]:
+    """``_number_slots`` of numbers ordered by scale."""
     if not numbers:
         return []
     values = np.array([number.values for number in numbers], dtype=np.int64)  # numbers, rows
-    units = [10**number.scale for number in numbers]
     lows, highs = values.min(axis=1).tolist(), values.max(axis=1).tolist()
     signed = [low < 0 for low in lows]
     negative = values < 0 if any(signed) else None
     magnitude = values if negative is None else np.abs(values)
-    whole = magnitude if max(units) == 1 else _quotient(magnitude, np.array(units)[:, None])
+    whole = magnitude if numbers[-1].scale == 0 else np.empty_like(magnitude)
+    fractions: dict[int, list[tuple[int, Items]]] = {}  # digits after the point, by number
+    for scale, first, stop in _runs([number.scale for number in numbers]):
+        if scale == 0 and whole is not magnitude:
+            whole[first:stop] = magnitude[first:stop]
+        elif scale:
+            whole[first:stop] = _quotient(magnitude[first:stop], 10**scale)
+            fraction = magnitude[first:stop] - whole[first:stop] * 10**scale
+            padded = _padded(fraction, scale)
+            for i in range(first, stop):
+                fractions[i] = [(at, items[i - first]) for at, items in padded]
     digits = [
-        (len(str(abs(low) // unit)), len(str(max(-low, high) // unit)))
-        for low, high, unit in zip(lows, highs, units, strict=True)
+        (len(str(abs(low) // 10**number.scale)), len(str(max(-low, high) // 10**number.scale)))
+        for low, high, number in zip(lows, highs, numbers, strict=True)
     ]
     needed = [-(-most // 4) for _, most in digits]
     groups = _groups(whole, max(needed))  # groups of four digits, numbers, rows
@@ -223,7 +240,6 @@ def _number_slots(numbers: list[Number]) -> list[_Slot]:
     unused = None if all(fixed) else np.array(widths)[:, None] - _digit_counts(groups)
     if unused is not None and negative is not None:
         unused -= negative
-    fractions = _fraction_writes(numbers, magnitude - whole * np.array(units)[:, None])
     slots = []
     for i, (width, number) in enumerate(zip(widths, numbers, strict=True)):
         first = len(groups) - needed[i]
@@ -239,23 +255,21 @@ def _number_slots(numbers: list[Number]) -> list[_Slot]:
     return slots
 
 
-def _fraction_writes(numbers: list[Number], fractions: I64) -> dict[int, list[tuple[int, Items]]]:
-    """The digits after the point of each decimal (``fractions``: one row per number, zero
-    for the integers), as (offset after the point, items), the decimals of a scale together."""
-    writes: dict[int, list[tuple[int, Items]]] = {}
-    for scale in {number.scale for number in numbers} - {0}:
-        chosen = [i for i, number in enumerate(numbers) if number.scale == scale]
-        padded = _padded(fractions[chosen], scale)
-        for j, i in enumerate(chosen):
-            writes[i] = [(at, items[j]) for at, items in padded]
-    return writes
+def _runs(keys: list[int]) -> list[tuple[int, int, int]]:
+    """(key, first, stop) of each run of equal keys."""
+    runs: list[tuple[int, int, int]] = []
+    for i, key in enumerate(keys):
+        if runs and runs[-1][0] == key:
+            runs[-1] = (key, runs[-1][1], i + 1)
+        else:
+            runs.append((key, i, i + 1))
+    return runs
 
 
-def _quotient(values: I64, divisor: int | I64) -> I64:
-    """values // divisor for non-negative values and divisors, divided as unsigned integers
-    (numpy divides those by a constant about twice as fast)."""
-    unsigned = np.asarray(divisor).astype(np.uint64)
-    quotient: I64 = (values.view(np.uint64) // unsigned).view(np.int64)
+def _quotient(values: I64, divisor: int) -> I64:
+    """values // divisor for non-negative values, divided as unsigned integers (numpy divides
+    those by a constant about twice as fast)."""
+    quotient: I64 = (values.view(np.uint64) // np.uint64(divisor)).view(np.int64)
     return quotient
 
 
