@@ -76,7 +76,7 @@ def _log_uniform(u: F64, low: float, high: float) -> F64:
 _PARAMETERS = ("views", "ctr", "cpc", "weekend", "interest", "conversion", "price", "core")
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _parameters_of(keys: bytes, graphic: bytes) -> F64:
     """``_ad_parameters`` of the ads with these keys and types, as rows in ``_PARAMETERS``
     order: the same for every window of a client, so computed once."""
@@ -117,11 +117,14 @@ class _Days:
 def _days(first: int, last: int) -> _Days:
     days = np.arange(first, last + 1, dtype=np.int64)
     phase = 2 * np.pi * ((days - EPOCH_ORDINAL) % 365.2425 - _PEAK_DAY_OF_YEAR) / 365.2425
-    return _Days(
+    kept = _Days(
         weekday=WEEKDAY_FACTORS[(days - 1) % 7],  # ordinal 1 (0001-01-01) was a Monday
         yearly=1.0 + 0.25 * np.cos(phase),
         hash=splitmix64(days.astype(np.uint64)),
     )
+    for array in (kept.weekday, kept.yearly, kept.hash):
+        array.flags.writeable = False
+    return kept
 
 
 def _seasonality(days: _Days, day_index: I64, weekend_strength: F64) -> F64:

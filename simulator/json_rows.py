@@ -183,8 +183,13 @@ def _kept_bytes(matrix: U8, columns: list[int], unused: I64, size: int) -> memor
 
 
 def _every_other(count: int) -> pa.Array:
-    """0, 2, 4, ... (``count`` of them): a slice of a kept array."""
+    """0, 2, 4, ... (``count`` of them): a slice of a kept array (up to 8 MiB of them)."""
+    if count > _KEPT_EVEN_NUMBERS:
+        return pa.array(np.arange(0, 2 * count, 2, dtype=np.int64))
     return _even_numbers(1 << (count - 1).bit_length()).slice(0, count)
+
+
+_KEPT_EVEN_NUMBERS = 2**20
 
 
 @cache
