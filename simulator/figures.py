@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ _S_TRAFFIC = np.uint64(0x7AFF1C)
 _S_MONEY = np.uint64(0x3011E7)
 _S_SALES = np.uint64(0x5A1E5)
 _S_REACH = np.uint64(0x2EAC4)
+_ROW_STREAMS = np.array([_S_TRAFFIC, _S_MONEY, _S_SALES], dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -135,10 +137,10 @@ def _seasonality(days: _Days, day_index: I64, weekend_strength: F64) -> F64:
     return result
 
 
-def _streams(cell: U64, salts: Sequence[np.uint64]) -> list[list[F64]]:
+def _streams(cell: U64, salts: U64) -> list[list[F64]]:
     """For each salt, the four uniform lanes of ``splitmix64(cell ^ salt)``: the same numbers
     as hashing each stream alone, in a few numpy calls for all of them."""
-    by_lane = lanes(splitmix64(np.array(salts, dtype=np.uint64)[:, None] ^ cell[None, :]))
+    by_lane = lanes(splitmix64(salts[:, None] ^ cell[None, :]))
     return [[lane[i] for lane in by_lane] for i in range(len(salts))]
 
 
@@ -165,7 +167,7 @@ def compute_figures(
     wanted = set(ad_types)
     last = min(end.toordinal(), today.toordinal() - 1)  # today's data is never served
     days = np.arange(start.toordinal(), last + 1, dtype=np.int64)
-    offsets = np.cumsum([0] + [len(s.ad_ids) for s in structures]).astype(np.int64)
+    offsets = np.array([0, *accumulate(len(s.ad_ids) for s in structures)], dtype=np.int64)
 
     def cat(arrays: list[Any], dtype: Any) -> Any:
         if len(arrays) == 1:
@@ -188,9 +190,10 @@ def compute_figures(
         ad = ad.astype(np.int64)
     day = days[day_index]
     graphic_row = graphic[ad]
+    graphic_count = int(np.count_nonzero(graphic_row))
     # Metrics of one ad type are computed on its rows alone (and are zero on the others).
     if by_type:
-        split = len(ad) - int(np.count_nonzero(graphic_row))
+        split = len(ad) - graphic_count
         sponsored_rows: slice | I64 = slice(0, split)
         graphic_rows: slice | I64 = slice(split, len(ad))
     else:
@@ -207,7 +210,7 @@ def compute_figures(
     # mix(key, day) = splitmix64(key ^ splitmix64(day)): the inner hash once per day.
     cell = splitmix64(keys[ad] ^ per_day.hash[day_index])
     # The row's independent draws, hashed together: one numpy call per step for all streams.
-    t, m, s = _streams(cell, (_S_TRAFFIC, _S_MONEY, _S_SALES))
+    t, m, s = _streams(cell, _ROW_STREAMS)
 
     normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * _SQRT_3  # Irwin-Hall: close to N(0, 1)
     expected = params["views"] * _seasonality(per_day, day_index, params["weekend"])
@@ -239,9 +242,14 @@ def compute_figures(
     # Graphic ads: a day's distinct viewers (fewer than its views, at least its clickers) and
     # the attributed value of the advertiser's core offers (revised along with ``value``).
     g, sponsored = graphic_rows, sponsored_rows
-    reach_share = 0.55 + 0.35 * lanes(splitmix64(cell[g] ^ _S_REACH))[0]
-    reach = np.maximum(clicks[g], np.minimum(views[g], np.floor(views[g] * reach_share)))
-    core = np.floor(value[g] * params["core"][g])
+    reach, effective_cpm, core, effective_cpc = (np.zeros(len(ad), np.int64) for _ in range(4))
+    if graphic_count:
+        reach_share = 0.55 + 0.35 * lanes(splitmix64(cell[g] ^ _S_REACH))[0]
+        reach[g] = np.maximum(clicks[g], np.minimum(views[g], np.floor(views[g] * reach_share)))
+        effective_cpm[g] = _half_up(cost[g] * 1000, views[g])
+        core[g] = np.floor(value[g] * params["core"][g])
+    if graphic_count < len(ad):
+        effective_cpc[sponsored] = _half_up(cost[sponsored], clicks[sponsored])
 
     return Figures(
         structures=tuple(structures),
@@ -255,17 +263,10 @@ def compute_figures(
         attributed_count=count,
         attributed_value=value,
         ctr=_half_up(clicks * 10_000, views),
-        effective_cpc=_on_rows(sponsored, _half_up(cost[sponsored], clicks[sponsored]), len(ad)),
+        effective_cpc=effective_cpc,
         rate_of_return=_half_up(value * 100, cost),
         graphic=graphic_row,
-        unique_reach=_on_rows(g, reach, len(ad)),
-        effective_cpm=_on_rows(g, _half_up(cost[g] * 1000, views[g]), len(ad)),
-        attributed_to_core_value=_on_rows(g, core, len(ad)),
+        unique_reach=reach,
+        effective_cpm=effective_cpm,
+        attributed_to_core_value=core,
     )
-
-
-def _on_rows(rows: slice | I64, values: I64 | F64, count: int) -> I64:
-    """``values``, computed for ``rows`` only, at those rows of ``count`` (zero elsewhere)."""
-    placed = np.zeros(count, dtype=np.int64)
-    placed[rows] = values
-    return placed
