@@ -10,12 +10,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from simulator.entities import (
@@ -26,6 +26,7 @@ from simulator.entities import (
     client_structure,
 )
 from simulator.figures import EPOCH_ORDINAL, I64, Figures, compute_figures
+from simulator.json_rows import Number, Piece, Text, render_rows
 
 _BATCH_ROWS = 250_000  # rows computed at once: keeps numpy's temporaries small
 DEFAULT_SEED = 42
@@ -207,16 +208,28 @@ def statistics_json(
     ad_types: Iterable[str] = AD_TYPES,
 ) -> bytes:
     """The statistics endpoint's answer for one client as JSON bytes: rendered from the same
-    computation and the same Arrow decimals as ``generate_table``, so both agree to the grosz.
+    computation as ``generate_table`` (the same integers in units of 10**-scale that become
+    its decimals), so both agree to the grosz.
 
     Sponsored offers carry effectiveCpc; graphic ads carry effectiveCpm, uniqueReach and
-    attributedToCoreValue instead. Day rows are rendered by Arrow string kernels, not
-    json.dumps on dicts: a 31-day window of a few hundred ads then costs a few milliseconds
-    instead of a few hundred."""
+    attributedToCoreValue instead. The day objects of each ad type are rendered all at once
+    by numpy (``json_rows.render_rows``), not by json.dumps on dicts; each ad's head is made
+    once per client."""
     structure = client_structure(seed, client_id)
-    fig = compute_figures([structure], start, end, today, revision, revision_days, ad_types)
-    sections = [_section(fig, structure, graphic) for graphic in (False, True)]
-    return b"".join((b'{"sponsoredOffers":[', sections[0], b'],"graphicAds":[', sections[1], b"]}"))
+    fig = compute_figures(
+        [structure], start, end, today, revision, revision_days, ad_types, by_type=True
+    )
+    split = len(fig.ad) - int(np.count_nonzero(fig.graphic))  # sponsored offers come first
+    heads = _ad_heads(seed, client_id)
+    return b"".join(
+        [
+            b'{"sponsoredOffers":[',
+            *_section(fig, heads, slice(0, split), graphic=False),
+            b'],"graphicAds":[',
+            *_section(fig, heads, slice(split, len(fig.ad)), graphic=True),
+            b"]}",
+        ]
+    )
 
 
 def served_statistics_json(
@@ -288,86 +301,98 @@ class RenderedWindows:
 RENDERED = RenderedWindows(64 * 2**20)
 
 
-def _section(fig: Figures, structure: ClientStructure, graphic: bool) -> bytes:
-    """The elements of one ad type's list, comma-separated, as JSON bytes.
-
-    Each row becomes [head of its ad, if first] + day + ["]}", if last], joined by Arrow into
-    one string array whose value buffer is the section: no Python object per row."""
-    chosen = fig.graphic == graphic
-    if not chosen.any():
-        return b""
-    rows: I64 | slice = slice(None) if chosen.all() else np.flatnonzero(chosen)
+def _section(
+    fig: Figures, heads: tuple[bytes, ...], rows: slice, graphic: bool
+) -> list[bytes | memoryview]:
+    """The elements of one ad type's list (its ``rows``), comma-separated, as pieces of JSON
+    to join: each ad's head (``heads[ad]``) followed by its day objects, rendered for all rows
+    at once."""
     ads = fig.ad[rows]
-    starts = np.flatnonzero(np.diff(ads, prepend=-1))  # first row of each ad
-    ad_campaign = structure.ad_campaign
-    heads = []
-    for k, ad in enumerate(ads[starts].tolist()):
-        campaign = structure.campaigns[int(ad_campaign[ad])]
-        group = int(structure.ad_group[ad])
-        ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}
-        if not graphic:
-            ad_ref["offerId"] = structure.offer_ids[ad]
-        head = _dumps(
-            {
-                "campaign": {"id": campaign.id, "name": campaign.name},
-                "adGroup": {"id": structure.group_ids[group], "name": structure.group_names[group]},
-                "ad": ad_ref,
-            }
-        )
-        heads.append(f'{"," if k else ""}{head[:-1]},"dayData":[')
-    n = len(ads)
-    head_index = np.zeros(n, dtype=np.int32)  # label 0: "," between two days of one ad
-    head_index[starts] = np.arange(1, len(starts) + 1, dtype=np.int32)
-    tail_index = np.zeros(n, dtype=np.int32)
-    tail_index[np.append(starts[1:] - 1, n - 1)] = 1  # label 1: "]}" closes the ad
-    prefix = pa.array([",", *heads], pa.string()).take(pa.array(head_index))
-    suffix = pa.array(["", "]}"], pa.string()).take(pa.array(tail_index))
-    joined = pc.binary_join_element_wise(prefix, *_day_parts(fig, rows, graphic), suffix, "")
-    return _concatenated(joined)
+    if not len(ads):
+        return []
+    first_of_ad = np.empty(len(ads), dtype=np.bool_)
+    first_of_ad[0] = True
+    np.not_equal(ads[1:], ads[:-1], out=first_of_ad[1:])
+    firsts = np.flatnonzero(first_of_ad)
+    days = render_rows(_day_pieces(fig, rows, graphic), len(ads))
+    # Every day object ends with ",": the last one of each ad is cut before "]}".
+    starts = days.starts[firsts].tolist()
+    stops = (days.starts[np.append(firsts[1:], len(ads))] - 1).tolist()
+    text = days.text
+    parts: list[bytes | memoryview] = []
+    for ad, start, stop in zip(ads[firsts].tolist(), starts, stops, strict=True):
+        parts += (heads[ad], text[start:stop], b"]},")
+    parts[-1] = b"]}"
+    return parts
 
 
-def _concatenated(strings: pa.Array) -> bytes:
-    """All values of a string array, back to back (its value buffer, sliced)."""
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)
-    first, last = int(offsets[strings.offset]), int(offsets[strings.offset + len(strings)])
-    values: bytes = strings.buffers()[2][first:last].to_pybytes()
-    return values
+@lru_cache(maxsize=256)
+def _ad_heads(seed: int, client_id: str) -> tuple[bytes, ...]:
+    """Each ad's element up to its day objects, ``{"campaign":...,"ad":...,"dayData":[``:
+    the same in every answer, so made once per client."""
+    structure = client_structure(seed, client_id)
+    return tuple(_head(structure, ad) for ad in range(len(structure.ad_ids)))
 
 
-def _day_parts(fig: Figures, rows: I64 | slice, graphic: bool) -> tuple[Any, ...]:
-    """The pieces of the chosen rows' ``dayData`` elements, for binary_join_element_wise."""
+def _head(structure: ClientStructure, ad: int) -> bytes:
+    campaign = structure.campaigns[int(structure.ad_campaign[ad])]
+    group = int(structure.ad_group[ad])
+    ad_ref: dict[str, Any] = {"id": structure.ad_ids[ad], "name": structure.ad_names[ad]}
+    if not structure.ad_graphic[ad]:
+        ad_ref["offerId"] = structure.offer_ids[ad]
+    head = orjson.dumps(
+        {
+            "campaign": {"id": campaign.id, "name": campaign.name},
+            "adGroup": {"id": structure.group_ids[group], "name": structure.group_names[group]},
+            "ad": ad_ref,
+        }
+    )
+    return head[:-1] + b',"dayData":['
 
-    def ints(values: I64) -> pa.Array:
-        return pc.cast(pa.array(values[rows]), pa.string())
 
-    def money(values: I64, scale: int = 2) -> pa.Array:
-        return pc.cast(_decimals(values[rows], scale), pa.string())
+@lru_cache(maxsize=1024)
+def _iso_days(first: int, last: int) -> NDArray[np.uint8]:
+    """The days from ordinal ``first`` to ``last`` as "yyyy-mm-dd", one row of bytes each."""
+    text = "".join(date.fromordinal(d).isoformat() for d in range(first, last + 1)).encode()
+    days = np.frombuffer(text, dtype=np.uint8).reshape(-1, 10)
+    return days
 
-    common = (
-        '{"day":"', pc.cast(_days(fig, rows), pa.string()),
-        '","data":{"views":', ints(fig.views),
-        ',"clicks":', ints(fig.clicks),
-        ',"interest":', ints(fig.interest),
-        ',"totalCost":"', money(fig.cost),
-        '","ctr":"', money(fig.ctr, 4),
-        '","totalAttributionCount":', ints(fig.attributed_count),
-        ',"totalAttributionValue":"', money(fig.attributed_value),
-    )  # fmt: skip
+
+def _day_pieces(fig: Figures, rows: slice, graphic: bool) -> list[Piece]:
+    """The chosen rows' ``dayData`` elements as pieces for ``render_rows``, each followed by
+    a comma."""
+    day = fig.day[rows]
+    first = int(day.min())
+    day_text = Text(_iso_days(first, int(day.max())), day - first)
+
+    def number(values: I64, scale: int = 0) -> Number:
+        return Number(values[rows], scale)
+
+    common: list[Piece] = [
+        b'{"day":"', day_text,
+        b'","data":{"views":', number(fig.views),
+        b',"clicks":', number(fig.clicks),
+        b',"interest":', number(fig.interest),
+        b',"totalCost":"', number(fig.cost, 2),
+        b'","ctr":"', number(fig.ctr, 4),
+        b'","totalAttributionCount":', number(fig.attributed_count),
+        b',"totalAttributionValue":"', number(fig.attributed_value, 2),
+    ]  # fmt: skip
     if graphic:
-        return (
+        return [
             *common,
-            '","effectiveCpm":"', money(fig.effective_cpm),
-            '","rateOfReturn":"', money(fig.rate_of_return),
-            '","uniqueReach":', ints(fig.unique_reach),
-            ',"attributedToCoreValue":"', money(fig.attributed_to_core_value),
-            '"}}',
-        )  # fmt: skip
-    return (
+            b'","effectiveCpm":"', number(fig.effective_cpm, 2),
+            b'","rateOfReturn":"', number(fig.rate_of_return, 2),
+            b'","uniqueReach":', number(fig.unique_reach),
+            b',"attributedToCoreValue":"', number(fig.attributed_to_core_value, 2),
+            b'"}},',
+        ]  # fmt: skip
+    return [
         *common,
-        '","effectiveCpc":"', money(fig.effective_cpc),
-        '","rateOfReturn":"', money(fig.rate_of_return),
-        '"}}',
-    )  # fmt: skip
+        b'","effectiveCpc":"', number(fig.effective_cpc, 2),
+        b'","rateOfReturn":"', number(fig.rate_of_return, 2),
+        b'"}},',
+    ]  # fmt: skip
 
 
 def statistics_document(

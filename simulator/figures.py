@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ I64 = NDArray[np.int64]
 WEEKDAY_FACTORS = np.array([1.00, 1.02, 1.00, 0.97, 0.90, 0.70, 1.20])
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _PEAK_DAY_OF_YEAR = 344  # the run-up to Christmas
+_SQRT_3 = np.sqrt(3.0)
 
 # Stream constants: distinct salts so the figures of one (ad, day) are independent draws.
 _S_PARAMS_A = np.uint64(0x0A11CE5)
@@ -33,6 +36,7 @@ _S_TRAFFIC = np.uint64(0x7AFF1C)
 _S_MONEY = np.uint64(0x3011E7)
 _S_SALES = np.uint64(0x5A1E5)
 _S_REACH = np.uint64(0x2EAC4)
+_ROW_STREAMS = np.array([_S_TRAFFIC, _S_MONEY, _S_SALES], dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,10 @@ class Figures:
     attributed_count: I64
     attributed_value: I64  # grosze
     ctr: I64  # 1/10000
-    effective_cpc: I64  # grosze (sponsored offers only: graphic ads carry no effectiveCpc)
+    effective_cpc: I64  # grosze (sponsored offers only: graphic ads carry none; 0 on their rows)
     rate_of_return: I64  # 1/100
     graphic: NDArray[np.bool_]  # the row's ad is a graphic ad
-    # Graphic ads only (computed for every row, served only where ``graphic``):
+    # Graphic ads only (0 on the rows of sponsored offers, which carry none of them):
     unique_reach: I64  # distinct users who saw the ad that day: never additive across days
     effective_cpm: I64  # grosze per 1000 views
     attributed_to_core_value: I64  # grosze: the part of attributed_value from core offers
@@ -69,6 +73,19 @@ def _half_up(numerator: I64, denominator: I64) -> I64:
 def _log_uniform(u: F64, low: float, high: float) -> F64:
     result: F64 = np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
     return result
+
+
+_PARAMETERS = ("views", "ctr", "cpc", "weekend", "interest", "conversion", "price", "core")
+
+
+@lru_cache(maxsize=256)
+def _parameters_of(keys: bytes, graphic: bytes) -> F64:
+    """``_ad_parameters`` of the ads with these keys and types, as rows in ``_PARAMETERS``
+    order: the same for every window of a client, so computed once."""
+    computed = _ad_parameters(np.frombuffer(keys, np.uint64), np.frombuffer(graphic, np.bool_))
+    matrix = np.stack([computed[name] for name in _PARAMETERS])
+    matrix.flags.writeable = False
+    return matrix
 
 
 def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
@@ -89,12 +106,42 @@ def _ad_parameters(key: U64, graphic: NDArray[np.bool_]) -> dict[str, F64]:
     }
 
 
-def _seasonality(days: I64, weekend_strength: F64) -> F64:
-    weekday = WEEKDAY_FACTORS[(days - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
-    weekly = 1.0 + weekend_strength * (weekday - 1.0)
+@dataclass(frozen=True)
+class _Days:
+    """What depends on the day alone, for each day of a window (the same for every client)."""
+
+    weekday: F64  # the weekly rhythm's factor
+    yearly: F64  # the yearly rhythm's factor
+    hash: U64  # splitmix64 of the day: the inner half of mix(ad key, day)
+
+
+@lru_cache(maxsize=4096)
+def _days(first: int, last: int) -> _Days:
+    days = np.arange(first, last + 1, dtype=np.int64)
     phase = 2 * np.pi * ((days - EPOCH_ORDINAL) % 365.2425 - _PEAK_DAY_OF_YEAR) / 365.2425
-    result: F64 = weekly * (1.0 + 0.25 * np.cos(phase))
+    kept = _Days(
+        weekday=WEEKDAY_FACTORS[(days - 1) % 7],  # ordinal 1 (0001-01-01) was a Monday
+        yearly=1.0 + 0.25 * np.cos(phase),
+        hash=splitmix64(days.astype(np.uint64)),
+    )
+    for array in (kept.weekday, kept.yearly, kept.hash):
+        array.flags.writeable = False
+    return kept
+
+
+def _seasonality(days: _Days, day_index: I64, weekend_strength: F64) -> F64:
+    """Each row's seasonal factor: the weekly rhythm (as strong as the row's ad follows it)
+    times the yearly one."""
+    weekly = 1.0 + weekend_strength * (days.weekday[day_index] - 1.0)
+    result: F64 = weekly * days.yearly[day_index]
     return result
+
+
+def _streams(cell: U64, salts: U64) -> list[list[F64]]:
+    """For each salt, the four uniform lanes of ``splitmix64(cell ^ salt)``: the same numbers
+    as hashing each stream alone, in a few numpy calls for all of them."""
+    by_lane = lanes(splitmix64(salts[:, None] ^ cell[None, :]))
+    return [[lane[i] for lane in by_lane] for i in range(len(salts))]
 
 
 def _matured_share(age: I64, revision_days: int) -> F64:
@@ -111,14 +158,20 @@ def compute_figures(
     revision: int,
     revision_days: int,
     ad_types: Iterable[str],
+    *,
+    by_type: bool = False,
 ) -> Figures:
-    """Every row of the wanted ads of ``structures`` over [start, min(end, yesterday)]."""
+    """Every row of the wanted ads of ``structures`` over [start, min(end, yesterday)],
+    ordered by ad and day; with ``by_type``, the sponsored offers' rows first, then the
+    graphic ads' (each type's rows one slice, as an answer lists them)."""
     wanted = set(ad_types)
     last = min(end.toordinal(), today.toordinal() - 1)  # today's data is never served
     days = np.arange(start.toordinal(), last + 1, dtype=np.int64)
-    offsets = np.cumsum([0] + [len(s.ad_ids) for s in structures]).astype(np.int64)
+    offsets = np.array([0, *accumulate(len(s.ad_ids) for s in structures)], dtype=np.int64)
 
     def cat(arrays: list[Any], dtype: Any) -> Any:
+        if len(arrays) == 1:
+            return arrays[0].astype(dtype, copy=False)
         return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
 
     keys: U64 = cat([s.ad_key for s in structures], np.uint64)
@@ -128,18 +181,39 @@ def compute_figures(
 
     # Rows exist for every wanted ad on every day since it started: ad-major, day-minor.
     present = type_ok[:, None] & (starts[:, None] <= days[None, :])
-    ad, day_index = np.nonzero(present)
-    ad = ad.astype(np.int64)
+    if by_type:
+        order = np.argsort(graphic, kind="stable")
+        ad_in_order, day_index = np.nonzero(present[order])
+        ad = order[ad_in_order].astype(np.int64)
+    else:
+        ad, day_index = np.nonzero(present)
+        ad = ad.astype(np.int64)
     day = days[day_index]
+    graphic_row = graphic[ad]
+    graphic_count = int(np.count_nonzero(graphic_row))
+    # Metrics of one ad type are computed on its rows alone (and are zero on the others).
+    if by_type:
+        split = len(ad) - graphic_count
+        sponsored_rows: slice | I64 = slice(0, split)
+        graphic_rows: slice | I64 = slice(split, len(ad))
+    else:
+        sponsored_rows, graphic_rows = np.flatnonzero(~graphic_row), np.flatnonzero(graphic_row)
 
-    params = {k: v[ad] for k, v in _ad_parameters(keys, graphic).items()}
-    cell = mix(keys[ad], day.astype(np.uint64))
-    t = lanes(splitmix64(cell ^ _S_TRAFFIC))
-    m = lanes(splitmix64(cell ^ _S_MONEY))
-    s = lanes(splitmix64(cell ^ _S_SALES))
+    # Each ad's parameters, then per row: one gather for all of them.
+    parameters = np.concatenate(
+        [_parameters_of(s.ad_key.tobytes(), s.ad_graphic.tobytes()) for s in structures]
+        or [np.zeros((len(_PARAMETERS), 0))],
+        axis=1,
+    )
+    params = dict(zip(_PARAMETERS, parameters[:, ad], strict=True))
+    per_day = _days(start.toordinal(), last)
+    # mix(key, day) = splitmix64(key ^ splitmix64(day)): the inner hash once per day.
+    cell = splitmix64(keys[ad] ^ per_day.hash[day_index])
+    # The row's independent draws, hashed together: one numpy call per step for all streams.
+    t, m, s = _streams(cell, _ROW_STREAMS)
 
-    normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * np.sqrt(3.0)  # Irwin-Hall: close to N(0, 1)
-    expected = params["views"] * _seasonality(day, params["weekend"])
+    normal = (t[0] + t[1] + t[2] + m[3] - 2.0) * _SQRT_3  # Irwin-Hall: close to N(0, 1)
+    expected = params["views"] * _seasonality(per_day, day_index, params["weekend"])
     views = np.floor(expected * np.exp(0.3 * normal - 0.045) + t[3]).astype(np.int64)
     clicks = np.minimum(
         views, np.floor(views * params["ctr"] * (0.7 + 0.6 * m[0]) + m[1]).astype(np.int64)
@@ -154,20 +228,28 @@ def compute_figures(
 
     # Attribution arrives late: a recent day shows a growing share of its final sales, and
     # each revision of the simulator redraws that share (so a re-fetch sees new figures).
-    age = today.toordinal() - day
-    recent = age < revision_days
-    redraw = lanes(splitmix64(cell ^ mix(revision, 0x2E7151011)))
     # Stochastic rounding (redraw[1]) keeps small counts moving between revisions too:
     # most ads sell 0-2 items a day, and a plain floor would hide every revision there.
-    expected = final_count * _matured_share(age, revision_days) * (0.85 + 0.15 * redraw[0])
-    partial = np.minimum(final_count, np.floor(expected + redraw[1]))
-    count = np.where(recent, partial, final_count).astype(np.int64)
+    count = final_count.copy()
+    recent = np.flatnonzero(today.toordinal() - day < revision_days)
+    if len(recent):
+        redraw = lanes(splitmix64(cell[recent] ^ mix(revision, 0x2E7151011)))
+        age = today.toordinal() - day[recent]
+        share = _matured_share(age, revision_days)
+        matured = final_count[recent] * share * (0.85 + 0.15 * redraw[0])  # in this order
+        count[recent] = np.minimum(final_count[recent], np.floor(matured + redraw[1]))
     value = (count * unit_price).astype(np.int64)
     # Graphic ads: a day's distinct viewers (fewer than its views, at least its clickers) and
     # the attributed value of the advertiser's core offers (revised along with ``value``).
-    reach_share = 0.55 + 0.35 * lanes(splitmix64(cell ^ _S_REACH))[0]
-    reach = np.maximum(clicks, np.minimum(views, np.floor(views * reach_share))).astype(np.int64)
-    core = np.floor(value * params["core"]).astype(np.int64)
+    g, sponsored = graphic_rows, sponsored_rows
+    reach, effective_cpm, core, effective_cpc = (np.zeros(len(ad), np.int64) for _ in range(4))
+    if graphic_count:
+        reach_share = 0.55 + 0.35 * lanes(splitmix64(cell[g] ^ _S_REACH))[0]
+        reach[g] = np.maximum(clicks[g], np.minimum(views[g], np.floor(views[g] * reach_share)))
+        effective_cpm[g] = _half_up(cost[g] * 1000, views[g])
+        core[g] = np.floor(value[g] * params["core"][g])
+    if graphic_count < len(ad):
+        effective_cpc[sponsored] = _half_up(cost[sponsored], clicks[sponsored])
 
     return Figures(
         structures=tuple(structures),
@@ -181,10 +263,10 @@ def compute_figures(
         attributed_count=count,
         attributed_value=value,
         ctr=_half_up(clicks * 10_000, views),
-        effective_cpc=_half_up(cost, clicks),
+        effective_cpc=effective_cpc,
         rate_of_return=_half_up(value * 100, cost),
-        graphic=graphic[ad],
+        graphic=graphic_row,
         unique_reach=reach,
-        effective_cpm=_half_up(cost * 1000, views),
+        effective_cpm=effective_cpm,
         attributed_to_core_value=core,
     )

@@ -22,12 +22,14 @@ _LANE_MASK = np.uint64(0xFFFF)
 
 def splitmix64(x: U64) -> U64:
     """The splitmix64 finaliser, element-wise (uint64 arithmetic wraps on purpose)."""
-    with np.errstate(over="ignore"):
-        z = np.atleast_1d(x).astype(np.uint64) + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-    result: U64 = z ^ (z >> np.uint64(31))
-    return result
+    # In place: one array, not one per step. Integer arrays wrap without a warning.
+    z = np.atleast_1d(x).astype(np.uint64) + _GOLDEN
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+    return z
 
 
 def mix(a: U64 | int, b: U64 | int) -> U64:
@@ -38,8 +40,12 @@ def mix(a: U64 | int, b: U64 | int) -> U64:
 
 
 def lanes(h: U64) -> list[F64]:
-    """Four uniforms in [0, 1) from one hash (16 bits each: plenty for noise)."""
-    return [((h >> np.uint64(16 * k)) & _LANE_MASK).astype(np.float64) / 65536.0 for k in range(4)]
+    """Four uniforms in [0, 1) from one hash (16 bits each: plenty for noise); lane k is
+    bits 16k to 16k + 15: the k-th 16-bit word of the hash stored little-endian."""
+    words = np.asarray(h, dtype="<u8").view("<u2").reshape(*np.shape(h), 4)
+    uniforms = words.astype(np.float64)
+    uniforms *= 1.0 / 65536.0  # exact: a power of two
+    return [uniforms[..., k] for k in range(4)]
 
 
 def unit(h: U64) -> F64:
