@@ -361,11 +361,13 @@ def sync_statistics(
     return report
 
 
-# Small slices (a daily run's) are written several at a time on one write connection
-# (``Warehouse.load_slices``; each still its own transaction); the write lock is held for at
-# most this many customers or rows, so the portal's readers never wait long.
+# Slices are written several at a time on one write connection (``Warehouse.load_slices``;
+# each still its own transaction): a daily run's small ones, and a backfill's large ones (on
+# DuckDB each connection ends with a checkpoint, which cost more than the rows when every
+# customer had its own). The write lock is held for at most this many customers or rows
+# (~1 s of writing), so the portal's readers never wait long.
 LOAD_BATCH_CUSTOMERS = 16
-LOAD_BATCH_ROWS = 50_000
+LOAD_BATCH_ROWS = 400_000
 
 
 class _PendingLoads:

@@ -134,3 +134,76 @@ def test_loading_the_definitions_turns_batched_event_writes_on_unless_the_enviro
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
     enable_batched_event_writes()
     assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "0"
+
+
+CHECK = "positive"
+
+
+@pytest.fixture
+def dagster_own_instance() -> Iterator[dg.DagsterInstance]:
+    """The same local layout on Dagster's own SQLite event log: what the batched one must equal."""
+    with tempfile.TemporaryDirectory(dir=FAST_TMP, ignore_cleanup_errors=True) as home:
+        overrides = yaml.safe_load(local_storage_yaml(Path(home)))
+        overrides["event_log_storage"]["module"] = "dagster._core.storage.event_log"
+        overrides["event_log_storage"]["class"] = "SqliteEventLogStorage"
+        with dg.instance_for_test(overrides=overrides, temp_dir=home) as instance:
+            yield instance
+
+
+def checked_backfill(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """One single-run backfill over DAYS partitions of an asset with a check, as ours have."""
+
+    @dg.asset(
+        partitions_def=PARTITIONS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=[dg.AssetCheckSpec(CHECK, asset="daily")],
+    )
+    def daily() -> dg.MaterializeResult:  # type: ignore[type-arg]
+        return dg.MaterializeResult(
+            metadata={"rows": 7}, check_results=[dg.AssetCheckResult(check_name=CHECK, passed=True)]
+        )
+
+    job = dg.Definitions(
+        assets=[daily], jobs=[dg.define_asset_job("daily_job", selection=[daily])]
+    ).resolve_job_def("daily_job")
+    last = FIRST_DAY + timedelta(days=DAYS - 1)
+    return job.execute_in_process(instance=instance, tags=range_tags(FIRST_DAY, last))
+
+
+def what_the_instance_knows(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
+    """The asset's cross-run entry and its check's executions, free of storage ids."""
+    entry = instance.get_asset_records([KEY])[0].asset_entry
+    latest = entry.last_materialization_record
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(KEY, CHECK), limit=10 * DAYS
+    )
+    return {
+        "last_run_is_this_run": entry.last_run_id == run_id,
+        "last_materialization": (
+            latest.partition_key if latest else None,
+            latest.run_id == run_id if latest else None,
+        ),
+        "materialized": sorted(instance.get_materialized_partitions(KEY)),
+        "check_executions": sorted(
+            (record.partition or "", record.status.value, record.run_id == run_id)
+            for record in history
+        ),
+    }
+
+
+def test_a_checked_backfill_leaves_the_instance_knowing_what_dagsters_own_storage_would(
+    batched_instance: dg.DagsterInstance,
+    dagster_own_instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Planned checks (a row per partition, the event serialised once) and the asset's entry
+    (written once per batch) come out as Dagster writes them one event at a time."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    ours = checked_backfill(batched_instance)
+    theirs = checked_backfill(dagster_own_instance)
+
+    known = what_the_instance_knows(batched_instance, ours.run_id)
+    assert known == what_the_instance_knows(dagster_own_instance, theirs.run_id)
+    assert len(known["check_executions"]) > DAYS  # a planned row per partition, then the result
+    last_day = (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat()
+    assert known["last_materialization"] == (last_day, True)
