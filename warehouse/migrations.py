@@ -77,7 +77,7 @@ def _to_v4(dialect: Dialect) -> list[str]:
 def _to_v5(dialect: Dialect) -> list[str]:
     # The ad-type summary is derived: filled from every fact stored so far (emptied first, so a
     # retried step after a half-filled manual attempt still ends equal to the facts). No
-    # customer has a load counter yet: 0 for all, which every cache treats as "not seen".
+    # customer has a load generation yet: 0 for all, which every cache treats as "not seen".
     del dialect  # the same text runs on both
     return [
         ad_type_summary_table_ddl(),

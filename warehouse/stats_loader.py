@@ -7,6 +7,7 @@ one) run the same SQL below, written with ``$name`` parameters; each binds them 
 from __future__ import annotations
 
 import re
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -35,13 +36,19 @@ from warehouse.stats_schema import (
     FACT_KEY,
     LOAD_COLUMNS,
     LOAD_SCHEMA,
-    RAISE_LOAD_GENERATION,
+    NEW_LOAD_GENERATION,
     SUMMARY_TABLE,
     Column,
     Dialect,
     ad_type_summary_insert_sql,
     summary_insert_sql,
 )
+
+
+def new_generation() -> int:
+    """A customer's next load generation (``load_generations``): random in [1, 2**63 - 1], so it
+    never repeats one the portal has seen, even after a restore, and is never 0 ("not loaded")."""
+    return secrets.randbelow(2**63 - 1) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,7 @@ class SliceLoad:
             "days": self.days,
             "run_id": self.run_id,
             "fetched_at": self.fetched_at,
+            "generation": new_generation(),
         }
 
 
@@ -203,9 +211,10 @@ class Warehouse(ABC):
         table = prepare_offers(customer_id, offers, fetched_at)
         incoming = Incoming(INCOMING_OFFERS, table, OFFER_COLUMNS, OFFER_KEY)
         try:
-            with self._write_transaction(incoming, {"customer_id": customer_id}) as run:
+            params = {"customer_id": customer_id, "generation": new_generation()}
+            with self._write_transaction(incoming, params) as run:
                 before = int(run(COUNT_OFFERS)[0][0])
-                for statement in (*REPLACE_OFFERS, RAISE_LOAD_GENERATION):
+                for statement in (*REPLACE_OFFERS, NEW_LOAD_GENERATION):
                     run(statement)
                 return OffersLoadResult(before, table.num_rows)
         except WarehouseError:
@@ -487,7 +496,7 @@ def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
         *summaries,
         *UPSERT_DIMENSIONS,
         UPSERT_LOAD_LOG,
-        RAISE_LOAD_GENERATION,
+        NEW_LOAD_GENERATION,
     ):
         run(statement)
     after = int(run(COUNT_SLICE)[0][0])

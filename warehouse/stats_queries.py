@@ -131,8 +131,9 @@ WHERE {_customer_in(wh)} GROUP BY customer_id"""  # noqa: S608 - constants only
 
 
 def load_generations(wh: Warehouse, customer_ids: Sequence[str]) -> dict[str, int]:
-    """Each customer's load counter (0 if never loaded since schema 5): it rises with every
-    committed load of the customer's statistics or offers, so equal counters mean equal data."""
+    """Each customer's load generation (0 if never loaded since schema 5): a new value with
+    every committed load of the customer's statistics or offers, never one it had before, so
+    equal generations mean equal data."""
     params: dict[str, object] = {}
     sql = f"SELECT customer_id, generation FROM {LOAD_GENERATIONS_TABLE}"  # noqa: S608 - constants
     if wh.dialect == "postgresql":

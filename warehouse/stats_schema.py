@@ -22,7 +22,7 @@ Dialect = Literal["duckdb", "postgresql"]
 # 4: graphic-ad metrics (unique_reach, effective_cpm, attributed_to_core_value; api_cpc
 #    nullable), the offers table, the graphic_ad_daily_stats view.
 # 5: the ad_type_day_totals summary (filled from the facts once) and load_generations, each
-#    customer's load counter (the portal's cache key).
+#    customer's load generation (the portal's cache key).
 SCHEMA_VERSION = 5
 
 MONEY = pa.decimal128(18, 2)
@@ -488,17 +488,19 @@ def ad_type_summary_insert_sql(where: str) -> str:
     )
 
 
-# Each customer's load counter, raised by every load of its statistics or offers in the load's
-# own transaction: a report over some customers is unchanged exactly while their counters are,
-# so the portal keys its cache on them. A customer never loaded has no row (counter 0).
+# Each customer's load generation: a new random value written by every load of its statistics
+# or offers in the load's own transaction. A report over some customers is unchanged exactly
+# while their generations are, so the portal keys its cache on them. Random, not a counter: a
+# warehouse restored from an older copy would count up again through values the portal has
+# already seen, with other data behind them. A customer never loaded has no row (0).
 LOAD_GENERATIONS_TABLE = "load_generations"
 LOAD_GENERATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOAD_GENERATIONS_TABLE} (
     customer_id VARCHAR NOT NULL PRIMARY KEY,
     generation BIGINT NOT NULL
 )"""
-RAISE_LOAD_GENERATION = f"""INSERT INTO {LOAD_GENERATIONS_TABLE} (customer_id, generation)
-VALUES (CAST($customer_id AS VARCHAR), 1)
-ON CONFLICT (customer_id) DO UPDATE SET generation = {LOAD_GENERATIONS_TABLE}.generation + 1"""  # noqa: S608
+NEW_LOAD_GENERATION = f"""INSERT INTO {LOAD_GENERATIONS_TABLE} (customer_id, generation)
+VALUES (CAST($customer_id AS VARCHAR), CAST($generation AS BIGINT))
+ON CONFLICT (customer_id) DO UPDATE SET generation = EXCLUDED.generation"""  # noqa: S608
 
 
 def stats_tables_ddl(dialect: Dialect) -> list[str]:

@@ -1,13 +1,13 @@
 """Warehouse answers kept between requests, keyed by the customers' load generations.
 
 A report over some customers reads the same rows until one of them is loaded again; every load
-raises that customer's counter in ``load_generations`` in its own transaction. So an answer is
-stored under (query, its arguments, the customers' counters) and served while the counters are
-unchanged: a load makes the next request read afresh, and no answer outlives the data it came
-from. Counters only rise, so an answer stored under old counters is looked up only by requests
-that began before the load committed, which may show the rows before or after it, as any read
-does. The counters restart at 0 only in a new warehouse: restart the portal after replacing
-the warehouse with another one (a restore), as after any change of its URL.
+writes a new random generation for that customer in ``load_generations``, in its own
+transaction. So an answer is stored under (query, its arguments, the customers' generations)
+and served while the generations are unchanged: a load makes the next request read afresh, and
+no answer outlives the data it came from. A generation is never written twice (not even by a
+warehouse restored from an older copy), so an answer stored under old generations is looked up
+only by requests that began before the load committed, which may show the rows before or after
+it, as any read does.
 """
 
 from __future__ import annotations
