@@ -73,28 +73,32 @@ class _GraphicDay(msgspec.Struct, gc=False):
     data: _GraphicMetrics
 
 
-class _NamedRef(msgspec.Struct, gc=False):
+class NamedRef(msgspec.Struct, gc=False):
+    """A campaign's or an ad group's reference in an ad element."""
+
     id: str
     name: str
 
 
-class _AdRef(msgspec.Struct, gc=False):
+class AdRef(msgspec.Struct, gc=False):
+    """The ad's reference in an ad element (graphic ads have no offer)."""
+
     id: str
     name: str
     offerId: str | None = None
 
 
 class _Ad(msgspec.Struct):
-    campaign: _NamedRef
-    adGroup: _NamedRef
-    ad: _AdRef
+    campaign: NamedRef
+    adGroup: NamedRef
+    ad: AdRef
     dayData: list[_Day]
 
 
 class _GraphicAd(msgspec.Struct):
-    campaign: _NamedRef
-    adGroup: _NamedRef
-    ad: _AdRef
+    campaign: NamedRef
+    adGroup: NamedRef
+    ad: AdRef
     dayData: list[_GraphicDay]
 
 

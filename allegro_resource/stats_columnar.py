@@ -1,0 +1,453 @@
+"""The statistics answer's day records read as columnar text: the first tier of
+``stats_parse.parse_statistics``, for answers in the canonical compact layout.
+
+msgspec reads the document's structure and each ad's head (few per answer, free-form strings
+with escapes); each ad's ``dayData`` stays raw JSON (``msgspec.Raw``, checked as JSON but not
+made into Python objects). An ad type's records, joined with ",", are then read by numpy and
+one Arrow cast, without a Python object per row or per value:
+
+- The text's bytes are split into number bytes (``-./0123456789``) and the rest, the
+  skeleton. In the canonical layout (keys in the order below, no whitespace, nothing else)
+  the skeleton is the same template for every record, and each record's number bytes form one
+  token in each of the template's gaps (a day, a count, a decimal string); anything else is
+  refused.
+- Each token's shape is checked from the positions of its bytes that are not digits: a day
+  is ``dddd-dd-dd``, a count digits without a leading zero, a decimal string an optional "-",
+  digits, ".", digits (as many as its pattern admits; the point is required here).
+- The digit runs (a day's year, month and day, a count, a decimal's integer part and its
+  fraction) are cast to int64 by one Arrow cast; decimals become integers in units of
+  10**-scale (a ratio's further places rounded half away from zero, from the next digit) and
+  decimal128 arrays built from their buffers; days are checked as real dates once each.
+
+This tier accepts only what the strict pydantic pass accepts and builds the same table. It is
+narrower than the wire format: on anything it does not vouch for (another key order or
+whitespace, unknown keys, a decimal without a point, a count of 19 digits, a rounded ratio at
+the edge of its column's precision) it raises ``WireRefused`` and ``stats_wire``'s msgspec
+tier, then the strict pass, judge the body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache, cached_property
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from allegro_resource.stats_columns import (
+    AD_COLUMNS,
+    GRAPHIC_AD,
+    MAX_STRING_BYTES,
+    METRICS,
+    SPONSORED_OFFER,
+    STATS_SCHEMA,
+    Metric,
+    repeated,
+)
+from allegro_resource.stats_wire import AdRef, NamedRef, WireRefused
+
+I64 = NDArray[np.int64]
+
+# The canonical key order of each ad type's ``data`` (the simulator's and Allegro's).
+SPONSORED_KEYS = (
+    "views", "clicks", "interest", "totalCost", "ctr", "totalAttributionCount",
+    "totalAttributionValue", "effectiveCpc", "rateOfReturn",
+)  # fmt: skip
+GRAPHIC_KEYS = (
+    "views", "clicks", "interest", "totalCost", "ctr", "totalAttributionCount",
+    "totalAttributionValue", "effectiveCpm", "rateOfReturn", "uniqueReach",
+    "attributedToCoreValue",
+)  # fmt: skip
+
+_EPOCH = date(1970, 1, 1).toordinal()
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_DASH, _DOT, _SLASH, _ZERO = ord("-"), ord("."), ord("/"), ord("0")
+_NUMBER_BYTES = b"-./0123456789"  # consecutive: "-" and the next 12
+_NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
+
+
+class _RawAd(msgspec.Struct):
+    campaign: NamedRef
+    adGroup: NamedRef
+    ad: AdRef
+    dayData: msgspec.Raw
+
+
+class _RawDocument(msgspec.Struct):
+    sponsoredOffers: list[_RawAd] = []
+    graphicAds: list[_RawAd] = []
+
+
+_DECODER = msgspec.json.Decoder(_RawDocument)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """One ad type's canonical day record: its skeleton (the record without its tokens), where
+    each token goes in it, and the metric each token after the day holds."""
+
+    skeleton: bytes
+    gaps: tuple[int, ...]  # the day's, then each metric's
+    metrics: tuple[Metric, ...]
+
+    @cached_property
+    def decimals(self) -> list[int]:
+        """The tokens (1 is the first metric) that are decimal strings."""
+        return [i + 1 for i, m in enumerate(self.metrics) if m.pattern is not None]
+
+    @cached_property
+    def counts(self) -> list[int]:
+        """The tokens that are counts."""
+        return [i + 1 for i, m in enumerate(self.metrics) if m.pattern is None]
+
+    @cached_property
+    def scales(self) -> NDArray[np.int64]:
+        """Each decimal's scale (of its column's type)."""
+        return np.array([self.metrics[t - 1].type.scale for t in self.decimals])
+
+    @cached_property
+    def most_whole(self) -> NDArray[np.int64]:
+        """The most integer digits each decimal's pattern admits."""
+        return np.array([_digits(self.metrics[t - 1])[0] for t in self.decimals])
+
+    @cached_property
+    def most_places(self) -> NDArray[np.int64]:
+        """The most decimal places each decimal's pattern admits."""
+        return np.array([_digits(self.metrics[t - 1])[1] for t in self.decimals])
+
+
+def _digits(metric: Metric) -> tuple[int, int]:
+    """The most integer digits and decimal places ``metric``'s pattern admits."""
+    whole, places = re.findall(r"\{1,(\d+)\}", metric.pattern or "")
+    return int(whole), int(places)
+
+
+def _layout(keys: tuple[str, ...]) -> _Layout:
+    by_key = {metric.key: metric for metric in METRICS}
+    skeleton, gaps = '{"day":"', [8]
+    skeleton += '","data":{'
+    for i, key in enumerate(keys):
+        quote = '"' if by_key[key].pattern is not None else ""
+        skeleton += ("," if i else "") + f'"{key}":{quote}'
+        gaps.append(len(skeleton))
+        skeleton += quote
+    skeleton += "}}"
+    return _Layout(skeleton.encode(), tuple(gaps), tuple(by_key[key] for key in keys))
+
+
+_LAYOUTS = (_layout(SPONSORED_KEYS), _layout(GRAPHIC_KEYS))
+
+
+def decode_columnar(body: bytes, *, ads_client_id: str) -> pa.Table:
+    """The statistics answer ``body`` as a ``STATS_SCHEMA`` table (sponsored offers first),
+    if its day records are in the canonical layout; ``WireRefused`` otherwise."""
+    try:
+        document = _DECODER.decode(body)
+    except msgspec.DecodeError as exc:
+        raise WireRefused(str(exc)) from None
+    sections = [document.sponsoredOffers, document.graphicAds]
+    read = [_read_section(ads, layout) for ads, layout in zip(sections, _LAYOUTS, strict=True)]
+    ads = [*sections[0], *sections[1]]
+    counts = [*read[0].counts, *read[1].counts]
+    rows = [section.rows for section in read]
+    arrays: dict[str, pa.Array] = {
+        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), sum(rows)),
+        "ad_type": repeated([SPONSORED_OFFER, GRAPHIC_AD], rows),
+        "day": _day_column([section.days for section in read]),
+    }
+    for column, part, key in AD_COLUMNS:
+        arrays[column] = repeated([getattr(getattr(ad, part), key) for ad in ads], counts)
+    for metric in METRICS:
+        parts = [section.values.get(metric.key) for section in read]
+        arrays[metric.column] = _metric_column(metric, parts, rows)
+    return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
+
+
+@dataclass
+class _Section:
+    """One ad type's rows: each ad's number of rows, the days (days since 1970-01-01) and each
+    metric's values (counts, or decimals in units of 10**-scale of the metric's type)."""
+
+    counts: list[int]
+    rows: int
+    days: I64
+    values: dict[str, I64]
+
+
+def _read_section(ads: list[_RawAd], layout: _Layout) -> _Section:
+    """The day records of ``ads`` (one ad type), checked against ``layout`` and converted."""
+    inner = []
+    lengths = []
+    for ad in ads:
+        raw = memoryview(ad.dayData)
+        if raw[:1] != b"[" or raw[-1:] != b"]":
+            raise WireRefused("dayData is not a list")
+        if len(raw) > 2:
+            inner.append(raw[1:-1])
+        lengths.append(len(raw) - 1)  # its records and the "," after them
+    text = b",".join(inner)
+    if len(text) > MAX_STRING_BYTES:
+        raise WireRefused("the day records do not fit one Arrow array")
+    tokens = _tokens(text, layout)
+    rows = len(tokens.starts)
+    # Each ad's rows: the records that start within its part of the text.
+    bounds = np.cumsum(np.asarray([0, *lengths], dtype=np.int64)[:-1])
+    firsts = np.searchsorted(tokens.starts[:, 0] - 8, bounds)
+    counts = np.diff(np.append(firsts, rows)).tolist()
+    days, values = _values(text, tokens, layout)
+    return _Section(counts, rows, days, dict(zip((m.key for m in layout.metrics), values)))
+
+
+@dataclass
+class _Tokens:
+    """Each token's start and end in the text and, for a decimal string, its point (rows by
+    tokens, a point per decimal), and whether the decimal is negative."""
+
+    starts: I64
+    ends: I64
+    points: I64
+    signed: NDArray[np.bool_]
+
+
+def _tokens(text: bytes, layout: _Layout) -> _Tokens:
+    """The tokens of ``text`` (records joined by ","); ``WireRefused`` unless the rest is the
+    layout's skeleton once per record, each gap holds one token and each decimal string one
+    point (between digits), and nothing else holds a number byte or a point."""
+    width, decimals = len(layout.gaps), layout.decimals
+    if not text:
+        empty = np.zeros((0, width), np.int64)
+        return _Tokens(empty, empty, empty[:, decimals], np.zeros((0, len(decimals)), bool))
+    stride = len(layout.skeleton) + 1
+    data = np.frombuffer(text, dtype=np.uint8)
+    is_char = (data - np.uint8(_DASH)) < np.uint8(len(_NUMBER_BYTES))
+    skeleton = _selected(pa.py_buffer(text), ~is_char, pa.uint8())
+    rows, extra = divmod(len(skeleton) + 1, stride)
+    if extra or not _tiled(layout.skeleton, rows).startswith(skeleton):
+        raise WireRefused("the day records are not in the canonical layout")
+    # Each token's first byte, each point and each token's first byte after it, in order:
+    # the bytes that differ in kind from the one before, and the points.
+    hits = np.empty(len(data), dtype=np.bool_)
+    np.not_equal(is_char[1:], is_char[:-1], out=hits[1:])
+    np.logical_or(hits, data == _DOT, out=hits)
+    hits[0] = False  # the skeleton's "{"
+    marks = np.frombuffer(_selected(_positions(len(data)), hits, pa.int32()), np.int32)
+    kinds = _kinds(layout)
+    if len(marks) != rows * len(kinds.is_point):
+        raise WireRefused("a gap holds no token or more than one, or a token a stray point")
+    marks = marks.reshape(rows, -1).astype(np.int64)
+    if not (
+        bool(np.all((data[marks] == _DOT) == kinds.is_point))
+        and bool(np.all(is_char[marks - 1] == kinds.after_char))
+    ):
+        raise WireRefused("a gap holds no token or more than one, or a token a stray point")
+    starts, ends = marks[:, kinds.starts], marks[:, kinds.ends]
+    # A token's start less the number bytes before it is its place in the skeleton: its gap.
+    lengths = (ends - starts).ravel()
+    before = np.cumsum(lengths) - lengths
+    expected = np.arange(0, rows * stride, stride, dtype=np.int64)[:, None] + layout.gaps
+    if not np.array_equal(starts.ravel() - before, expected.ravel()):
+        raise WireRefused("a token is not in its gap of the layout")
+    return _Tokens(starts, ends, marks[:, kinds.points], data[starts[:, decimals]] == _DASH)
+
+
+def _selected(values: pa.Buffer, chosen: NDArray[np.bool_], type_: pa.DataType) -> memoryview:
+    """The items of ``values`` (of ``type_``) where ``chosen``, as one buffer: Arrow's filter,
+    which skips runs of unchosen bits a word at a time (numpy's takes each byte)."""
+    count = len(chosen)
+    array = pa.Array.from_buffers(type_, count, [None, values])
+    bits = pa.py_buffer(np.packbits(chosen, bitorder="little"))
+    kept = pc.filter(array, pa.Array.from_buffers(pa.bool_(), count, [None, bits]))
+    size = len(kept) * type_.bit_width // 8
+    return memoryview(kept.buffers()[1])[kept.offset * type_.bit_width // 8 :][:size]
+
+
+_POSITIONS: list[pa.Buffer] = [pa.py_buffer(np.arange(1 << 16, dtype=np.int32))]
+
+
+def _positions(count: int) -> pa.Buffer:
+    """A buffer of int32 0, 1, 2, ... of at least ``count`` items (kept, grown by doubling)."""
+    held = _POSITIONS[-1]
+    if held.size // 4 < count:
+        held = pa.py_buffer(np.arange(1 << max(count - 1, 1).bit_length(), dtype=np.int32))
+        _POSITIONS.append(held)  # a list: threads may race here, each keeps a good buffer
+        del _POSITIONS[:-1]
+    return held
+
+
+@dataclass(frozen=True)
+class _Kinds:
+    """The marks of a record in order (each token's start, its point if it is a decimal, its
+    end): which are points, which follow a number byte, where the starts, points, ends are."""
+
+    is_point: NDArray[np.bool_]
+    after_char: NDArray[np.bool_]
+    starts: list[int]
+    points: list[int]
+    ends: list[int]
+
+
+@cache
+def _kinds(layout: _Layout) -> _Kinds:
+    points, after, starts, dots, ends = [], [], [], [], []
+    for token in range(len(layout.gaps)):
+        starts.append(len(points))
+        points.append(False)
+        after.append(False)
+        if token in layout.decimals:
+            dots.append(len(points))
+            points.append(True)
+            after.append(True)
+        ends.append(len(points))
+        points.append(False)
+        after.append(True)
+    return _Kinds(np.array(points), np.array(after), starts, dots, ends)
+
+
+@cache
+def _tiled(skeleton: bytes, rows: int) -> bytes:
+    """The skeleton followed by "," ``rows`` times (kept for the few counts of days seen)."""
+    return (skeleton + b",") * rows
+
+
+def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I64]]:
+    """The days (days since 1970-01-01) and each metric's values, once every token has its
+    shape (else ``WireRefused``)."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    starts, ends, points, signed = tokens.starts, tokens.ends, tokens.points, tokens.signed
+    rows = len(starts)
+    decimals, counts = layout.decimals, layout.counts
+    if rows == 0:
+        return np.zeros(0, np.int64), [np.zeros(0, np.int64) for _ in layout.metrics]
+    day = starts[:, 0]
+    # Points are where the marks say; the other bytes that are not digits are the days' two
+    # dashes and the signs, where they should be, and no "/".
+    if not (
+        np.array_equal(ends[:, 0], day + 10)
+        and bool(np.all(data[day + 4] == _DASH))
+        and bool(np.all(data[day + 7] == _DASH))
+        and np.count_nonzero(data == _DASH) == 2 * rows + np.count_nonzero(signed)
+        and np.count_nonzero(data == _SLASH) == 0
+    ):
+        raise WireRefused("a day, or a token, does not have its shape")
+    count_lengths = ends[:, counts] - starts[:, counts]
+    if np.any(count_lengths > _MOST_DIGITS) or np.any(
+        (data[starts[:, counts]] == _ZERO) & (count_lengths > 1)
+    ):
+        raise WireRefused("a count has a leading zero or more digits than this tier reads")
+    whole = points - starts[:, decimals] - signed
+    places = ends[:, decimals] - points - 1
+    if np.any(whole > layout.most_whole) or np.any(places > layout.most_places):
+        raise WireRefused("a decimal string has more digits than its pattern admits")
+    # The digit runs read as integers: each count; each decimal's integer part, and its
+    # fraction up to one place past the scale (all a rounding needs).
+    read = np.minimum(places, layout.scales + 1)
+    runs = _digit_runs(
+        text,
+        np.concatenate([ends[:, counts], points, points + 1 + read], axis=1),
+        np.concatenate([count_lengths, whole, read], axis=1),
+    )
+    values: dict[int, I64] = dict(zip(counts, runs.T[: len(counts)]))
+    wholes = runs[:, len(counts) : len(counts) + len(decimals)]
+    fractions = runs[:, len(counts) + len(decimals) :]
+    for j, token in enumerate(decimals):
+        metric = layout.metrics[token - 1]
+        units = _units(metric, wholes[:, j], fractions[:, j], read[:, j])
+        values[token] = np.where(signed[:, j], -units, units)
+    return _days(text, day), [values[token] for token in range(1, len(layout.gaps))]
+
+
+_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
+# Item n: a mask of the top n bytes of a little-endian uint64 (the last n bytes read).
+_TOP_BYTES = np.array(
+    [(2**64 - 1) ^ ((1 << 8 * (8 - n)) - 1) for n in range(9)], dtype=np.uint64
+)
+_MOST_DIGITS = 16  # two words of eight
+
+
+def _digit_runs(text: bytes, ends: I64, lengths: I64) -> I64:
+    """The integers written by the runs of digits of ``text`` ending at ``ends``, ``lengths``
+    long (1 to 16 digits, or 0: the integer 0): eight digits at a time from the unaligned
+    little-endian word ending at the run's end, the bytes before the run masked off, combined
+    by three multiply-shift steps (pairs, quads, eights) without a Python object per value."""
+    if ends.size == 0:
+        return np.zeros(ends.shape, np.int64)
+    words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))
+    low = _eight_digits(words[ends - 8] & _TOP_BYTES[np.minimum(lengths, 8)])
+    if not np.any(lengths > 8):
+        return low.view(np.int64)
+    high_lengths = np.maximum(lengths - 8, 0)
+    high = _eight_digits(words[np.maximum(ends - 16, 0)] & _TOP_BYTES[high_lengths])
+    return (high * np.uint64(10**8) + low).view(np.int64)
+
+
+def _eight_digits(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Eight ASCII digits per word (the first in the lowest byte; a masked byte reads as 0)
+    as their integer."""
+    words &= _LOW_NIBBLES
+    words = (words * np.uint64(10) + (words >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    words = (words * np.uint64(100) + (words >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    return (words * np.uint64(10000) + (words >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+
+
+def _units(metric: Metric, whole: I64, fraction: I64, places: I64) -> I64:
+    """|value| in units of 10**-scale of ``metric``'s type: the integer part, then the
+    fraction's ``places`` digits padded to the scale or (one place past it, a rounded ratio)
+    rounded half away from zero by that place."""
+    scale = metric.type.scale
+    past = places > scale
+    fraction = np.where(past, fraction // 10 + (fraction % 10 >= 5), fraction)
+    units: I64 = whole * _POW10[scale] + fraction * _POW10[np.maximum(scale - places, 0)]
+    if metric.rounded and np.any(units >= 10**metric.type.precision):
+        raise WireRefused(f"a rounded {metric.key} value is at the edge of its column")
+    return units
+
+
+def _days(text: bytes, starts: I64) -> I64:
+    """Days since 1970-01-01 of the days "yyyy-mm-dd" at ``starts``, once each is a real date
+    (each distinct day read once: its eight digits as the bytes of one word)."""
+    words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))
+    # "yy-mm-dd" (the last eight bytes), the dashes' bytes replaced by the century's digits.
+    century = words[starts] & np.uint64(0xFFFF)
+    keys = (words[starts + 2] & np.uint64(0xFFFF00FFFF00FFFF)) | (
+        ((century & np.uint64(0xFF)) << np.uint64(16)) | ((century >> np.uint64(8)) << np.uint64(40))
+    )
+    unique, index = np.unique(keys, return_inverse=True)
+    try:
+        ordinals = [date.fromisoformat(_day_text(key)).toordinal() for key in unique.tolist()]
+    except ValueError:
+        raise WireRefused("a day is not a real date") from None
+    return (np.asarray(ordinals, dtype=np.int64) - _EPOCH)[index.ravel()]
+
+
+def _day_text(key: int) -> str:
+    """The day "yyyy-mm-dd" that ``_days`` read as ``key``."""
+    b = key.to_bytes(8, "little").decode("ascii")
+    return f"{b[2]}{b[5]}{b[0:2]}-{b[3:5]}-{b[6:8]}"
+
+
+def _day_column(parts: list[I64]) -> pa.Array:
+    """The day column from each section's days since 1970-01-01."""
+    days = np.concatenate(parts).astype(np.int32)
+    return pa.Array.from_buffers(pa.date32(), len(days), [None, pa.py_buffer(days)])
+
+
+def _metric_column(metric: Metric, parts: list[I64 | None], rows: list[int]) -> pa.Array:
+    """``metric``'s column from each section's values (None: a section without the metric,
+    null on its rows), built from its buffers: int64, or decimal128 as 16 bytes per value
+    (little-endian two's complement: the units, then their sign extended)."""
+    values = np.concatenate([np.zeros(n, np.int64) if p is None else p for p, n in zip(parts, rows, strict=True)])
+    validity = None
+    if any(p is None for p in parts):
+        valid = np.concatenate([np.full(n, p is not None) for p, n in zip(parts, rows, strict=True)])
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    if pa.types.is_decimal(metric.type):
+        wide = np.empty((len(values), 2), dtype=np.int64)
+        wide[:, 0] = values
+        wide[:, 1] = values >> 63
+        values = wide
+    return pa.Array.from_buffers(metric.type, len(values), [validity, pa.py_buffer(values)])
