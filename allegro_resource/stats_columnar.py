@@ -29,9 +29,11 @@ tier, then the strict pass, judge the body.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -71,19 +73,22 @@ _NUMBER_BYTES = b"-./0123456789"  # consecutive: "-" and the next 12
 _NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 
 
-class _RawAd(msgspec.Struct):
+class _HeadAd(msgspec.Struct):
+    """An ad element whose ``dayData`` list was cut out: it holds the list's number instead."""
+
     campaign: NamedRef
     adGroup: NamedRef
     ad: AdRef
-    dayData: msgspec.Raw
+    dayData: list[int]
 
 
-class _RawDocument(msgspec.Struct):
-    sponsoredOffers: list[_RawAd] = []
-    graphicAds: list[_RawAd] = []
+class _Heads(msgspec.Struct):
+    sponsoredOffers: list[_HeadAd] = []
+    graphicAds: list[_HeadAd] = []
 
 
-_DECODER = msgspec.json.Decoder(_RawDocument)
+_DECODER = msgspec.json.Decoder(_Heads)
+_DAY_DATA = b'"dayData":['
 
 
 @dataclass(frozen=True)
@@ -146,12 +151,21 @@ _LAYOUTS = (_layout(SPONSORED_KEYS), _layout(GRAPHIC_KEYS))
 def decode_columnar(body: bytes, *, ads_client_id: str) -> pa.Table:
     """The statistics answer ``body`` as a ``STATS_SCHEMA`` table (sponsored offers first),
     if its day records are in the canonical layout; ``WireRefused`` otherwise."""
+    heads, lists = _cut(body)
     try:
-        document = _DECODER.decode(body)
+        document = _DECODER.decode(heads)
     except msgspec.DecodeError as exc:
         raise WireRefused(str(exc)) from None
     sections = [document.sponsoredOffers, document.graphicAds]
-    read = [_read_section(ads, layout) for ads, layout in zip(sections, _LAYOUTS, strict=True)]
+    # Every list cut out is one ad's dayData, in order: sponsored offers, then graphic ads.
+    numbers = [ad.dayData for ad in [*sections[0], *sections[1]]]
+    if numbers != [[n] for n in range(len(lists))]:
+        raise WireRefused("a dayData list was not where the fast tier looked")
+    split = len(sections[0])
+    read = [
+        _read_section(lists[:split], _LAYOUTS[0]),
+        _read_section(lists[split:], _LAYOUTS[1]),
+    ]
     ads = [*sections[0], *sections[1]]
     counts = [*read[0].counts, *read[1].counts]
     rows = [section.rows for section in read]
@@ -179,18 +193,38 @@ class _Section:
     values: dict[str, I64]
 
 
-def _read_section(ads: list[_RawAd], layout: _Layout) -> _Section:
-    """The day records of ``ads`` (one ad type), checked against ``layout`` and converted."""
-    inner = []
-    lengths = []
-    for ad in ads:
-        raw = memoryview(ad.dayData)
-        if raw[:1] != b"[" or raw[-1:] != b"]":
-            raise WireRefused("dayData is not a list")
-        if len(raw) > 2:
-            inner.append(raw[1:-1])
-        lengths.append(len(raw) - 1)  # its records and the "," after them
-    text = b",".join(inner)
+def _cut(body: bytes) -> tuple[bytes, list[memoryview]]:
+    """``body`` with the text inside each ``"dayData":[...]`` replaced by the list's number
+    (0, 1, ...), and those texts.
+
+    In JSON, ``"dayData":[`` outside a string is a key and its list (a string cannot hold the
+    second quote unescaped); the list ends at the first "]" if its records are in the
+    canonical layout, which ``_tokens`` checks (a record there holds no "]"). A list cut
+    anywhere else leaves the numbers out of order, or the heads not JSON: refused."""
+    view = memoryview(body)
+    pieces: list[bytes | memoryview] = []
+    lists: list[memoryview] = []
+    done = 0
+    at = body.find(_DAY_DATA)
+    while at >= 0:
+        first = at + len(_DAY_DATA)
+        end = body.find(b"]", first)
+        if end < 0:
+            raise WireRefused("a dayData list does not end")
+        pieces += (view[done:first], b"%d" % len(lists))
+        lists.append(view[first:end])
+        done = end
+        at = body.find(_DAY_DATA, end)
+    pieces.append(view[done:])
+    return b"".join(pieces), lists
+
+
+def _read_section(lists: list[memoryview], layout: _Layout) -> _Section:
+    """The day records of one ad type's lists (each ad's, without its brackets), checked
+    against ``layout`` and converted."""
+    text = b",".join([records for records in lists if records])
+    # Each ad's part of the text: its records and the "," after them (none if it has none).
+    lengths = [len(records) + 1 if records else 0 for records in lists]
     if len(text) > MAX_STRING_BYTES:
         raise WireRefused("the day records do not fit one Arrow array")
     tokens = _tokens(text, layout)
@@ -200,7 +234,8 @@ def _read_section(ads: list[_RawAd], layout: _Layout) -> _Section:
     firsts = np.searchsorted(tokens.starts[:, 0] - 8, bounds)
     counts = np.diff(np.append(firsts, rows)).tolist()
     days, values = _values(text, tokens, layout)
-    return _Section(counts, rows, days, dict(zip((m.key for m in layout.metrics), values)))
+    keys = [metric.key for metric in layout.metrics]
+    return _Section(counts, rows, days, dict(zip(keys, values, strict=True)))
 
 
 @dataclass
@@ -224,22 +259,27 @@ def _tokens(text: bytes, layout: _Layout) -> _Tokens:
         return _Tokens(empty, empty, empty[:, decimals], np.zeros((0, len(decimals)), bool))
     stride = len(layout.skeleton) + 1
     data = np.frombuffer(text, dtype=np.uint8)
-    is_char = (data - np.uint8(_DASH)) < np.uint8(len(_NUMBER_BYTES))
-    skeleton = _selected(pa.py_buffer(text), ~is_char, pa.uint8())
+    size = len(data)
+    # The text's size in bytes, several times over: scratch arrays kept by each thread, as a
+    # fresh one per answer costs more in page faults than the work done in it.
+    shifted = np.subtract(data, np.uint8(_DASH), out=_scratch("shifted", size, np.uint8))
+    is_char = np.less(shifted, len(_NUMBER_BYTES), out=_scratch("is_char", size, np.bool_))
+    other = np.logical_not(is_char, out=_scratch("other", size, np.bool_))
+    skeleton = _selected(pa.py_buffer(text), other, pa.uint8())
     rows, extra = divmod(len(skeleton) + 1, stride)
     if extra or not _tiled(layout.skeleton, rows).startswith(skeleton):
         raise WireRefused("the day records are not in the canonical layout")
     # Each token's first byte, each point and each token's first byte after it, in order:
     # the bytes that differ in kind from the one before, and the points.
-    hits = np.empty(len(data), dtype=np.bool_)
+    hits = _scratch("hits", size, np.bool_)
     np.not_equal(is_char[1:], is_char[:-1], out=hits[1:])
-    np.logical_or(hits, data == _DOT, out=hits)
+    np.logical_or(hits, np.equal(data, _DOT, out=other), out=hits)
     hits[0] = False  # the skeleton's "{"
-    marks = np.frombuffer(_selected(_positions(len(data)), hits, pa.int32()), np.int32)
+    selected = np.frombuffer(_selected(_positions(len(data)), hits, pa.int32()), np.int32)
     kinds = _kinds(layout)
-    if len(marks) != rows * len(kinds.is_point):
+    if len(selected) != rows * len(kinds.is_point):
         raise WireRefused("a gap holds no token or more than one, or a token a stray point")
-    marks = marks.reshape(rows, -1).astype(np.int64)
+    marks: I64 = selected.reshape(rows, -1).astype(np.int64)
     if not (
         bool(np.all((data[marks] == _DOT) == kinds.is_point))
         and bool(np.all(is_char[marks - 1] == kinds.after_char))
@@ -261,9 +301,37 @@ def _selected(values: pa.Buffer, chosen: NDArray[np.bool_], type_: pa.DataType) 
     count = len(chosen)
     array = pa.Array.from_buffers(type_, count, [None, values])
     bits = pa.py_buffer(np.packbits(chosen, bitorder="little"))
-    kept = pc.filter(array, pa.Array.from_buffers(pa.bool_(), count, [None, bits]))
+    mask = pa.Array.from_buffers(pa.bool_(), count, [None, bits])
+    kept = pc.call_function("filter", [array, mask], memory_pool=_POOL)
     size = len(kept) * type_.bit_width // 8
     return memoryview(kept.buffers()[1])[kept.offset * type_.bit_width // 8 :][:size]
+
+
+# Arrow's default pool (mimalloc in the Linux wheels) hands big short-lived buffers back to the
+# system and faults them in again for the next answer (as in simulator/json_rows.py).
+_POOL = pa.system_memory_pool()
+
+
+class _Scratch(threading.local):
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray[Any, Any]] = {}
+
+
+_SCRATCH = _Scratch()
+
+
+def _scratch(name: str, size: int, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
+    """This thread's scratch array ``name`` of ``size`` items (grown by doubling)."""
+    held = _SCRATCH.arrays.get(name)
+    if held is None or len(held) < size:
+        held = np.empty(max(size, 2 * (0 if held is None else len(held))), dtype)
+        _SCRATCH.arrays[name] = held
+    return held[:size]
+
+
+def _count(data: NDArray[np.uint8], byte: int) -> int:
+    """How many bytes of ``data`` are ``byte``."""
+    return int(np.count_nonzero(np.equal(data, byte, out=_scratch("equal", len(data), np.bool_))))
 
 
 _POSITIONS: list[pa.Buffer] = [pa.py_buffer(np.arange(1 << 16, dtype=np.int32))]
@@ -293,7 +361,11 @@ class _Kinds:
 
 @cache
 def _kinds(layout: _Layout) -> _Kinds:
-    points, after, starts, dots, ends = [], [], [], [], []
+    points: list[bool] = []
+    after: list[bool] = []
+    starts: list[int] = []
+    dots: list[int] = []
+    ends: list[int] = []
     for token in range(len(layout.gaps)):
         starts.append(len(points))
         points.append(False)
@@ -330,8 +402,8 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
         np.array_equal(ends[:, 0], day + 10)
         and bool(np.all(data[day + 4] == _DASH))
         and bool(np.all(data[day + 7] == _DASH))
-        and np.count_nonzero(data == _DASH) == 2 * rows + np.count_nonzero(signed)
-        and np.count_nonzero(data == _SLASH) == 0
+        and _count(data, _DASH) == 2 * rows + np.count_nonzero(signed)
+        and _count(data, _SLASH) == 0
     ):
         raise WireRefused("a day, or a token, does not have its shape")
     count_lengths = ends[:, counts] - starts[:, counts]
@@ -341,8 +413,13 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
         raise WireRefused("a count has a leading zero or more digits than this tier reads")
     whole = points - starts[:, decimals] - signed
     places = ends[:, decimals] - points - 1
-    if np.any(whole > layout.most_whole) or np.any(places > layout.most_places):
-        raise WireRefused("a decimal string has more digits than its pattern admits")
+    if (
+        np.any(whole > layout.most_whole)
+        or np.any(places > layout.most_places)
+        or np.any(whole < 1)
+        or np.any(places < 1)
+    ):
+        raise WireRefused("a decimal string has no digit before or after its point, or more")
     # The digit runs read as integers: each count; each decimal's integer part, and its
     # fraction up to one place past the scale (all a rounding needs).
     read = np.minimum(places, layout.scales + 1)
@@ -351,7 +428,7 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
         np.concatenate([ends[:, counts], points, points + 1 + read], axis=1),
         np.concatenate([count_lengths, whole, read], axis=1),
     )
-    values: dict[int, I64] = dict(zip(counts, runs.T[: len(counts)]))
+    values: dict[int, I64] = dict(zip(counts, runs.T[: len(counts)], strict=True))
     wholes = runs[:, len(counts) : len(counts) + len(decimals)]
     fractions = runs[:, len(counts) + len(decimals) :]
     for j, token in enumerate(decimals):
@@ -363,9 +440,7 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
 
 _LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
 # Item n: a mask of the top n bytes of a little-endian uint64 (the last n bytes read).
-_TOP_BYTES = np.array(
-    [(2**64 - 1) ^ ((1 << 8 * (8 - n)) - 1) for n in range(9)], dtype=np.uint64
-)
+_TOP_BYTES = np.array([(2**64 - 1) ^ ((1 << 8 * (8 - n)) - 1) for n in range(9)], dtype=np.uint64)
 _MOST_DIGITS = 16  # two words of eight
 
 
@@ -414,14 +489,16 @@ def _days(text: bytes, starts: I64) -> I64:
     # "yy-mm-dd" (the last eight bytes), the dashes' bytes replaced by the century's digits.
     century = words[starts] & np.uint64(0xFFFF)
     keys = (words[starts + 2] & np.uint64(0xFFFF00FFFF00FFFF)) | (
-        ((century & np.uint64(0xFF)) << np.uint64(16)) | ((century >> np.uint64(8)) << np.uint64(40))
+        ((century & np.uint64(0xFF)) << np.uint64(16))
+        | ((century >> np.uint64(8)) << np.uint64(40))
     )
     unique, index = np.unique(keys, return_inverse=True)
     try:
-        ordinals = [date.fromisoformat(_day_text(key)).toordinal() for key in unique.tolist()]
+        ordinals = [date.fromisoformat(_day_text(k)).toordinal() for k in unique.tolist()]
     except ValueError:
         raise WireRefused("a day is not a real date") from None
-    return (np.asarray(ordinals, dtype=np.int64) - _EPOCH)[index.ravel()]
+    days: I64 = (np.asarray(ordinals, dtype=np.int64) - _EPOCH)[index.ravel()]
+    return days
 
 
 def _day_text(key: int) -> str:
@@ -440,10 +517,11 @@ def _metric_column(metric: Metric, parts: list[I64 | None], rows: list[int]) -> 
     """``metric``'s column from each section's values (None: a section without the metric,
     null on its rows), built from its buffers: int64, or decimal128 as 16 bytes per value
     (little-endian two's complement: the units, then their sign extended)."""
-    values = np.concatenate([np.zeros(n, np.int64) if p is None else p for p, n in zip(parts, rows, strict=True)])
+    pairs = list(zip(parts, rows, strict=True))
+    values = np.concatenate([np.zeros(n, np.int64) if p is None else p for p, n in pairs])
     validity = None
     if any(p is None for p in parts):
-        valid = np.concatenate([np.full(n, p is not None) for p, n in zip(parts, rows, strict=True)])
+        valid = np.concatenate([np.full(n, p is not None) for p, n in pairs])
         validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     if pa.types.is_decimal(metric.type):
         wide = np.empty((len(values), 2), dtype=np.int64)

@@ -27,6 +27,7 @@ from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, Validati
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
 from allegro_resource.errors import MalformedResponse
+from allegro_resource.stats_columnar import decode_columnar
 from allegro_resource.stats_columns import (
     GRAPHIC_METRICS,
     METRICS,
@@ -171,6 +172,10 @@ def parse_statistics(
     Raises ``MalformedResponse`` naming the endpoint, the customer and the first bad field.
     """
     try:
+        try:
+            return decode_columnar(body, ads_client_id=ads_client_id)
+        except (WireRefused, pa.ArrowException):
+            pass  # not in the canonical layout (or not valid): the msgspec tier reads it
         try:
             return decode_statistics(body, ads_client_id=ads_client_id)
         except (WireRefused, UnfitDecimalError, pa.ArrowException):
