@@ -1,29 +1,33 @@
 """The statistics answer's day records read as columnar text: the first tier of
-``stats_parse.parse_statistics``, for answers in the canonical compact layout.
+``stats_parse.parse_statistics``, for answers in the canonical compact layout (Allegro's and
+the simulator's: no whitespace, each ad type's keys in the order below).
 
-msgspec reads the document's structure and each ad's head (few per answer, free-form strings
-with escapes); each ad's ``dayData`` stays raw JSON (``msgspec.Raw``, checked as JSON but not
-made into Python objects). An ad type's records, joined with ",", are then read by numpy and
-one Arrow cast, without a Python object per row or per value:
+Each ad's ``dayData`` list is cut out of the body (``_cut``) and msgspec reads what is left:
+the document's structure and each ad's head (few per answer, free-form strings with
+escapes). An ad type's records, joined with ",", are then read by numpy and Arrow, a few calls
+per answer and none per row or per value:
 
-- The text's bytes are split into number bytes (``-./0123456789``) and the rest, the
-  skeleton. In the canonical layout (keys in the order below, no whitespace, nothing else)
-  the skeleton is the same template for every record, and each record's number bytes form one
-  token in each of the template's gaps (a day, a count, a decimal string); anything else is
-  refused.
-- Each token's shape is checked from the positions of its bytes that are not digits: a day
-  is ``dddd-dd-dd``, a count digits without a leading zero, a decimal string an optional "-",
-  digits, ".", digits (as many as its pattern admits; the point is required here).
-- The digit runs (a day's year, month and day, a count, a decimal's integer part and its
-  fraction) are cast to int64 by one Arrow cast; decimals become integers in units of
-  10**-scale (a ratio's further places rounded half away from zero, from the next digit) and
-  decimal128 arrays built from their buffers; days are checked as real dates once each.
+- The skeleton: the text without its number bytes (``-./0123456789``) must be the layout's
+  record, without its values, once per record.
+- The tokens: the bytes whose kind differs from the one before, and the points, must be each
+  token's start, its point if it is a decimal string, and its end, in order; each token's
+  start must fall in its gap of the skeleton. So each gap holds exactly one run of number
+  bytes, and only the decimal strings hold a point, one each, with digits on both sides.
+- The shapes: a day is ``dddd-dd-dd`` of a real date; the only other dashes are signs (the
+  first byte of a decimal string), there is no "/", so every other byte is a digit; a count
+  has no leading zero and at most 16 digits; a decimal string no more integer digits or
+  places than its pattern admits.
+- The values: each run of digits is read eight at a time from the unaligned 64-bit word that
+  ends where it ends (the bytes before it masked off, three multiply-shift steps); a decimal
+  is its integer part times 10**scale plus its fraction, padded to the scale or, for a ratio
+  with more places, rounded half away from zero by the next digit; the columns are built from
+  their buffers (decimal128: the units and their sign, little-endian).
 
-This tier accepts only what the strict pydantic pass accepts and builds the same table. It is
-narrower than the wire format: on anything it does not vouch for (another key order or
-whitespace, unknown keys, a decimal without a point, a count of 19 digits, a rounded ratio at
-the edge of its column's precision) it raises ``WireRefused`` and ``stats_wire``'s msgspec
-tier, then the strict pass, judge the body.
+This tier accepts only what the strict pydantic pass accepts and builds the same table as
+``stats_wire``'s msgspec tier. It is narrower than the wire format: on anything it does not
+vouch for (another key order, whitespace, unknown keys, a decimal string without a point, a
+count of more than 16 digits, a rounded ratio at the edge of its column) it raises
+``WireRefused`` and the msgspec tier, then the strict pass, read or name the body.
 """
 
 from __future__ import annotations
@@ -435,7 +439,7 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
         metric = layout.metrics[token - 1]
         units = _units(metric, wholes[:, j], fractions[:, j], read[:, j])
         values[token] = np.where(signed[:, j], -units, units)
-    return _days(text, day), [values[token] for token in range(1, len(layout.gaps))]
+    return _days(data, day), [values[token] for token in range(1, len(layout.gaps))]
 
 
 _LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
@@ -474,37 +478,51 @@ def _units(metric: Metric, whole: I64, fraction: I64, places: I64) -> I64:
     fraction's ``places`` digits padded to the scale or (one place past it, a rounded ratio)
     rounded half away from zero by that place."""
     scale = metric.type.scale
+    units: I64 = whole * _POW10[scale]
+    if np.all(places == scale):  # as sent by the simulator, and by Allegro as far as seen
+        units += fraction  # the patterns' digits fit the column's precision: no check
+        return units
     past = places > scale
     fraction = np.where(past, fraction // 10 + (fraction % 10 >= 5), fraction)
-    units: I64 = whole * _POW10[scale] + fraction * _POW10[np.maximum(scale - places, 0)]
+    units += fraction * _POW10[np.maximum(scale - places, 0)]
     if metric.rounded and np.any(units >= 10**metric.type.precision):
         raise WireRefused(f"a rounded {metric.key} value is at the edge of its column")
     return units
 
 
-def _days(text: bytes, starts: I64) -> I64:
-    """Days since 1970-01-01 of the days "yyyy-mm-dd" at ``starts``, once each is a real date
-    (each distinct day read once: its eight digits as the bytes of one word)."""
-    words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))
-    # "yy-mm-dd" (the last eight bytes), the dashes' bytes replaced by the century's digits.
-    century = words[starts] & np.uint64(0xFFFF)
-    keys = (words[starts + 2] & np.uint64(0xFFFF00FFFF00FFFF)) | (
-        ((century & np.uint64(0xFF)) << np.uint64(16))
-        | ((century >> np.uint64(8)) << np.uint64(40))
+def _days(data: NDArray[np.uint8], starts: I64) -> I64:
+    """Days since 1970-01-01 of the days "yyyy-mm-dd" at ``starts`` (digits where digits go),
+    once each is a real date: month 1 to 12, day 1 to the month's length, year 1 or later."""
+    year, month, day = (
+        _two_digits(data, starts) * 100 + _two_digits(data, starts + 2),
+        _two_digits(data, starts + 5),
+        _two_digits(data, starts + 8),
     )
-    unique, index = np.unique(keys, return_inverse=True)
-    try:
-        ordinals = [date.fromisoformat(_day_text(k)).toordinal() for k in unique.tolist()]
-    except ValueError:
-        raise WireRefused("a day is not a real date") from None
-    days: I64 = (np.asarray(ordinals, dtype=np.int64) - _EPOCH)[index.ravel()]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    lengths = _MONTH_DAYS[np.minimum(month, 12)] + (leap & (month == 2))
+    if (
+        np.any(year < 1)
+        or np.any((month < 1) | (month > 12))
+        or np.any((day < 1) | (day > lengths))
+    ):
+        raise WireRefused("a day is not a real date")
+    # Days from the civil date (H. Hinnant's days_from_civil: years from March, eras of 400).
+    year = year - (month <= 2)
+    era = year // 400
+    of_era = year - era * 400
+    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    of_era_days = of_era * 365 + of_era // 4 - of_era // 100 + of_year
+    days: I64 = era * 146_097 + of_era_days - 719_468
     return days
 
 
-def _day_text(key: int) -> str:
-    """The day "yyyy-mm-dd" that ``_days`` read as ``key``."""
-    b = key.to_bytes(8, "little").decode("ascii")
-    return f"{b[2]}{b[5]}{b[0:2]}-{b[3:5]}-{b[6:8]}"
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _two_digits(data: NDArray[np.uint8], at: I64) -> I64:
+    """The two digits at ``at`` as integers."""
+    tens: I64 = data[at].astype(np.int64) * 10 + data[at + 1] - 11 * _ZERO
+    return tens
 
 
 def _day_column(parts: list[I64]) -> pa.Array:

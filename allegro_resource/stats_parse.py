@@ -4,10 +4,16 @@ The TypedDicts below are the one definition of the statistics answer's wire form
 client's parser and the tests of the simulator's answers both read answers through
 ``parse_statistics``.
 
-``parse_statistics`` reads a body in two passes at most. The fast one (``stats_wire``: msgspec
-structs straight from the bytes, vectorised checks of the decimal strings) accepts only what
-the strict one accepts and builds the same table at a fraction of the cost. Anything it does
-not vouch for goes through the strict pass: a pydantic ``TypeAdapter`` over the TypedDicts
+``parse_statistics`` reads a body in three tiers at most, each accepting only what the strict
+one accepts and building the same table:
+
+1. ``stats_columnar``: day records in the canonical compact layout (Allegro's and the
+   simulator's: no whitespace, the keys in their order) read as columns of text by numpy and
+   one Arrow call per step, without a Python object per row or value; msgspec reads only the
+   ads' heads. Anything else it refuses (``WireRefused``) to
+2. ``stats_wire``: msgspec structs straight from the bytes (any key order, whitespace,
+   unknown keys), vectorised checks of the decimal strings. What it does not vouch for goes to
+3. the strict pass: a pydantic ``TypeAdapter`` over the TypedDicts
 (ints must be ints, money and ratios decimal strings, dates "yyyy-MM-dd", required keys
 required, unknown keys ignored), which names the first bad field in its ``MalformedResponse``
 (or, should it accept the body after all, builds the table from the validated document).

@@ -3,10 +3,12 @@ a few Arrow conversions per answer: the per-ad columns built from repeated bytes
 of one kind (counts, or decimal strings of one pattern) converted together, each kind's
 decimal strings checked as one text by one RE2 match and cast exactly.
 
-This is the fast path of ``stats_parse.parse_statistics`` and never the judge of a bad answer:
-it accepts only answers the strict pydantic pass accepts (same types, required keys, counts
-in [0, 2**63 - 1], dates "yyyy-MM-dd", decimal strings matching their pattern with ASCII
-digits) and raises ``WireRefused`` on anything else, so the strict pass can name the field.
+This is the second tier of ``stats_parse.parse_statistics`` (after ``stats_columnar``, which
+reads only the canonical compact layout, and before the strict pydantic pass), and never the
+judge of a bad answer: it accepts only answers the strict pydantic pass accepts (same types,
+required keys, counts in [0, 2**63 - 1], dates "yyyy-MM-dd", decimal strings matching their
+pattern with ASCII digits) and raises ``WireRefused`` on anything else, so the strict pass
+can name the field.
 """
 
 from __future__ import annotations

@@ -303,3 +303,25 @@ def test_a_point_needs_digits_on_both_sides(value: str) -> None:
     _refused_here(body)
     with pytest.raises(MalformedResponse):
         _parse(body)
+
+
+@pytest.mark.parametrize(
+    "day", ["2024-02-29", "2000-02-29", "1970-01-01", "0001-01-01", "9999-12-31", "2026-12-31"]
+)
+def test_real_dates_are_read_as_their_days(day: str) -> None:
+    table = _same_as_the_msgspec_tier(_body([[_record(day)]]))
+
+    assert table["day"].to_pylist() == [date.fromisoformat(day)]
+
+
+@pytest.mark.parametrize(
+    "day", ["2100-02-29", "2026-02-29", "2026-04-31", "2026-00-10", "2026-01-00"]
+)
+def test_days_that_are_not_in_the_calendar_are_refused_here_and_named_there(day: str) -> None:
+    body = _body([[_record(day)]])
+
+    _refused_here(body)
+    with pytest.raises(MalformedResponse) as caught:
+        _parse(body)
+
+    assert caught.value.field == "sponsoredOffers[0].dayData[0].day"
