@@ -35,7 +35,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date
 from functools import cache, cached_property
 from typing import Any
 
@@ -70,11 +69,9 @@ GRAPHIC_KEYS = (
     "attributedToCoreValue",
 )  # fmt: skip
 
-_EPOCH = date(1970, 1, 1).toordinal()
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _DASH, _DOT, _SLASH, _ZERO = ord("-"), ord("."), ord("/"), ord("0")
 _NUMBER_BYTES = b"-./0123456789"  # consecutive: "-" and the next 12
-_NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 
 
 class _HeadAd(msgspec.Struct):
@@ -271,6 +268,7 @@ def _tokens(text: bytes, layout: _Layout) -> _Tokens:
     other = np.logical_not(is_char, out=_scratch("other", size, np.bool_))
     skeleton = _selected(pa.py_buffer(text), other, pa.uint8())
     rows, extra = divmod(len(skeleton) + 1, stride)
+    # (the skeleton is one byte shorter than ``rows`` records and commas: equal, or refused)
     if extra or not _tiled(layout.skeleton, rows).startswith(skeleton):
         raise WireRefused("the day records are not in the canonical layout")
     # Each token's first byte, each point and each token's first byte after it, in order:
@@ -384,10 +382,17 @@ def _kinds(layout: _Layout) -> _Kinds:
     return _Kinds(np.array(points), np.array(after), starts, dots, ends)
 
 
-@cache
+_TILES: dict[bytes, bytes] = {}
+
+
 def _tiled(skeleton: bytes, rows: int) -> bytes:
-    """The skeleton followed by "," ``rows`` times (kept for the few counts of days seen)."""
-    return (skeleton + b",") * rows
+    """At least ``rows`` times the skeleton followed by "," (kept per layout, grown by
+    doubling: a compare reads only the prefix it needs)."""
+    held = _TILES.get(skeleton, b"")
+    if len(held) < rows * (len(skeleton) + 1):
+        held = (skeleton + b",") * (1 << max(rows - 1, 1).bit_length())
+        _TILES[skeleton] = held  # threads may race here: each keeps a good tile
+    return held
 
 
 def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I64]]:
