@@ -265,7 +265,7 @@ def _tokens(text: bytes, layout: _Layout) -> _Tokens:
     # fresh one per answer costs more in page faults than the work done in it.
     shifted = np.subtract(data, np.uint8(_DASH), out=_scratch("shifted", size, np.uint8))
     is_char = np.less(shifted, len(_NUMBER_BYTES), out=_scratch("is_char", size, np.bool_))
-    other = np.logical_not(is_char, out=_scratch("other", size, np.bool_))
+    other = np.logical_not(is_char, out=shifted.view(np.bool_))  # shifted is read: reused
     skeleton = _selected(pa.py_buffer(text), other, pa.uint8())
     rows, extra = divmod(len(skeleton) + 1, stride)
     # (the skeleton is one byte shorter than ``rows`` records and commas: equal, or refused)
@@ -316,24 +316,25 @@ _POOL = pa.system_memory_pool()
 
 class _Scratch(threading.local):
     def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray[Any, Any]] = {}
+        self.arrays: dict[str, NDArray[np.uint8]] = {}
 
 
 _SCRATCH = _Scratch()
 
 
 def _scratch(name: str, size: int, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
-    """This thread's scratch array ``name`` of ``size`` items (grown by doubling)."""
+    """This thread's scratch array ``name``: ``size`` items of a one-byte ``dtype`` (kept as
+    bytes, grown by doubling)."""
     held = _SCRATCH.arrays.get(name)
     if held is None or len(held) < size:
-        held = np.empty(max(size, 2 * (0 if held is None else len(held))), dtype)
+        held = np.empty(max(size, 2 * (0 if held is None else len(held))), np.uint8)
         _SCRATCH.arrays[name] = held
-    return held[:size]
+    return held[:size].view(dtype)
 
 
 def _count(data: NDArray[np.uint8], byte: int) -> int:
     """How many bytes of ``data`` are ``byte``."""
-    return int(np.count_nonzero(np.equal(data, byte, out=_scratch("equal", len(data), np.bool_))))
+    return int(np.count_nonzero(np.equal(data, byte, out=_scratch("shifted", len(data), np.bool_))))
 
 
 _POSITIONS: list[pa.Buffer] = [pa.py_buffer(np.arange(1 << 16, dtype=np.int32))]
