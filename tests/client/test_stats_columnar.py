@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from allegro_resource import stats_parse
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.stats_columnar import GRAPHIC_KEYS, SPONSORED_KEYS, decode_columnar
 from allegro_resource.stats_parse import parse_statistics
@@ -107,6 +108,21 @@ def test_simulator_answers_are_read_by_this_tier_to_the_msgspec_tiers_table(
         body = statistics_json(client, first, last, TODAY, seed=seed, ad_types=ad_types)
 
         _same_as_the_msgspec_tier(body)
+
+
+def test_parse_statistics_reads_the_simulators_answers_with_this_tier_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, first, last = _windows(42, 2)[0]
+    body = statistics_json(client, first, last, TODAY, seed=42)
+    expected = decode_statistics(body, ads_client_id="ac-1")
+
+    def not_called(body: bytes, *, ads_client_id: str) -> pa.Table:
+        raise AssertionError("the msgspec tier read an answer in the canonical layout")
+
+    monkeypatch.setattr(stats_parse, "decode_statistics", not_called)
+
+    assert _parse(body).equals(expected)
 
 
 def test_ads_without_days_and_answers_without_ads_are_read() -> None:
