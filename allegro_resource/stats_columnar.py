@@ -7,16 +7,15 @@ the document's structure and each ad's head (few per answer, free-form strings w
 escapes). An ad type's records, joined with ",", are then read by numpy and Arrow, a few calls
 per answer and none per row or per value:
 
-- The skeleton: the text without its number bytes (``-./0123456789``) must be the layout's
-  record, without its values, once per record.
-- The tokens: the bytes whose kind differs from the one before, and the points, must be each
-  token's start, its point if it is a decimal string, and its end, in order; each token's
-  start must fall in its gap of the skeleton. So each gap holds exactly one run of number
-  bytes, and only the decimal strings hold a point, one each, with digits on both sides.
-- The shapes: a day is ``dddd-dd-dd`` of a real date; the only other dashes are signs (the
-  first byte of a decimal string), there is no "/", so every other byte is a digit; a count
-  has no leading zero and at most 16 digits; a decimal string no more integer digits or
-  places than its pattern admits.
+- The skeleton: the text without its number bytes (digits and "-") must be the layout's
+  record without its values (a decimal string's point kept: its integer part and its
+  fraction are two tokens), once per record.
+- The tokens: the bytes whose kind differs from the one before are each run's first byte and
+  the byte after it; there must be one run per gap, each starting in its gap of the skeleton.
+- The shapes: a day is ``dddd-dd-dd`` of a real date; the only other dashes are signs (a
+  decimal's first byte), so every other byte of a token is a digit; a count has no leading
+  zero and at most 16 digits; a decimal string at least one integer digit and no more
+  integer digits or places than its pattern admits.
 - The values: each run of digits is read eight at a time from the unaligned 64-bit word that
   ends where it ends (the bytes before it masked off, three multiply-shift steps); a decimal
   is its integer part times 10**scale plus its fraction, padded to the scale or, for a ratio
@@ -35,7 +34,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -70,8 +69,7 @@ GRAPHIC_KEYS = (
 )  # fmt: skip
 
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
-_DASH, _DOT, _SLASH, _ZERO = ord("-"), ord("."), ord("/"), ord("0")
-_NUMBER_BYTES = b"-./0123456789"  # consecutive: "-" and the next 12
+_DASH, _ZERO = ord("-"), ord("0")
 
 
 class _HeadAd(msgspec.Struct):
@@ -94,37 +92,31 @@ _DAY_DATA = b'"dayData":['
 
 @dataclass(frozen=True)
 class _Layout:
-    """One ad type's canonical day record: its skeleton (the record without its tokens), where
-    each token goes in it, and the metric each token after the day holds."""
+    """One ad type's canonical day record: its skeleton (the record without its tokens, a
+    decimal string's point kept between its two tokens), where each token goes in it, and
+    the metric each token holds."""
 
     skeleton: bytes
-    gaps: tuple[int, ...]  # the day's, then each metric's
+    gaps: tuple[int, ...]  # the day's, then each count's, or decimal's integer part and fraction
     metrics: tuple[Metric, ...]
-
-    @cached_property
-    def decimals(self) -> list[int]:
-        """The tokens (1 is the first metric) that are decimal strings."""
-        return [i + 1 for i, m in enumerate(self.metrics) if m.pattern is not None]
-
-    @cached_property
-    def counts(self) -> list[int]:
-        """The tokens that are counts."""
-        return [i + 1 for i, m in enumerate(self.metrics) if m.pattern is None]
+    counts: tuple[int, ...]  # the tokens of the counts, in the order of ``metrics``
+    wholes: tuple[int, ...]  # the tokens of the decimals' integer parts (with the sign)
+    fractions: tuple[int, ...]  # the tokens of the decimals' fractions
 
     @cached_property
     def scales(self) -> NDArray[np.int64]:
         """Each decimal's scale (of its column's type)."""
-        return np.array([self.metrics[t - 1].type.scale for t in self.decimals])
+        return np.array([m.type.scale for m in self.metrics if m.pattern is not None])
 
     @cached_property
     def most_whole(self) -> NDArray[np.int64]:
         """The most integer digits each decimal's pattern admits."""
-        return np.array([_digits(self.metrics[t - 1])[0] for t in self.decimals])
+        return np.array([_digits(m)[0] for m in self.metrics if m.pattern is not None])
 
     @cached_property
     def most_places(self) -> NDArray[np.int64]:
         """The most decimal places each decimal's pattern admits."""
-        return np.array([_digits(self.metrics[t - 1])[1] for t in self.decimals])
+        return np.array([_digits(m)[1] for m in self.metrics if m.pattern is not None])
 
 
 def _digits(metric: Metric) -> tuple[int, int]:
@@ -137,13 +129,24 @@ def _layout(keys: tuple[str, ...]) -> _Layout:
     by_key = {metric.key: metric for metric in METRICS}
     skeleton, gaps = '{"day":"', [8]
     skeleton += '","data":{'
+    counts, wholes, fractions = [], [], []
     for i, key in enumerate(keys):
-        quote = '"' if by_key[key].pattern is not None else ""
-        skeleton += ("," if i else "") + f'"{key}":{quote}'
-        gaps.append(len(skeleton))
-        skeleton += quote
+        skeleton += ("," if i else "") + f'"{key}":'
+        if by_key[key].pattern is None:
+            counts.append(len(gaps))
+            gaps.append(len(skeleton))
+        else:
+            wholes.append(len(gaps))
+            gaps.append(len(skeleton) + 1)
+            skeleton += '".'
+            fractions.append(len(gaps))
+            gaps.append(len(skeleton))
+            skeleton += '"'
     skeleton += "}}"
-    return _Layout(skeleton.encode(), tuple(gaps), tuple(by_key[key] for key in keys))
+    metrics = tuple(by_key[key] for key in keys)
+    return _Layout(
+        skeleton.encode(), tuple(gaps), metrics, tuple(counts), tuple(wholes), tuple(fractions)
+    )
 
 
 _LAYOUTS = (_layout(SPONSORED_KEYS), _layout(GRAPHIC_KEYS))
@@ -241,60 +244,60 @@ def _read_section(lists: list[memoryview], layout: _Layout) -> _Section:
 
 @dataclass
 class _Tokens:
-    """Each token's start and end in the text and, for a decimal string, its point (rows by
-    tokens, a point per decimal), and whether the decimal is negative."""
+    """Each token's start and end in the text (rows by tokens) and how many dashes the text
+    holds."""
 
     starts: I64
     ends: I64
-    points: I64
-    signed: NDArray[np.bool_]
+    dashes: int
 
 
 def _tokens(text: bytes, layout: _Layout) -> _Tokens:
-    """The tokens of ``text`` (records joined by ","); ``WireRefused`` unless the rest is the
-    layout's skeleton once per record, each gap holds one token and each decimal string one
-    point (between digits), and nothing else holds a number byte or a point."""
-    width, decimals = len(layout.gaps), layout.decimals
+    """The tokens of ``text`` (records joined by ","): its runs of number bytes (digits and
+    "-"); ``WireRefused`` unless the rest is the layout's skeleton once per record and each
+    gap of it holds one run."""
+    width = len(layout.gaps)
     if not text:
         empty = np.zeros((0, width), np.int64)
-        return _Tokens(empty, empty, empty[:, decimals], np.zeros((0, len(decimals)), bool))
+        return _Tokens(empty, empty, 0)
     stride = len(layout.skeleton) + 1
     data = np.frombuffer(text, dtype=np.uint8)
     size = len(data)
-    # The text's size in bytes, several times over: scratch arrays kept by each thread, as a
-    # fresh one per answer costs more in page faults than the work done in it.
-    shifted = np.subtract(data, np.uint8(_DASH), out=_scratch("shifted", size, np.uint8))
-    is_char = np.less(shifted, len(_NUMBER_BYTES), out=_scratch("is_char", size, np.bool_))
-    other = np.logical_not(is_char, out=shifted.view(np.bool_))  # shifted is read: reused
+    # Scratch arrays the text's size, kept by each thread: a fresh one per answer costs more
+    # in page faults than the work done in it.
+    is_char = np.less(
+        np.subtract(data, np.uint8(_ZERO), out=_scratch("a", size, np.uint8)),
+        10,
+        out=_scratch("b", size, np.bool_),
+    )
+    dash = np.equal(data, _DASH, out=_scratch("a", size, np.bool_))
+    dashes = int(np.count_nonzero(dash))
+    np.logical_or(is_char, dash, out=is_char)
+    if is_char[0] or is_char[-1]:
+        raise WireRefused("the day records are not in the canonical layout")
+    other = np.logical_not(is_char, out=dash)
     skeleton = _selected(pa.py_buffer(text), other, pa.uint8())
     rows, extra = divmod(len(skeleton) + 1, stride)
     # (the skeleton is one byte shorter than ``rows`` records and commas: equal, or refused)
     if extra or not _tiled(layout.skeleton, rows).startswith(skeleton):
         raise WireRefused("the day records are not in the canonical layout")
-    # Each token's first byte, each point and each token's first byte after it, in order:
-    # the bytes that differ in kind from the one before, and the points.
-    hits = _scratch("hits", size, np.bool_)
-    np.not_equal(is_char[1:], is_char[:-1], out=hits[1:])
-    np.logical_or(hits, np.equal(data, _DOT, out=other), out=hits)
-    hits[0] = False  # the skeleton's "{"
-    selected = np.frombuffer(_selected(_positions(len(data)), hits, pa.int32()), np.int32)
-    kinds = _kinds(layout)
-    if len(selected) != rows * len(kinds.is_point):
-        raise WireRefused("a gap holds no token or more than one, or a token a stray point")
-    marks: I64 = selected.reshape(rows, -1).astype(np.int64)
-    if not (
-        bool(np.all((data[marks] == _DOT) == kinds.is_point))
-        and bool(np.all(is_char[marks - 1] == kinds.after_char))
-    ):
-        raise WireRefused("a gap holds no token or more than one, or a token a stray point")
-    starts, ends = marks[:, kinds.starts], marks[:, kinds.ends]
+    # The bytes that differ in kind from the one before: each run's first byte and the byte
+    # after it, alternately (the text starts and ends with the skeleton).
+    edges = _scratch("c", size, np.bool_)
+    np.not_equal(is_char[1:], is_char[:-1], out=edges[1:])
+    edges[0] = False
+    selected = np.frombuffer(_selected(_positions(size), edges, pa.int32()), np.int32)
+    if len(selected) != rows * 2 * width:
+        raise WireRefused("a gap of the layout holds no token, or more than one")
+    marks = selected.reshape(rows, 2 * width).astype(np.int64)
+    starts, ends = marks[:, 0::2], marks[:, 1::2]
     # A token's start less the number bytes before it is its place in the skeleton: its gap.
     lengths = (ends - starts).ravel()
     before = np.cumsum(lengths) - lengths
     expected = np.arange(0, rows * stride, stride, dtype=np.int64)[:, None] + layout.gaps
     if not np.array_equal(starts.ravel() - before, expected.ravel()):
         raise WireRefused("a token is not in its gap of the layout")
-    return _Tokens(starts, ends, marks[:, kinds.points], data[starts[:, decimals]] == _DASH)
+    return _Tokens(starts, ends, dashes)
 
 
 def _selected(values: pa.Buffer, chosen: NDArray[np.bool_], type_: pa.DataType) -> memoryview:
@@ -332,11 +335,6 @@ def _scratch(name: str, size: int, dtype: type[np.generic]) -> np.ndarray[Any, A
     return held[:size].view(dtype)
 
 
-def _count(data: NDArray[np.uint8], byte: int) -> int:
-    """How many bytes of ``data`` are ``byte``."""
-    return int(np.count_nonzero(np.equal(data, byte, out=_scratch("shifted", len(data), np.bool_))))
-
-
 _POSITIONS: list[pa.Buffer] = [pa.py_buffer(np.arange(1 << 16, dtype=np.int32))]
 
 
@@ -348,39 +346,6 @@ def _positions(count: int) -> pa.Buffer:
         _POSITIONS.append(held)  # a list: threads may race here, each keeps a good buffer
         del _POSITIONS[:-1]
     return held
-
-
-@dataclass(frozen=True)
-class _Kinds:
-    """The marks of a record in order (each token's start, its point if it is a decimal, its
-    end): which are points, which follow a number byte, where the starts, points, ends are."""
-
-    is_point: NDArray[np.bool_]
-    after_char: NDArray[np.bool_]
-    starts: list[int]
-    points: list[int]
-    ends: list[int]
-
-
-@cache
-def _kinds(layout: _Layout) -> _Kinds:
-    points: list[bool] = []
-    after: list[bool] = []
-    starts: list[int] = []
-    dots: list[int] = []
-    ends: list[int] = []
-    for token in range(len(layout.gaps)):
-        starts.append(len(points))
-        points.append(False)
-        after.append(False)
-        if token in layout.decimals:
-            dots.append(len(points))
-            points.append(True)
-            after.append(True)
-        ends.append(len(points))
-        points.append(False)
-        after.append(True)
-    return _Kinds(np.array(points), np.array(after), starts, dots, ends)
 
 
 _TILES: dict[bytes, bytes] = {}
@@ -400,20 +365,20 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
     """The days (days since 1970-01-01) and each metric's values, once every token has its
     shape (else ``WireRefused``)."""
     data = np.frombuffer(text, dtype=np.uint8)
-    starts, ends, points, signed = tokens.starts, tokens.ends, tokens.points, tokens.signed
+    starts, ends = tokens.starts, tokens.ends
     rows = len(starts)
-    decimals, counts = layout.decimals, layout.counts
+    counts, wholes, fractions = layout.counts, layout.wholes, layout.fractions
     if rows == 0:
         return np.zeros(0, np.int64), [np.zeros(0, np.int64) for _ in layout.metrics]
     day = starts[:, 0]
-    # Points are where the marks say; the other bytes that are not digits are the days' two
-    # dashes and the signs, where they should be, and no "/".
+    signed = data[starts[:, wholes]] == _DASH
+    # The dashes are the days' two and the signs (a decimal's first byte): every other byte
+    # of a token is a digit.
     if not (
         np.array_equal(ends[:, 0], day + 10)
         and bool(np.all(data[day + 4] == _DASH))
         and bool(np.all(data[day + 7] == _DASH))
-        and _count(data, _DASH) == 2 * rows + np.count_nonzero(signed)
-        and _count(data, _SLASH) == 0
+        and tokens.dashes == 2 * rows + np.count_nonzero(signed)
     ):
         raise WireRefused("a day, or a token, does not have its shape")
     count_lengths = ends[:, counts] - starts[:, counts]
@@ -421,31 +386,38 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
         (data[starts[:, counts]] == _ZERO) & (count_lengths > 1)
     ):
         raise WireRefused("a count has a leading zero or more digits than this tier reads")
-    whole = points - starts[:, decimals] - signed
-    places = ends[:, decimals] - points - 1
+    whole = ends[:, wholes] - starts[:, wholes] - signed
+    places = ends[:, fractions] - starts[:, fractions]
     if (
-        np.any(whole > layout.most_whole)
+        np.any(whole < 1)
+        or np.any(whole > layout.most_whole)
         or np.any(places > layout.most_places)
-        or np.any(whole < 1)
-        or np.any(places < 1)
     ):
-        raise WireRefused("a decimal string has no digit before or after its point, or more")
+        raise WireRefused("a decimal string has no integer digit, or more than it admits")
     # The digit runs read as integers: each count; each decimal's integer part, and its
     # fraction up to one place past the scale (all a rounding needs).
     read = np.minimum(places, layout.scales + 1)
     runs = _digit_runs(
         text,
-        np.concatenate([ends[:, counts], points, points + 1 + read], axis=1),
+        np.concatenate([ends[:, counts], ends[:, wholes], starts[:, fractions] + read], axis=1),
         np.concatenate([count_lengths, whole, read], axis=1),
     )
-    values: dict[int, I64] = dict(zip(counts, runs.T[: len(counts)], strict=True))
-    wholes = runs[:, len(counts) : len(counts) + len(decimals)]
-    fractions = runs[:, len(counts) + len(decimals) :]
-    for j, token in enumerate(decimals):
-        metric = layout.metrics[token - 1]
-        units = _units(metric, wholes[:, j], fractions[:, j], read[:, j])
-        values[token] = np.where(signed[:, j], -units, units)
-    return _days(data, day), [values[token] for token in range(1, len(layout.gaps))]
+    values: list[I64] = []
+    count, decimal = 0, 0
+    for metric in layout.metrics:
+        if metric.pattern is None:
+            values.append(runs[:, count])
+            count += 1
+        else:
+            units = _units(
+                metric,
+                runs[:, len(counts) + decimal],
+                runs[:, len(counts) + len(wholes) + decimal],
+                read[:, decimal],
+            )
+            values.append(np.where(signed[:, decimal], -units, units))
+            decimal += 1
+    return _days(data, day), values
 
 
 _LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)

@@ -263,6 +263,8 @@ def test_a_name_holding_the_day_data_key_is_only_a_name() -> None:
         ("totalCost", "--1.0", "totalCost"),
         ("totalCost", "1-0.0", "totalCost"),
         ("totalCost", "1/2.0", "totalCost"),
+        ("totalCost", "1.-5", "totalCost"),
+        ("totalCost", "1..5", "totalCost"),
         ("views", 2**63, "views"),  # does not fit int64: refused, never wrapped
         ("views", -1, "views"),
         ("views", 1.5, "views"),
