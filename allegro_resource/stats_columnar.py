@@ -317,7 +317,14 @@ def _selected(values: pa.Buffer, chosen: NDArray[np.bool_], type_: pa.DataType) 
 _POOL = pa.system_memory_pool()
 
 
+# The most items a kept array (scratch, positions, skeleton tile) grows to: the texts of a
+# 31-day window are ~1 MB; a far larger answer gets arrays of its own, dropped after it.
+_MOST_KEPT = 1 << 24
+
+
 class _Scratch(threading.local):
+    """Each thread's scratch arrays, by name."""
+
     def __init__(self) -> None:
         self.arrays: dict[str, NDArray[np.uint8]] = {}
 
@@ -328,6 +335,8 @@ _SCRATCH = _Scratch()
 def _scratch(name: str, size: int, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
     """This thread's scratch array ``name``: ``size`` items of a one-byte ``dtype`` (kept as
     bytes, grown by doubling)."""
+    if size > _MOST_KEPT:
+        return np.empty(size, dtype)
     held = _SCRATCH.arrays.get(name)
     if held is None or len(held) < size:
         held = np.empty(max(size, 2 * (0 if held is None else len(held))), np.uint8)
@@ -340,6 +349,8 @@ _POSITIONS: list[pa.Buffer] = [pa.py_buffer(np.arange(1 << 16, dtype=np.int32))]
 
 def _positions(count: int) -> pa.Buffer:
     """A buffer of int32 0, 1, 2, ... of at least ``count`` items (kept, grown by doubling)."""
+    if count > _MOST_KEPT:
+        return pa.py_buffer(np.arange(count, dtype=np.int32))
     held = _POSITIONS[-1]
     if held.size // 4 < count:
         held = pa.py_buffer(np.arange(1 << max(count - 1, 1).bit_length(), dtype=np.int32))
@@ -354,6 +365,8 @@ _TILES: dict[bytes, bytes] = {}
 def _tiled(skeleton: bytes, rows: int) -> bytes:
     """At least ``rows`` times the skeleton followed by "," (kept per layout, grown by
     doubling: a compare reads only the prefix it needs)."""
+    if rows * (len(skeleton) + 1) > _MOST_KEPT:
+        return (skeleton + b",") * rows
     held = _TILES.get(skeleton, b"")
     if len(held) < rows * (len(skeleton) + 1):
         held = (skeleton + b",") * (1 << max(rows - 1, 1).bit_length())
