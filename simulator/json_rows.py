@@ -76,7 +76,19 @@ class Text:
     index: I64
 
 
-Piece = bytes | Text | Number
+@dataclass(frozen=True)
+class Omitted:
+    """``pieces`` (literal bytes and numbers, ending with a number) written only in the rows
+    where ``present`` is True and left out of the others: a member that only some kinds of
+    rows carry (a graphic ad's ``uniqueReach``, say), so that rows of every kind are rendered
+    in one pass. In the rows without it, each number's slot and the literal text before it
+    are one more gap; its numbers' values there are not written and may be anything."""
+
+    present: NDArray[np.bool_]
+    pieces: tuple[bytes | Number, ...]
+
+
+Piece = bytes | Text | Number | Omitted
 
 
 @dataclass(frozen=True)
@@ -101,17 +113,26 @@ class _Slot:
 
 def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
     """Render ``count`` rows, each the concatenation of ``pieces`` (literal bytes, fixed-width
-    ``Text`` or a ``Number`` slot) for that row."""
+    ``Text``, a ``Number`` slot, or ``Omitted`` pieces) for that row."""
     if count == 0:
         return RenderedRows(memoryview(b""), np.zeros(1, dtype=np.int64))
-    slots = iter(_number_slots([p for p in pieces if isinstance(p, Number)]))
+    flat = _flattened(pieces)
+    slots = iter(_number_slots([p for p, _ in flat if isinstance(p, Number)]))
     template = bytearray()
     texts: list[tuple[int, Text]] = []
-    numbers: list[tuple[int, _Slot]] = []
-    for piece in pieces:
+    numbers: list[tuple[int, _Slot, tuple[int, NDArray[np.bool_]] | None]] = []
+    dropped_from = 0  # where the omissible text before the next number starts
+    for piece, omitted in flat:
+        if omitted is None:
+            dropped_from = -1
+        elif dropped_from < 0:
+            dropped_from = len(template)
         if isinstance(piece, Number):
-            numbers.append((len(template), next(slots)))
-            template += numbers[-1][1].template
+            slot = next(slots)
+            drop = None if omitted is None else (len(template) - dropped_from, omitted)
+            numbers.append((len(template), slot, drop))
+            template += slot.template
+            dropped_from = len(template)
         elif isinstance(piece, Text):
             texts.append((len(template), piece))
             template += bytes(piece.table.shape[1])
@@ -119,21 +140,45 @@ def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
             template += piece
     matrix = _filled_matrix(np.frombuffer(bytes(template), dtype=np.uint8), texts, count)
     gaps: list[tuple[int, I64]] = []
-    for column, slot in numbers:
+    moved: dict[int, tuple[int, NDArray[np.bool_]]] = {}  # gaps starting before their slot
+    for column, slot, drop in numbers:
         for offset, items in slot.writes:
             _write(matrix, column + offset, items)
-        if slot.unused is not None:
+        if slot.negative is not None:  # "-" as the first byte kept, before the digits
+            assert slot.unused is not None
+            matrix[slot.negative, column + slot.unused[slot.negative]] = _MINUS
+        if drop is not None:
+            # Rows without the member skip the text before the slot and the whole slot.
+            before, absent = drop[0], ~drop[1]
+            used = slot.unused if slot.unused is not None else np.zeros(count, np.int64)
+            gaps.append((column, np.where(absent, before + len(slot.template), used)))
+            moved[len(gaps) - 1] = (before, absent)
+        elif slot.unused is not None:
             gaps.append((column, slot.unused))
-            if slot.negative is not None:  # "-" as the first byte kept, before the digits
-                matrix[slot.negative, column + slot.unused[slot.negative]] = _MINUS
     starts = np.zeros(count + 1, dtype=np.int64)
     if not gaps:
         np.cumsum(np.full(count, len(template), dtype=np.int64), out=starts[1:])
         return RenderedRows(matrix.data.cast("B"), starts)
     unused = np.array([slot_unused for _, slot_unused in gaps]).T  # rows by slots
     np.cumsum(len(template) - unused.sum(axis=1), out=starts[1:])
-    kept = _kept_bytes(matrix, [column for column, _ in gaps], unused, int(starts[-1]))
-    return RenderedRows(kept, starts)
+    columns = np.array([column for column, _ in gaps], dtype=np.int64)
+    return RenderedRows(_kept_bytes(matrix, columns, moved, unused, int(starts[-1])), starts)
+
+
+def _flattened(
+    pieces: Sequence[Piece],
+) -> list[tuple[bytes | Text | Number, NDArray[np.bool_] | None]]:
+    """The pieces with ``Omitted`` ones spread out, each with the rows that carry it (None:
+    every row)."""
+    flat: list[tuple[bytes | Text | Number, NDArray[np.bool_] | None]] = []
+    for piece in pieces:
+        if isinstance(piece, Omitted):
+            if not piece.pieces or not isinstance(piece.pieces[-1], Number):
+                raise ValueError("omitted pieces must end with a number")
+            flat += [(inner, piece.present) for inner in piece.pieces]
+        else:
+            flat.append((piece, None))
+    return flat
 
 
 def _filled_matrix(template: U8, texts: list[tuple[int, Text]], count: int) -> U8:
@@ -160,15 +205,25 @@ def _write(matrix: U8, column: int, items: Items) -> None:
     target[...] = items
 
 
-def _kept_bytes(matrix: U8, columns: list[int], unused: I64, size: int) -> memoryview:
-    """The matrix's bytes without the unused left part of each number slot of each row
-    (``unused``: rows by slots), ``size`` bytes in all.
+def _kept_bytes(
+    matrix: U8,
+    columns: I64,
+    moved: dict[int, tuple[int, NDArray[np.bool_]]],
+    unused: I64,
+    size: int,
+) -> memoryview:
+    """The matrix's bytes without the gaps of each row: ``unused[row, slot]`` bytes from
+    ``columns[slot]`` (the unused left part of a number slot), or for the slots in ``moved``
+    from ``before`` bytes earlier in the ``absent`` rows (an omitted member's text and slot),
+    ``size`` bytes in all.
 
     The gaps [column, column + unused) of every row cut the matrix into kept ranges and gaps,
     alternating; as the offsets of an Arrow binary array, Arrow's ``take`` of every other
     element copies the kept ranges into one buffer."""
     count, width = matrix.shape
     gap_starts = np.arange(0, count * width, width, dtype=np.int64)[:, None] + columns
+    for slot, (before, absent) in moved.items():
+        gap_starts[absent, slot] -= before
     boundaries = np.empty(2 * unused.size + 2, dtype=np.int64)
     boundaries[0], boundaries[-1] = 0, count * width
     boundaries[1:-1:2] = gap_starts.ravel()
