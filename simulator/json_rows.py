@@ -150,7 +150,7 @@ def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
         if drop is not None:
             # Rows without the member skip the text before the slot and the whole slot.
             before, absent = drop[0], ~drop[1]
-            used = slot.unused if slot.unused is not None else np.zeros(count, np.int64)
+            used = slot.unused if slot.unused is not None else np.zeros(count, np.int32)
             gaps.append((column, np.where(absent, before + len(slot.template), used)))
             moved[len(gaps) - 1] = (before, absent)
         elif slot.unused is not None:
@@ -161,7 +161,7 @@ def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
         return RenderedRows(matrix.data.cast("B"), starts)
     unused = np.array([slot_unused for _, slot_unused in gaps]).T  # rows by slots
     np.cumsum(len(template) - unused.sum(axis=1), out=starts[1:])
-    columns = np.array([column for column, _ in gaps], dtype=np.int64)
+    columns = np.array([column for column, _ in gaps], dtype=np.int32)
     return RenderedRows(_kept_bytes(matrix, columns, moved, unused, int(starts[-1])), starts)
 
 
@@ -221,35 +221,40 @@ def _kept_bytes(
     alternating; as the offsets of an Arrow binary array, Arrow's ``take`` of every other
     element copies the kept ranges into one buffer."""
     count, width = matrix.shape
-    gap_starts = np.arange(0, count * width, width, dtype=np.int64)[:, None] + columns
-    for slot, (before, absent) in moved.items():
-        gap_starts[absent, slot] -= before
-    boundaries = np.empty(2 * unused.size + 2, dtype=np.int64)
+    # 32-bit offsets (and indices) when they fit: half the bytes to write and read per range.
+    small = count * width < 2**31
+    offset = np.int32 if small else np.int64
+    boundaries = np.empty(2 * unused.size + 2, dtype=offset)
     boundaries[0], boundaries[-1] = 0, count * width
-    boundaries[1:-1:2] = gap_starts.ravel()
-    boundaries[2:-1:2] = (gap_starts + unused).ravel()
-    ranges = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(),
-        len(boundaries) - 1,
-        [None, pa.py_buffer(boundaries), pa.py_buffer(matrix)],
+    starts = boundaries[1:-1:2].reshape(unused.shape)  # views: the gaps' starts and ends
+    ends = boundaries[2:-1:2].reshape(unused.shape)
+    np.add(np.arange(0, count * width, width, dtype=offset)[:, None], columns, out=starts)
+    for slot, (before, absent) in moved.items():
+        np.subtract(starts[:, slot], before, out=starts[:, slot], where=absent)
+    np.add(starts, unused, out=ends)
+    kind = pa.binary() if small else pa.large_binary()
+    ranges = pa.Array.from_buffers(
+        kind, len(boundaries) - 1, [None, pa.py_buffer(boundaries), pa.py_buffer(matrix)]
     )
-    kept = pc.call_function("take", [ranges, _every_other(unused.size + 1)], _TRUSTED, _TAKE_POOL)
+    indices = _every_other(unused.size + 1, small)
+    kept = pc.call_function("take", [ranges, indices], _TRUSTED, _TAKE_POOL)
     return memoryview(kept.buffers()[2])[:size]
 
 
-def _every_other(count: int) -> pa.Array:
-    """0, 2, 4, ... (``count`` of them): a slice of a kept array (up to 8 MiB of them)."""
+def _every_other(count: int, small: bool) -> pa.Array:
+    """0, 2, 4, ... (``count`` of them, 32-bit if ``small``): a slice of a kept array (up to
+    a million of them)."""
     if count > _KEPT_EVEN_NUMBERS:
-        return pa.array(np.arange(0, 2 * count, 2, dtype=np.int64))
-    return _even_numbers(1 << (count - 1).bit_length()).slice(0, count)
+        return pa.array(np.arange(0, 2 * count, 2, dtype=np.int32 if small else np.int64))
+    return _even_numbers(1 << (count - 1).bit_length(), small).slice(0, count)
 
 
 _KEPT_EVEN_NUMBERS = 2**20
 
 
 @cache
-def _even_numbers(count: int) -> pa.Array:
-    return pa.array(np.arange(0, 2 * count, 2, dtype=np.int64))
+def _even_numbers(count: int, small: bool) -> pa.Array:
+    return pa.array(np.arange(0, 2 * count, 2, dtype=np.int32 if small else np.int64))
 
 
 def _number_slots(numbers: list[Number]) -> list[_Slot]:
@@ -297,7 +302,8 @@ def _slots_by_scale(numbers: list[Number]) -> list[_Slot]:
     widths = [
         most if fixed[i] else int(signed[i]) + 4 * needed[i] for i, (_, most) in enumerate(digits)
     ]
-    unused = None if all(fixed) else np.array(widths)[:, None] - _digit_counts(groups)
+    # int32: the gaps' ends are written as 32-bit offsets (see ``_kept_bytes``).
+    unused = None if all(fixed) else np.array(widths, np.int32)[:, None] - _digit_counts(groups)
     if unused is not None and negative is not None:
         unused -= negative
     slots = []
