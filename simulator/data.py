@@ -224,13 +224,19 @@ def statistics_json(
     if not len(fig.ad):
         return b'{"sponsoredOffers":[],"graphicAds":[]}'
     heads = _ad_heads(seed, client_id)
-    days = render_rows(_day_pieces(fig), len(fig.ad))
+    count = len(fig.ad)
+    if count <= _ONE_PASS_ROWS or split in (0, count):
+        days = render_rows(_day_pieces(fig, slice(0, count), None), count)
+        sponsored = graphic = (days, 0)
+    else:
+        sponsored = (render_rows(_day_pieces(fig, slice(0, split), False), split), 0)
+        graphic = (render_rows(_day_pieces(fig, slice(split, count), True), count - split), split)
     return b"".join(
         [
             b'{"sponsoredOffers":[',
-            *_section(fig.ad, days, heads, 0, split),
+            *_section(fig.ad, *sponsored, heads, 0, split),
             b'],"graphicAds":[',
-            *_section(fig.ad, days, heads, split, len(fig.ad)),
+            *_section(fig.ad, *graphic, heads, split, count),
             b"]}",
         ]
     )
@@ -306,11 +312,13 @@ RENDERED = RenderedWindows(64 * 2**20)
 
 
 def _section(
-    ad: I64, days: RenderedRows, heads: tuple[bytes, ...], first: int, stop: int
+    ad: I64, days: RenderedRows, offset: int, heads: tuple[bytes, ...], first: int, stop: int
 ) -> list[bytes | memoryview]:
     """The elements of one ad type's list (its rows ``first`` to ``stop``), comma-separated,
     as pieces of JSON to join: each ad's head (``heads[ad]``) followed by its day objects
-    (``days``, rendered for all rows of the answer at once)."""
+    (``days``, whose first row is the answer's row ``offset``)."""
+    first, stop = first - offset, stop - offset
+    ad = ad[offset:]
     ads = ad[first:stop]
     if not len(ads):
         return []
@@ -361,34 +369,42 @@ def _iso_days(first: int, last: int) -> NDArray[np.uint8]:
     return days
 
 
+# An answer up to this many rows renders both ad types in one pass: fewer numpy calls. A
+# bigger one renders each type alone: the graphic ads' own members then cost the sponsored
+# offers' rows nothing, and that per-row cost outweighs the second pass's fixed one.
+_ONE_PASS_ROWS = 2000
 _EFFECTIVE_COST_PER = np.frombuffer(b"cm", dtype=np.uint8).reshape(2, 1)  # per click, per mille
 
 
-def _day_pieces(fig: Figures) -> list[Piece]:
-    """Every row's ``dayData`` element as pieces for ``render_rows``, each followed by a comma:
-    sponsored offers' and graphic ads' rows together, a graphic ad's own members ``Omitted``
-    from the others' rows."""
-    day = fig.day
+def _day_pieces(fig: Figures, rows: slice, graphic: bool | None) -> list[Piece]:
+    """The ``dayData`` elements of ``rows`` as pieces for ``render_rows``, each followed by a
+    comma: rows of graphic ads (``graphic`` True), of sponsored offers (False), or of both
+    (None: a graphic ad's own members ``Omitted`` from the sponsored offers' rows)."""
+    day = fig.day[rows]
     first = int(day.min())
     day_text = Text(_iso_days(first, int(day.max())), day - first)
-    # Each row carries one of effectiveCpc and effectiveCpm (the other is 0 on its rows).
-    effective = fig.effective_cpc + fig.effective_cpm
-    per = Text(_EFFECTIVE_COST_PER, fig.graphic.view(np.uint8))
+    if graphic is None:  # each row carries one of effectiveCpc and effectiveCpm (0 on others)
+        per: Piece = Text(_EFFECTIVE_COST_PER, fig.graphic[rows].view(np.uint8))
+        effective = Number(fig.effective_cpc[rows] + fig.effective_cpm[rows], 2)
+    else:
+        per = b"m" if graphic else b"c"
+        effective = Number((fig.effective_cpm if graphic else fig.effective_cpc)[rows], 2)
+    reach = (
+        b'","uniqueReach":', Number(fig.unique_reach[rows]),
+        b',"attributedToCoreValue":"', Number(fig.attributed_to_core_value[rows], 2),
+    )  # fmt: skip
     return [
         b'{"day":"', day_text,
-        b'","data":{"views":', Number(fig.views),
-        b',"clicks":', Number(fig.clicks),
-        b',"interest":', Number(fig.interest),
-        b',"totalCost":"', Number(fig.cost, 2),
-        b'","ctr":"', Number(fig.ctr, 4),
-        b'","totalAttributionCount":', Number(fig.attributed_count),
-        b',"totalAttributionValue":"', Number(fig.attributed_value, 2),
-        b'","effectiveCp', per, b'":"', Number(effective, 2),
-        b'","rateOfReturn":"', Number(fig.rate_of_return, 2),
-        Omitted(fig.graphic, (
-            b'","uniqueReach":', Number(fig.unique_reach),
-            b',"attributedToCoreValue":"', Number(fig.attributed_to_core_value, 2),
-        )),
+        b'","data":{"views":', Number(fig.views[rows]),
+        b',"clicks":', Number(fig.clicks[rows]),
+        b',"interest":', Number(fig.interest[rows]),
+        b',"totalCost":"', Number(fig.cost[rows], 2),
+        b'","ctr":"', Number(fig.ctr[rows], 4),
+        b'","totalAttributionCount":', Number(fig.attributed_count[rows]),
+        b',"totalAttributionValue":"', Number(fig.attributed_value[rows], 2),
+        b'","effectiveCp', per, b'":"', effective,
+        b'","rateOfReturn":"', Number(fig.rate_of_return[rows], 2),
+        *([Omitted(fig.graphic[rows], reach)] if graphic is None else reach if graphic else []),
         b'"}},',
     ]  # fmt: skip
 

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 I64 = NDArray[np.int64]
+I32 = NDArray[np.int32]
 U8 = NDArray[np.uint8]
 Items = NDArray[np.void]  # one item of a few bytes per row, written with ``_write``
 
@@ -107,7 +108,7 @@ class _Slot:
 
     template: bytes
     writes: list[tuple[int, Items]]  # (offset in the slot, one item per row)
-    unused: I64 | None  # None: every row uses the whole slot
+    unused: I32 | None  # None: every row uses the whole slot
     negative: I64 | None  # rows whose number is negative
 
 
@@ -139,7 +140,7 @@ def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
         else:
             template += piece
     matrix = _filled_matrix(np.frombuffer(bytes(template), dtype=np.uint8), texts, count)
-    gaps: list[tuple[int, I64]] = []
+    gaps: list[tuple[int, I32]] = []
     moved: dict[int, tuple[int, NDArray[np.bool_]]] = {}  # gaps starting before their slot
     for column, slot, drop in numbers:
         for offset, items in slot.writes:
@@ -207,9 +208,9 @@ def _write(matrix: U8, column: int, items: Items) -> None:
 
 def _kept_bytes(
     matrix: U8,
-    columns: I64,
+    columns: I32,
     moved: dict[int, tuple[int, NDArray[np.bool_]]],
-    unused: I64,
+    unused: I32,
     size: int,
 ) -> memoryview:
     """The matrix's bytes without the gaps of each row: ``unused[row, slot]`` bytes from
