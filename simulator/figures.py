@@ -144,6 +144,14 @@ def _streams(cell: U64, salts: U64) -> list[list[F64]]:
     return [[lane[i] for lane in by_lane] for i in range(len(salts))]
 
 
+@lru_cache(maxsize=64)
+def _revision_salt(revision: int) -> U64:
+    """The salt of a revision's redraw of late sales (the same for every row)."""
+    salt = mix(revision, 0x2E7151011)
+    salt.flags.writeable = False
+    return salt
+
+
 def _matured_share(age: I64, revision_days: int) -> F64:
     """Share of a day's final attributed sales known ``age`` days later (1 once past revision)."""
     share: F64 = np.where(age >= revision_days, 1.0, 1.0 - 0.85 * np.exp(-age / 3.0))
@@ -181,15 +189,20 @@ def compute_figures(
 
     # Rows exist for every wanted ad on every day since it started: ad-major, day-minor.
     present = type_ok[:, None] & (starts[:, None] <= days[None, :])
-    if by_type:
-        order = np.argsort(graphic, kind="stable")
-        ad_in_order, day_index = np.nonzero(present[order])
-        ad = order[ad_in_order].astype(np.int64)
-    else:
-        ad, day_index = np.nonzero(present)
-        ad = ad.astype(np.int64)
+    order = np.argsort(graphic, kind="stable") if by_type else None
+    if order is not None:
+        present = present[order]
+    _, day_index = np.nonzero(present)
+    # Each ad's rows are one run (ad-major): an ad's values are repeated along its run, a
+    # fraction of the cost of gathering them row by row.
+    runs = np.count_nonzero(present, axis=1)
+
+    def by_row(per_ad: Any) -> Any:
+        return np.repeat(per_ad if order is None else per_ad[..., order], runs, axis=-1)
+
+    ad: I64 = by_row(np.arange(len(graphic), dtype=np.int64))
     day = days[day_index]
-    graphic_row = graphic[ad]
+    graphic_row = by_row(graphic)
     graphic_count = int(np.count_nonzero(graphic_row))
     # Metrics of one ad type are computed on its rows alone (and are zero on the others).
     if by_type:
@@ -205,10 +218,10 @@ def compute_figures(
         or [np.zeros((len(_PARAMETERS), 0))],
         axis=1,
     )
-    params = dict(zip(_PARAMETERS, parameters[:, ad], strict=True))
+    params = dict(zip(_PARAMETERS, by_row(parameters), strict=True))
     per_day = _days(start.toordinal(), last)
     # mix(key, day) = splitmix64(key ^ splitmix64(day)): the inner hash once per day.
-    cell = splitmix64(keys[ad] ^ per_day.hash[day_index])
+    cell = splitmix64(by_row(keys) ^ per_day.hash[day_index])
     # The row's independent draws, hashed together: one numpy call per step for all streams.
     t, m, s = _streams(cell, _ROW_STREAMS)
 
@@ -233,7 +246,7 @@ def compute_figures(
     count = final_count.copy()
     recent = np.flatnonzero(today.toordinal() - day < revision_days)
     if len(recent):
-        redraw = lanes(splitmix64(cell[recent] ^ mix(revision, 0x2E7151011)))
+        redraw = lanes(splitmix64(cell[recent] ^ _revision_salt(revision)))
         age = today.toordinal() - day[recent]
         share = _matured_share(age, revision_days)
         matured = final_count[recent] * share * (0.85 + 0.15 * redraw[0])  # in this order

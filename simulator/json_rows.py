@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 I64 = NDArray[np.int64]
+I32 = NDArray[np.int32]
 U8 = NDArray[np.uint8]
 Items = NDArray[np.void]  # one item of a few bytes per row, written with ``_write``
 
@@ -76,7 +77,19 @@ class Text:
     index: I64
 
 
-Piece = bytes | Text | Number
+@dataclass(frozen=True)
+class Omitted:
+    """``pieces`` (literal bytes and numbers, ending with a number) written only in the rows
+    where ``present`` is True and left out of the others: a member that only some kinds of
+    rows carry (a graphic ad's ``uniqueReach``, say), so that rows of every kind are rendered
+    in one pass. In the rows without it, each number's slot and the literal text before it
+    are one more gap; its numbers' values there are not written and may be anything."""
+
+    present: NDArray[np.bool_]
+    pieces: tuple[bytes | Number, ...]
+
+
+Piece = bytes | Text | Number | Omitted
 
 
 @dataclass(frozen=True)
@@ -95,45 +108,78 @@ class _Slot:
 
     template: bytes
     writes: list[tuple[int, Items]]  # (offset in the slot, one item per row)
-    unused: I64 | None  # None: every row uses the whole slot
+    unused: I32 | None  # None: every row uses the whole slot
     negative: I64 | None  # rows whose number is negative
 
 
 def render_rows(pieces: Sequence[Piece], count: int) -> RenderedRows:
     """Render ``count`` rows, each the concatenation of ``pieces`` (literal bytes, fixed-width
-    ``Text`` or a ``Number`` slot) for that row."""
+    ``Text``, a ``Number`` slot, or ``Omitted`` pieces) for that row."""
     if count == 0:
         return RenderedRows(memoryview(b""), np.zeros(1, dtype=np.int64))
-    slots = iter(_number_slots([p for p in pieces if isinstance(p, Number)]))
+    flat = _flattened(pieces)
+    slots = iter(_number_slots([p for p, _ in flat if isinstance(p, Number)]))
     template = bytearray()
     texts: list[tuple[int, Text]] = []
-    numbers: list[tuple[int, _Slot]] = []
-    for piece in pieces:
+    numbers: list[tuple[int, _Slot, tuple[int, NDArray[np.bool_]] | None]] = []
+    dropped_from = 0  # where the omissible text before the next number starts
+    for piece, omitted in flat:
+        if omitted is None:
+            dropped_from = -1
+        elif dropped_from < 0:
+            dropped_from = len(template)
         if isinstance(piece, Number):
-            numbers.append((len(template), next(slots)))
-            template += numbers[-1][1].template
+            slot = next(slots)
+            drop = None if omitted is None else (len(template) - dropped_from, omitted)
+            numbers.append((len(template), slot, drop))
+            template += slot.template
+            dropped_from = len(template)
         elif isinstance(piece, Text):
             texts.append((len(template), piece))
             template += bytes(piece.table.shape[1])
         else:
             template += piece
     matrix = _filled_matrix(np.frombuffer(bytes(template), dtype=np.uint8), texts, count)
-    gaps: list[tuple[int, I64]] = []
-    for column, slot in numbers:
+    gaps: list[tuple[int, I32]] = []
+    moved: dict[int, tuple[int, NDArray[np.bool_]]] = {}  # gaps starting before their slot
+    for column, slot, drop in numbers:
         for offset, items in slot.writes:
             _write(matrix, column + offset, items)
-        if slot.unused is not None:
+        if slot.negative is not None:  # "-" as the first byte kept, before the digits
+            assert slot.unused is not None
+            matrix[slot.negative, column + slot.unused[slot.negative]] = _MINUS
+        if drop is not None:
+            # Rows without the member skip the text before the slot and the whole slot.
+            before, absent = drop[0], ~drop[1]
+            used = slot.unused if slot.unused is not None else np.zeros(count, np.int32)
+            gaps.append((column, np.where(absent, before + len(slot.template), used)))
+            moved[len(gaps) - 1] = (before, absent)
+        elif slot.unused is not None:
             gaps.append((column, slot.unused))
-            if slot.negative is not None:  # "-" as the first byte kept, before the digits
-                matrix[slot.negative, column + slot.unused[slot.negative]] = _MINUS
     starts = np.zeros(count + 1, dtype=np.int64)
     if not gaps:
         np.cumsum(np.full(count, len(template), dtype=np.int64), out=starts[1:])
         return RenderedRows(matrix.data.cast("B"), starts)
     unused = np.array([slot_unused for _, slot_unused in gaps]).T  # rows by slots
     np.cumsum(len(template) - unused.sum(axis=1), out=starts[1:])
-    kept = _kept_bytes(matrix, [column for column, _ in gaps], unused, int(starts[-1]))
-    return RenderedRows(kept, starts)
+    columns = np.array([column for column, _ in gaps], dtype=np.int32)
+    return RenderedRows(_kept_bytes(matrix, columns, moved, unused, int(starts[-1])), starts)
+
+
+def _flattened(
+    pieces: Sequence[Piece],
+) -> list[tuple[bytes | Text | Number, NDArray[np.bool_] | None]]:
+    """The pieces with ``Omitted`` ones spread out, each with the rows that carry it (None:
+    every row)."""
+    flat: list[tuple[bytes | Text | Number, NDArray[np.bool_] | None]] = []
+    for piece in pieces:
+        if isinstance(piece, Omitted):
+            if not piece.pieces or not isinstance(piece.pieces[-1], Number):
+                raise ValueError("omitted pieces must end with a number")
+            flat += [(inner, piece.present) for inner in piece.pieces]
+        else:
+            flat.append((piece, None))
+    return flat
 
 
 def _filled_matrix(template: U8, texts: list[tuple[int, Text]], count: int) -> U8:
@@ -160,41 +206,56 @@ def _write(matrix: U8, column: int, items: Items) -> None:
     target[...] = items
 
 
-def _kept_bytes(matrix: U8, columns: list[int], unused: I64, size: int) -> memoryview:
-    """The matrix's bytes without the unused left part of each number slot of each row
-    (``unused``: rows by slots), ``size`` bytes in all.
+def _kept_bytes(
+    matrix: U8,
+    columns: I32,
+    moved: dict[int, tuple[int, NDArray[np.bool_]]],
+    unused: I32,
+    size: int,
+) -> memoryview:
+    """The matrix's bytes without the gaps of each row: ``unused[row, slot]`` bytes from
+    ``columns[slot]`` (the unused left part of a number slot), or for the slots in ``moved``
+    from ``before`` bytes earlier in the ``absent`` rows (an omitted member's text and slot),
+    ``size`` bytes in all.
 
     The gaps [column, column + unused) of every row cut the matrix into kept ranges and gaps,
     alternating; as the offsets of an Arrow binary array, Arrow's ``take`` of every other
     element copies the kept ranges into one buffer."""
     count, width = matrix.shape
-    gap_starts = np.arange(0, count * width, width, dtype=np.int64)[:, None] + columns
-    boundaries = np.empty(2 * unused.size + 2, dtype=np.int64)
+    # 32-bit offsets (and indices) when they fit: half the bytes to write and read per range.
+    small = count * width < 2**31
+    offset = np.int32 if small else np.int64
+    boundaries = np.empty(2 * unused.size + 2, dtype=offset)
     boundaries[0], boundaries[-1] = 0, count * width
-    boundaries[1:-1:2] = gap_starts.ravel()
-    boundaries[2:-1:2] = (gap_starts + unused).ravel()
-    ranges = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(),
-        len(boundaries) - 1,
-        [None, pa.py_buffer(boundaries), pa.py_buffer(matrix)],
+    starts = boundaries[1:-1:2].reshape(unused.shape)  # views: the gaps' starts and ends
+    ends = boundaries[2:-1:2].reshape(unused.shape)
+    np.add(np.arange(0, count * width, width, dtype=offset)[:, None], columns, out=starts)
+    for slot, (before, absent) in moved.items():
+        np.subtract(starts[:, slot], before, out=starts[:, slot], where=absent)
+    np.add(starts, unused, out=ends)
+    kind = pa.binary() if small else pa.large_binary()
+    ranges = pa.Array.from_buffers(
+        kind, len(boundaries) - 1, [None, pa.py_buffer(boundaries), pa.py_buffer(matrix)]
     )
-    kept = pc.call_function("take", [ranges, _every_other(unused.size + 1)], _TRUSTED, _TAKE_POOL)
+    indices = _every_other(unused.size + 1, small)
+    kept = pc.call_function("take", [ranges, indices], _TRUSTED, _TAKE_POOL)
     return memoryview(kept.buffers()[2])[:size]
 
 
-def _every_other(count: int) -> pa.Array:
-    """0, 2, 4, ... (``count`` of them): a slice of a kept array (up to 8 MiB of them)."""
+def _every_other(count: int, small: bool) -> pa.Array:
+    """0, 2, 4, ... (``count`` of them, 32-bit if ``small``): a slice of a kept array (up to
+    a million of them)."""
     if count > _KEPT_EVEN_NUMBERS:
-        return pa.array(np.arange(0, 2 * count, 2, dtype=np.int64))
-    return _even_numbers(1 << (count - 1).bit_length()).slice(0, count)
+        return pa.array(np.arange(0, 2 * count, 2, dtype=np.int32 if small else np.int64))
+    return _even_numbers(1 << (count - 1).bit_length(), small).slice(0, count)
 
 
 _KEPT_EVEN_NUMBERS = 2**20
 
 
 @cache
-def _even_numbers(count: int) -> pa.Array:
-    return pa.array(np.arange(0, 2 * count, 2, dtype=np.int64))
+def _even_numbers(count: int, small: bool) -> pa.Array:
+    return pa.array(np.arange(0, 2 * count, 2, dtype=np.int32 if small else np.int64))
 
 
 def _number_slots(numbers: list[Number]) -> list[_Slot]:
@@ -242,7 +303,8 @@ def _slots_by_scale(numbers: list[Number]) -> list[_Slot]:
     widths = [
         most if fixed[i] else int(signed[i]) + 4 * needed[i] for i, (_, most) in enumerate(digits)
     ]
-    unused = None if all(fixed) else np.array(widths)[:, None] - _digit_counts(groups)
+    # int32: the gaps' ends are written as 32-bit offsets (see ``_kept_bytes``).
+    unused = None if all(fixed) else np.array(widths, np.int32)[:, None] - _digit_counts(groups)
     if unused is not None and negative is not None:
         unused -= negative
     slots = []
