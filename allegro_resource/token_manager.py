@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -80,6 +81,20 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+RECHECK_SECONDS = 30.0
+"""How long a manager uses a pair it read without asking the store again (while the token is
+fresh): a revocation, a re-authorisation flag or a pair replaced by another process reaches a
+running run within this time, or at once through a 401 (``force_refresh`` always re-reads)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A decrypted pair this manager read, and when (monotonic seconds) it read it."""
+
+    row: StoredTokens
+    read_at: float
+
+
 def _same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
@@ -94,11 +109,18 @@ class TokenManager:
         *,
         refresh_margin_seconds: float = REFRESH_MARGIN_SECONDS,
         clock: Callable[[], datetime] = _utcnow,
+        recheck_seconds: float = RECHECK_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._oauth = oauth
         self._margin = timedelta(seconds=refresh_margin_seconds)
         self._clock = clock
+        self._recheck = recheck_seconds
+        self._monotonic = monotonic
+        # Per account: the pair last read from the store. Reading it costs a query and two
+        # decryptions, once per API call before; a run makes hundreds of calls with one pair.
+        self._held: dict[str, _Held] = {}
         # Per thread: the token this thread last received, i.e. the one a 401 it reports
         # with force_refresh was most likely about.
         self._handed_out = threading.local()
@@ -117,11 +139,26 @@ class TokenManager:
         that was rejected (``rejected_token``, else the last one this manager handed to the
         calling thread, else the stored one): another thread or process may already have
         replaced it, and refreshing again would only waste a rotation.
+
+        A pair read from the store is used again without reading it for ``recheck_seconds``
+        while its token stays fresh (``RECHECK_SECONDS``); past that, near expiry, or with
+        ``force_refresh``, the store is read again.
         """
+        if not force_refresh:
+            held = self._held.get(customer_id)
+            if (
+                held is not None
+                and self._monotonic() - held.read_at < self._recheck
+                and self._fresh(held.row)
+            ):
+                return self._hand_out(held.row.access_token, customer_id)
+        self._held.pop(customer_id, None)
+        read_at = self._monotonic()
         row = self._store.read(customer_id)
         _require_usable(customer_id, row)
         assert row is not None
         if not force_refresh and self._fresh(row):
+            self._held[customer_id] = _Held(row, read_at)
             return self._hand_out(row.access_token, customer_id)
         rejected: str | None = None
         if force_refresh:
