@@ -43,17 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from allegro_resource.stats_columns import (
-    AD_COLUMNS,
-    GRAPHIC_AD,
-    MAX_STRING_BYTES,
-    METRICS,
-    SPONSORED_OFFER,
-    STATS_SCHEMA,
-    Metric,
-    repeated,
-)
-from allegro_resource.stats_wire import AdRef, NamedRef, WireRefused
+from allegro_resource.stats_columns import MAX_STRING_BYTES, METRICS, Metric, stats_table
+from allegro_resource.stats_wire import AdHead, WireRefused, head_columns
 
 I64 = NDArray[np.int64]
 
@@ -72,12 +63,9 @@ _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _DASH, _ZERO = ord("-"), ord("0")
 
 
-class _HeadAd(msgspec.Struct):
+class _HeadAd(AdHead):
     """An ad element whose ``dayData`` list was cut out: it holds the list's number instead."""
 
-    campaign: NamedRef
-    adGroup: NamedRef
-    ad: AdRef
     dayData: list[int]
 
 
@@ -173,17 +161,12 @@ def decode_columnar(body: bytes, *, ads_client_id: str) -> pa.Table:
     ads = [*sections[0], *sections[1]]
     counts = [*read[0].counts, *read[1].counts]
     rows = [section.rows for section in read]
-    arrays: dict[str, pa.Array] = {
-        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), sum(rows)),
-        "ad_type": repeated([SPONSORED_OFFER, GRAPHIC_AD], rows),
-        "day": _day_column([section.days for section in read]),
-    }
-    for column, part, key in AD_COLUMNS:
-        arrays[column] = repeated([getattr(getattr(ad, part), key) for ad in ads], counts)
+    arrays = head_columns(ads_client_id, ads, counts, rows)
+    arrays["day"] = _day_column([section.days for section in read])
     for metric in METRICS:
         parts = [section.values.get(metric.key) for section in read]
         arrays[metric.column] = _metric_column(metric, parts, rows)
-    return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
+    return stats_table(arrays)
 
 
 @dataclass

@@ -103,6 +103,11 @@ SPONSORED_OFFER = "SPONSORED_OFFER"
 GRAPHIC_AD = "GRAPHIC_AD"
 
 
+def stats_table(arrays: dict[str, pa.Array]) -> pa.Table:
+    """The ``STATS_SCHEMA`` table of ``arrays`` (one per column name, any order)."""
+    return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
+
+
 class UnfitDecimalError(ValueError):
     """A decimal column holds a value its Arrow type cannot take."""
 

@@ -49,6 +49,7 @@ from allegro_resource.stats_columns import (
     metric_array,
     per_ad,
     round_half_away,
+    stats_table,
 )
 from allegro_resource.stats_wire import WireRefused, decode_statistics
 from allegro_resource.transport import malformed_answer
@@ -216,7 +217,7 @@ def _statistics_table(document: StatisticsDocument, *, ads_client_id: str) -> pa
         values += graphic.get(metric.column, [None] * len(flat.graphic))
         wire_type = pa.string() if metric.pattern else pa.int64()
         arrays[metric.column] = metric_array(metric, pa.array(values, wire_type))
-    return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
+    return stats_table(arrays)
 
 
 @dataclass(slots=True)

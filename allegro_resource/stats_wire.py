@@ -13,6 +13,7 @@ can name the field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from itertools import chain
@@ -31,10 +32,10 @@ from allegro_resource.stats_columns import (
     MAX_STRING_BYTES,
     METRICS,
     SPONSORED_OFFER,
-    STATS_SCHEMA,
     Metric,
     metric_array,
     repeated,
+    stats_table,
 )
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -90,17 +91,20 @@ class AdRef(msgspec.Struct, gc=False):
     offerId: str | None = None
 
 
-class _Ad(msgspec.Struct):
+class AdHead(msgspec.Struct):
+    """What an ad element holds besides its days: the references repeated on each of its rows
+    (each tier adds its own ``dayData``)."""
+
     campaign: NamedRef
     adGroup: NamedRef
     ad: AdRef
+
+
+class _Ad(AdHead):
     dayData: list[_Day]
 
 
-class _GraphicAd(msgspec.Struct):
-    campaign: NamedRef
-    adGroup: NamedRef
-    ad: AdRef
+class _GraphicAd(AdHead):
     dayData: list[_GraphicDay]
 
 
@@ -131,16 +135,25 @@ def decode_statistics(body: bytes, *, ads_client_id: str) -> pa.Table:
     counts = [len(ad.dayData) for ad in ads]
     s_days = list(chain.from_iterable(ad.dayData for ad in sponsored))
     g_days = list(chain.from_iterable(ad.dayData for ad in graphic))
-    rows = len(s_days) + len(g_days)
+    arrays = head_columns(ads_client_id, ads, counts, [len(s_days), len(g_days)])
+    arrays["day"] = pa.array([*map(_DAY, s_days), *map(_DAY, g_days)], pa.date32())
+    arrays |= _metric_columns(_Section(s_days, _Metrics), _Section(g_days, _GraphicMetrics))
+    return stats_table(arrays)
+
+
+def head_columns(
+    ads_client_id: str, ads: Sequence[AdHead], counts: Sequence[int], section_rows: Sequence[int]
+) -> dict[str, pa.Array]:
+    """The columns a row takes from its answer and its ad: the client, the ad type (the
+    sponsored offers' ``section_rows[0]`` rows first, then the graphic ads'), and each of the
+    ``ads``' references repeated on its ``counts`` rows."""
     arrays: dict[str, pa.Array] = {
-        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), rows),
-        "ad_type": repeated([SPONSORED_OFFER, GRAPHIC_AD], [len(s_days), len(g_days)]),
-        "day": pa.array([*map(_DAY, s_days), *map(_DAY, g_days)], pa.date32()),
+        "ads_client_id": pa.repeat(pa.scalar(ads_client_id, pa.string()), sum(section_rows)),
+        "ad_type": repeated([SPONSORED_OFFER, GRAPHIC_AD], section_rows),
     }
     for column, part, key in AD_COLUMNS:
         arrays[column] = repeated([getattr(getattr(ad, part), key) for ad in ads], counts)
-    arrays |= _metric_columns(_Section(s_days, _Metrics), _Section(g_days, _GraphicMetrics))
-    return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
+    return arrays
 
 
 class _Section:
