@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pyarrow as pa
+import pytest
 import requests
+from markupsafe import Markup
 from werkzeug.test import Client
 
 from allegro_resource.models import AdType, StatRow
@@ -266,6 +268,50 @@ def load_rows(wh: Warehouse, customer_id: str, day: date, rows: list[StatRow]) -
     now = datetime.now(UTC)
     table = stat_rows_to_arrow(customer_id, rows, currency="PLN", run_id="test", fetched_at=now)
     wh.load_slice(customer_id, day, day, table, run_id="test", fetched_at=now)
+
+
+def customer_with_rows(portal: PortalStack, name: str, campaign_prefix: str) -> Customer:
+    """A new customer with ``hostile_rows`` loaded on the stack's last day."""
+    customer = customers.create_customer(portal.control.engine, name)
+    load_rows(portal.warehouse, customer.id, portal.end, hostile_rows(portal.end, campaign_prefix))
+    return customer
+
+
+def selection_page(
+    client: Client,
+    path: str,
+    ids: list[str],
+    start: date,
+    end: date,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The page ``path`` for the customers ``ids`` over [start, end] (200, or the test fails)."""
+    query = [("from", start.isoformat()), ("to", end.isoformat())]
+    query += [("customer", customer_id) for customer_id in ids] + list(extra)
+    answer = client.get(f"{path}?{urlencode(query)}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    return answer.get_data(as_text=True)
+
+
+class RenderCount:
+    """How often a kept part of a page was rendered (not served from the kept HTML)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> RenderCount:
+    """Count the calls of ``module.name`` (a function rendering a kept part of a page)."""
+    count = RenderCount()
+    render = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Markup:
+        count.calls += 1
+        result: Markup = render(*args, **kwargs)
+        return result
+
+    monkeypatch.setattr(module, name, counted)
+    return count
 
 
 def text_of(html: str) -> str:

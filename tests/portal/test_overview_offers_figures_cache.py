@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from markupsafe import Markup
 from sqlalchemy import update
 from werkzeug.test import Client
 
 from authorize_app.portal import offers_pages, overview_pages
 from authorize_app.portal.app import PortalApp
 from authorize_app.portal.context import WarehouseHandle
-from control_store import customers
-from control_store.customers import Customer
 from control_store.schema import customers as customers_table
-from tests.portal.portal_helpers import PortalStack, hostile_rows, load_rows, signed_in
+from tests.portal.portal_helpers import (
+    PortalStack,
+    RenderCount,
+    counting,
+    customer_with_rows,
+    hostile_rows,
+    load_rows,
+    selection_page,
+    signed_in,
+)
 from warehouse.duckdb_warehouse import DuckDBWarehouse
 
 SPEND_TILE = re.compile(
@@ -30,48 +34,20 @@ SPEND_TILE = re.compile(
 )
 
 
-class RenderCount:
-    def __init__(self) -> None:
-        self.calls = 0
-
-
-def counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> RenderCount:
-    """Count the calls of ``module.name`` (a function rendering a kept part of a page)."""
-    count = RenderCount()
-    render = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Markup:
-        count.calls += 1
-        result: Markup = render(*args, **kwargs)
-        return result
-
-    monkeypatch.setattr(module, name, counted)
-    return count
-
-
 @pytest.fixture
 def admin(portal: PortalStack, portal_app: PortalApp) -> Iterator[Client]:
     yield signed_in(portal_app, portal.admin)
 
 
 def page_of(client: Client, path: str, portal: PortalStack, ids: list[str]) -> str:
-    query = [("from", portal.start.isoformat()), ("to", portal.end.isoformat())]
-    answer = client.get(f"{path}?{urlencode(query + [('customer', i) for i in ids])}")
-    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
-    return answer.get_data(as_text=True)
-
-
-def new_customer(portal: PortalStack, name: str, prefix: str) -> Customer:
-    customer = customers.create_customer(portal.control.engine, name)
-    load_rows(portal.warehouse, customer.id, portal.end, hostile_rows(portal.end, prefix))
-    return customer
+    return selection_page(client, path, ids, portal.start, portal.end)
 
 
 def test_the_overview_tiles_are_kept_until_a_customer_of_the_page_is_loaded(
     portal: PortalStack, admin: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     renders = counting(monkeypatch, overview_pages, "_figures")
-    customer = new_customer(portal, "Pi Kafelki", "tiles")
+    customer = customer_with_rows(portal, "Pi Kafelki", "tiles")
     first = page_of(admin, "/overview", portal, [customer.id])
     again = page_of(admin, "/overview", portal, [customer.id])
     assert renders.calls == 1 and again == first
@@ -88,7 +64,7 @@ def test_the_overview_table_shows_a_rename_without_a_load(
     portal: PortalStack, admin: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     renders = counting(monkeypatch, overview_pages, "_figures")
-    customer = new_customer(portal, "Rho Stara", "renamed-overview")
+    customer = customer_with_rows(portal, "Rho Stara", "renamed-overview")
     before = page_of(admin, "/overview", portal, [customer.id])
     with portal.control.engine.begin() as conn:
         conn.execute(
@@ -112,7 +88,7 @@ def test_the_offers_tables_are_kept_until_a_customer_of_the_page_is_loaded(
     again = page_of(admin, "/offers", portal, [shown.id])
     assert renders.calls == 1 and again == first and "data-offer-id=" in first
 
-    other = new_customer(portal, "Sigma Inny", "offers-other")
+    other = customer_with_rows(portal, "Sigma Inny", "offers-other")
     kept = page_of(admin, "/offers", portal, [shown.id])
     assert renders.calls == 1 and tables_of(kept) == tables_of(first)
     assert other.id not in kept

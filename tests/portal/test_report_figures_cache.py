@@ -4,49 +4,32 @@ once, and nothing of one session (CSRF token, e-mail) is ever in the shared part
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from markupsafe import Markup
 from sqlalchemy import update
 from werkzeug.test import Client
 
 from authorize_app.portal import reports_pages
 from authorize_app.portal.app import PortalApp
-from control_store import customers
-from control_store.customers import Customer
 from control_store.schema import customers as customers_table
 from tests.portal.portal_helpers import (
     PortalStack,
+    RenderCount,
+    counting,
     csrf_of,
+    customer_with_rows,
     hostile_rows,
     load_rows,
+    selection_page,
     signed_in,
 )
 
 
-class RenderCount:
-    """How often the report's figures were rendered (not served from the kept HTML)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-
 @pytest.fixture
-def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[RenderCount]:
-    count = RenderCount()
-    render = reports_pages._figures
-
-    def counted(*args: Any, **kwargs: Any) -> Markup:
-        count.calls += 1
-        return render(*args, **kwargs)
-
-    monkeypatch.setattr(reports_pages, "_figures", counted)
-    yield count
+def renders(monkeypatch: pytest.MonkeyPatch) -> RenderCount:
+    return counting(monkeypatch, reports_pages, "_figures")
 
 
 @pytest.fixture
@@ -55,23 +38,13 @@ def admin(portal: PortalStack, portal_app: PortalApp) -> Client:
 
 
 def report_of(client: Client, ids: list[str], start: date, end: date, sort: str = "") -> str:
-    query = [("from", start.isoformat()), ("to", end.isoformat())]
-    query += [("customer", customer_id) for customer_id in ids] + ([("sort", sort)] if sort else [])
-    answer = client.get(f"/reports?{urlencode(query)}")
-    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
-    return answer.get_data(as_text=True)
-
-
-def new_customer(portal: PortalStack, name: str, campaign_prefix: str) -> Customer:
-    customer = customers.create_customer(portal.control.engine, name)
-    load_rows(portal.warehouse, customer.id, portal.end, hostile_rows(portal.end, campaign_prefix))
-    return customer
+    return selection_page(client, "/reports", ids, start, end, (("sort", sort),) if sort else ())
 
 
 def test_a_repeated_report_is_served_without_rendering_its_figures_again(
     portal: PortalStack, admin: Client, renders: RenderCount
 ) -> None:
-    customer = new_customer(portal, "Lambda Powtórka", "repeat")
+    customer = customer_with_rows(portal, "Lambda Powtórka", "repeat")
     first = report_of(admin, [customer.id], portal.start, portal.end)
     again = report_of(admin, [customer.id], portal.start, portal.end)
 
@@ -82,8 +55,8 @@ def test_a_repeated_report_is_served_without_rendering_its_figures_again(
 def test_a_load_of_a_customer_in_the_report_shows_its_new_figures(
     portal: PortalStack, admin: Client, renders: RenderCount
 ) -> None:
-    shown = new_customer(portal, "Mi Przeładunek", "before")
-    other = new_customer(portal, "Nu Obok", "other")
+    shown = customer_with_rows(portal, "Mi Przeładunek", "before")
+    other = customer_with_rows(portal, "Nu Obok", "other")
     ids = [shown.id]
     before = report_of(admin, ids, portal.start, portal.end)
     load_rows(portal.warehouse, other.id, portal.end, hostile_rows(portal.end, "other-again"))
@@ -104,7 +77,7 @@ def test_a_load_of_a_customer_in_the_report_shows_its_new_figures(
 def test_a_renamed_customer_shows_its_new_name_without_a_load(
     portal: PortalStack, admin: Client
 ) -> None:
-    customer = new_customer(portal, "Xi Stara Nazwa", "renamed")
+    customer = customer_with_rows(portal, "Xi Stara Nazwa", "renamed")
     before = report_of(admin, [customer.id], portal.start, portal.end)
     with portal.control.engine.begin() as conn:
         conn.execute(
@@ -121,7 +94,7 @@ def test_a_renamed_customer_shows_its_new_name_without_a_load(
 def test_another_sort_is_rendered_for_its_own_order(
     portal: PortalStack, admin: Client, renders: RenderCount
 ) -> None:
-    customer = new_customer(portal, "Omikron Kolejność", "order")
+    customer = customer_with_rows(portal, "Omikron Kolejność", "order")
     ids = [customer.id]
     cheapest = report_of(admin, ids, portal.start, portal.end, sort="cost")
     dearest = report_of(admin, ids, portal.start, portal.end, sort="-cost")
