@@ -32,10 +32,8 @@ count of more than 16 digits, a rounded ratio at the edge of its column) it rais
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import msgspec
 import numpy as np
@@ -43,10 +41,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from allegro_resource.ascii_digits import I64, MOST_DIGITS, days_since_epoch, digit_runs
+from allegro_resource.scratch_arrays import positions, scratch, tiled
 from allegro_resource.stats_columns import MAX_STRING_BYTES, METRICS, Metric, stats_table
 from allegro_resource.stats_wire import AdHead, WireRefused, head_columns
-
-I64 = NDArray[np.int64]
 
 # The canonical key order of each ad type's ``data`` (the simulator's and Allegro's).
 SPONSORED_KEYS = (
@@ -249,11 +247,11 @@ def _tokens(text: bytes, layout: _Layout) -> _Tokens:
     # Scratch arrays the text's size, kept by each thread: a fresh one per answer costs more
     # in page faults than the work done in it.
     is_char = np.less(
-        np.subtract(data, np.uint8(_ZERO), out=_scratch("a", size, np.uint8)),
+        np.subtract(data, np.uint8(_ZERO), out=scratch("a", size, np.uint8)),
         10,
-        out=_scratch("b", size, np.bool_),
+        out=scratch("b", size, np.bool_),
     )
-    dash = np.equal(data, _DASH, out=_scratch("a", size, np.bool_))
+    dash = np.equal(data, _DASH, out=scratch("a", size, np.bool_))
     dashes = int(np.count_nonzero(dash))
     np.logical_or(is_char, dash, out=is_char)
     if is_char[0] or is_char[-1]:
@@ -262,14 +260,14 @@ def _tokens(text: bytes, layout: _Layout) -> _Tokens:
     skeleton = _selected(pa.py_buffer(text), other, pa.uint8())
     rows, extra = divmod(len(skeleton) + 1, stride)
     # (the skeleton is one byte shorter than ``rows`` records and commas: equal, or refused)
-    if extra or not _tiled(layout.skeleton, rows).startswith(skeleton):
+    if extra or not tiled(layout.skeleton, rows).startswith(skeleton):
         raise WireRefused("the day records are not in the canonical layout")
     # The bytes that differ in kind from the one before: each run's first byte and the byte
     # after it, alternately (the text starts and ends with the skeleton).
-    edges = _scratch("c", size, np.bool_)
+    edges = scratch("c", size, np.bool_)
     np.not_equal(is_char[1:], is_char[:-1], out=edges[1:])
     edges[0] = False
-    selected = np.frombuffer(_selected(_positions(size), edges, pa.int32()), np.int32)
+    selected = np.frombuffer(_selected(positions(size), edges, pa.int32()), np.int32)
     if len(selected) != rows * 2 * width:
         raise WireRefused("a gap of the layout holds no token, or more than one")
     marks = selected.reshape(rows, 2 * width).astype(np.int64)
@@ -300,63 +298,6 @@ def _selected(values: pa.Buffer, chosen: NDArray[np.bool_], type_: pa.DataType) 
 _POOL = pa.system_memory_pool()
 
 
-# The most items a kept array (scratch, positions, skeleton tile) grows to: the texts of a
-# 31-day window are ~1 MB; a far larger answer gets arrays of its own, dropped after it.
-_MOST_KEPT = 1 << 24
-
-
-class _Scratch(threading.local):
-    """Each thread's scratch arrays, by name."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, NDArray[np.uint8]] = {}
-
-
-_SCRATCH = _Scratch()
-
-
-def _scratch(name: str, size: int, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
-    """This thread's scratch array ``name``: ``size`` items of a one-byte ``dtype`` (kept as
-    bytes, grown by doubling)."""
-    if size > _MOST_KEPT:
-        return np.empty(size, dtype)
-    held = _SCRATCH.arrays.get(name)
-    if held is None or len(held) < size:
-        held = np.empty(max(size, 2 * (0 if held is None else len(held))), np.uint8)
-        _SCRATCH.arrays[name] = held
-    return held[:size].view(dtype)
-
-
-_POSITIONS: list[pa.Buffer] = [pa.py_buffer(np.arange(1 << 16, dtype=np.int32))]
-
-
-def _positions(count: int) -> pa.Buffer:
-    """A buffer of int32 0, 1, 2, ... of at least ``count`` items (kept, grown by doubling)."""
-    if count > _MOST_KEPT:
-        return pa.py_buffer(np.arange(count, dtype=np.int32))
-    held = _POSITIONS[-1]
-    if held.size // 4 < count:
-        held = pa.py_buffer(np.arange(1 << max(count - 1, 1).bit_length(), dtype=np.int32))
-        _POSITIONS.append(held)  # a list: threads may race here, each keeps a good buffer
-        del _POSITIONS[:-1]
-    return held
-
-
-_TILES: dict[bytes, bytes] = {}
-
-
-def _tiled(skeleton: bytes, rows: int) -> bytes:
-    """At least ``rows`` times the skeleton followed by "," (kept per layout, grown by
-    doubling: a compare reads only the prefix it needs)."""
-    if rows * (len(skeleton) + 1) > _MOST_KEPT:
-        return (skeleton + b",") * rows
-    held = _TILES.get(skeleton, b"")
-    if len(held) < rows * (len(skeleton) + 1):
-        held = (skeleton + b",") * (1 << max(rows - 1, 1).bit_length())
-        _TILES[skeleton] = held  # threads may race here: each keeps a good tile
-    return held
-
-
 def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I64]]:
     """The days (days since 1970-01-01) and each metric's values, once every token has its
     shape (else ``WireRefused``)."""
@@ -378,7 +319,7 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
     ):
         raise WireRefused("a day, or a token, does not have its shape")
     count_lengths = ends[:, counts] - starts[:, counts]
-    if np.any(count_lengths > _MOST_DIGITS) or np.any(
+    if np.any(count_lengths > MOST_DIGITS) or np.any(
         (data[starts[:, counts]] == _ZERO) & (count_lengths > 1)
     ):
         raise WireRefused("a count has a leading zero or more digits than this tier reads")
@@ -393,7 +334,7 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
     # The digit runs read as integers: each count; each decimal's integer part, and its
     # fraction up to one place past the scale (all a rounding needs).
     read = np.minimum(places, layout.scales + 1)
-    runs = _digit_runs(
+    runs = digit_runs(
         text,
         np.concatenate([ends[:, counts], ends[:, wholes], starts[:, fractions] + read], axis=1),
         np.concatenate([count_lengths, whole, read], axis=1),
@@ -413,38 +354,11 @@ def _values(text: bytes, tokens: _Tokens, layout: _Layout) -> tuple[I64, list[I6
             )
             values.append(np.where(signed[:, decimal], -units, units))
             decimal += 1
-    return _days(data, day), values
-
-
-_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
-# Item n: a mask of the top n bytes of a little-endian uint64 (the last n bytes read).
-_TOP_BYTES = np.array([(2**64 - 1) ^ ((1 << 8 * (8 - n)) - 1) for n in range(9)], dtype=np.uint64)
-_MOST_DIGITS = 16  # two words of eight
-
-
-def _digit_runs(text: bytes, ends: I64, lengths: I64) -> I64:
-    """The integers written by the runs of digits of ``text`` ending at ``ends``, ``lengths``
-    long (1 to 16 digits, or 0: the integer 0): eight digits at a time from the unaligned
-    little-endian word ending at the run's end, the bytes before the run masked off, combined
-    by three multiply-shift steps (pairs, quads, eights) without a Python object per value."""
-    if ends.size == 0:
-        return np.zeros(ends.shape, np.int64)
-    words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))
-    low = _eight_digits(words[ends - 8] & _TOP_BYTES[np.minimum(lengths, 8)])
-    if not np.any(lengths > 8):
-        return low.view(np.int64)
-    high_lengths = np.maximum(lengths - 8, 0)
-    high = _eight_digits(words[np.maximum(ends - 16, 0)] & _TOP_BYTES[high_lengths])
-    return (high * np.uint64(10**8) + low).view(np.int64)
-
-
-def _eight_digits(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """Eight ASCII digits per word (the first in the lowest byte; a masked byte reads as 0)
-    as their integer."""
-    words &= _LOW_NIBBLES
-    words = (words * np.uint64(10) + (words >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
-    words = (words * np.uint64(100) + (words >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
-    return (words * np.uint64(10000) + (words >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    try:
+        days = days_since_epoch(data, day)
+    except ValueError as exc:
+        raise WireRefused(str(exc)) from None
+    return days, values
 
 
 def _units(metric: Metric, whole: I64, fraction: I64, places: I64) -> I64:
@@ -462,41 +376,6 @@ def _units(metric: Metric, whole: I64, fraction: I64, places: I64) -> I64:
     if metric.rounded and np.any(units >= 10**metric.type.precision):
         raise WireRefused(f"a rounded {metric.key} value is at the edge of its column")
     return units
-
-
-def _days(data: NDArray[np.uint8], starts: I64) -> I64:
-    """Days since 1970-01-01 of the days "yyyy-mm-dd" at ``starts`` (digits where digits go),
-    once each is a real date: month 1 to 12, day 1 to the month's length, year 1 or later."""
-    year, month, day = (
-        _two_digits(data, starts) * 100 + _two_digits(data, starts + 2),
-        _two_digits(data, starts + 5),
-        _two_digits(data, starts + 8),
-    )
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    lengths = _MONTH_DAYS[np.minimum(month, 12)] + (leap & (month == 2))
-    if (
-        np.any(year < 1)
-        or np.any((month < 1) | (month > 12))
-        or np.any((day < 1) | (day > lengths))
-    ):
-        raise WireRefused("a day is not a real date")
-    # Days from the civil date (H. Hinnant's days_from_civil: years from March, eras of 400).
-    year = year - (month <= 2)
-    era = year // 400
-    of_era = year - era * 400
-    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    of_era_days = of_era * 365 + of_era // 4 - of_era // 100 + of_year
-    days: I64 = era * 146_097 + of_era_days - 719_468
-    return days
-
-
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-
-
-def _two_digits(data: NDArray[np.uint8], at: I64) -> I64:
-    """The two digits at ``at`` as integers."""
-    tens: I64 = data[at].astype(np.int64) * 10 + data[at + 1] - 11 * _ZERO
-    return tens
 
 
 def _day_column(parts: list[I64]) -> pa.Array:

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from allegro_resource import stats_columnar, stats_parse
+from allegro_resource import scratch_arrays, stats_parse
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.stats_columnar import GRAPHIC_KEYS, SPONSORED_KEYS, decode_columnar
 from allegro_resource.stats_parse import parse_statistics
@@ -350,6 +350,6 @@ def test_an_answer_larger_than_the_kept_scratch_arrays_is_read_the_same(
 ) -> None:
     client, first, last = _windows(7, 2)[0]
     body = statistics_json(client, first, last, TODAY, seed=7)
-    monkeypatch.setattr(stats_columnar, "_MOST_KEPT", 64)
+    monkeypatch.setattr(scratch_arrays, "MOST_KEPT", 64)
 
     _same_as_the_msgspec_tier(body)
