@@ -1,6 +1,8 @@
 """The statistics answer's day records read as columnar text: the first tier of
-``stats_parse.parse_statistics``, for answers in the canonical compact layout (Allegro's and
-the simulator's: no whitespace, each ad type's keys in the order below).
+``stats_parse.parse_statistics``, for answers in the compact layout the simulator sends (no
+whitespace, each ad type's keys in the order below). allegro-api.md does not document
+Allegro's key order or whitespace: an answer in any other layout is read by the msgspec tier,
+correctly and only slower.
 
 Each ad's ``dayData`` list is cut out of the body (``_cut``) and msgspec reads what is left:
 the document's structure and each ad's head (few per answer, free-form strings with
@@ -46,7 +48,8 @@ from allegro_resource.scratch_arrays import positions, scratch, tiled
 from allegro_resource.stats_columns import MAX_STRING_BYTES, METRICS, Metric, stats_table
 from allegro_resource.stats_wire import AdHead, WireRefused, head_columns
 
-# The canonical key order of each ad type's ``data`` (the simulator's and Allegro's).
+# The key order of each ad type's ``data`` this tier reads (the simulator's; Allegro's own is
+# not documented, and another order goes to the msgspec tier).
 SPONSORED_KEYS = (
     "views", "clicks", "interest", "totalCost", "ctr", "totalAttributionCount",
     "totalAttributionValue", "effectiveCpc", "rateOfReturn",

@@ -7,10 +7,10 @@ client's parser and the tests of the simulator's answers both read answers throu
 ``parse_statistics`` reads a body in three tiers at most, each accepting only what the strict
 one accepts and building the same table:
 
-1. ``stats_columnar``: day records in the canonical compact layout (Allegro's and the
-   simulator's: no whitespace, the keys in their order) read as columns of text by numpy and
-   one Arrow call per step, without a Python object per row or value; msgspec reads only the
-   ads' heads. Anything else it refuses (``WireRefused``) to
+1. ``stats_columnar``: day records in the compact layout the simulator sends (no
+   whitespace, the keys in its order; Allegro's is not documented) read as columns of text
+   by numpy and one Arrow call per step, without a Python object per row or value; msgspec
+   reads only the ads' heads. Anything else it refuses (``WireRefused``) to
 2. ``stats_wire``: msgspec structs straight from the bytes (any key order, whitespace,
    unknown keys), vectorised checks of the decimal strings. What it does not vouch for goes to
 3. the strict pass: a pydantic ``TypeAdapter`` over the TypedDicts
