@@ -3,7 +3,6 @@ Arrow steps both parsers share (one value per ad repeated on its rows, exact dec
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,6 +107,11 @@ def stats_table(arrays: dict[str, pa.Array]) -> pa.Table:
     return pa.Table.from_arrays([arrays[name] for name in STATS_SCHEMA.names], schema=STATS_SCHEMA)
 
 
+class WireRefused(ValueError):
+    """The answer is not one a fast tier can vouch for: let the next tier, and at last the
+    strict pass, judge it."""
+
+
 class UnfitDecimalError(ValueError):
     """A decimal column holds a value its Arrow type cannot take."""
 
@@ -147,25 +151,3 @@ def round_half_away(values: pa.Array, type_: pa.Decimal128Type) -> pa.Array:
     """Decimals rounded half away from zero to ``type_``; ``ArrowInvalid`` if one overflows."""
     rounded = pc.round(values, ndigits=type_.scale, round_mode="half_towards_infinity")
     return rounded.cast(type_)
-
-
-def repeated(values: Sequence[str | None], counts: Sequence[int]) -> pa.Array:
-    """A string column holding ``values[i]`` ``counts[i]`` times, in order (None is null).
-
-    Built from its buffers: each value's UTF-8 bytes repeated by ``bytes * count`` and joined,
-    the offsets a cumulative sum of the repeated lengths."""
-    encoded = [b"" if value is None else value.encode() for value in values]
-    data = b"".join(map(operator.mul, encoded, counts))
-    repeats = np.asarray(counts, dtype=np.int64)
-    rows = int(repeats.sum())
-    if len(data) > MAX_STRING_BYTES:
-        return per_ad(values, ad_index(counts))  # Arrow's take reports what does not fit
-    offsets = np.zeros(rows + 1, dtype=np.int32)
-    lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded))
-    np.cumsum(np.repeat(lengths, repeats), out=offsets[1:])
-    validity = None
-    if None in values:
-        valid = np.repeat(np.fromiter((v is not None for v in values), bool, len(values)), repeats)
-        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.string(), rows, buffers)

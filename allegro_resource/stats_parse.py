@@ -33,7 +33,6 @@ from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, Validati
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
 from allegro_resource.errors import MalformedResponse
-from allegro_resource.stats_columnar import decode_columnar
 from allegro_resource.stats_columns import (
     GRAPHIC_METRICS,
     METRICS,
@@ -45,13 +44,13 @@ from allegro_resource.stats_columns import (
     STATS_SCHEMA,
     Metric,
     UnfitDecimalError,
+    WireRefused,
     ad_index,
     metric_array,
     per_ad,
     round_half_away,
     stats_table,
 )
-from allegro_resource.stats_wire import WireRefused, decode_statistics
 from allegro_resource.transport import malformed_answer
 
 __all__ = [
@@ -178,6 +177,11 @@ def parse_statistics(
 
     Raises ``MalformedResponse`` naming the endpoint, the customer and the first bad field.
     """
+    # The fast tiers load numba (about a second of start-up): imported here, a process pays
+    # that when it first parses statistics, not whenever it imports the client.
+    from allegro_resource.stats_columnar import decode_columnar
+    from allegro_resource.stats_wire import decode_statistics
+
     try:
         try:
             return decode_columnar(body, ads_client_id=ads_client_id)

@@ -33,10 +33,11 @@ from allegro_resource.stats_columns import (
     METRICS,
     SPONSORED_OFFER,
     Metric,
+    WireRefused,
     metric_array,
-    repeated,
     stats_table,
 )
+from allegro_resource.string_columns import repeated
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
@@ -116,10 +117,6 @@ class _Document(msgspec.Struct):
 _DECODER = msgspec.json.Decoder(_Document)
 _DAY = attrgetter("day")
 _DATA = attrgetter("data")
-
-
-class WireRefused(ValueError):
-    """The answer is not one the fast path can vouch for: let the strict pass judge it."""
 
 
 def decode_statistics(body: bytes, *, ads_client_id: str) -> pa.Table:

@@ -70,6 +70,9 @@ ensure_venv() {
     local site
     site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') || return 1
     echo "$PWD" >"$site/allegro_ads_checkout.pth"
+    # The statistics parse's compiled passes (numba) are built once here and kept in
+    # __pycache__; otherwise every process of a first run (16 test workers) compiles them.
+    .venv/bin/python -c "import allegro_resource.stats_columnar" || return 1
 }
 
 ensure_chromium() {

@@ -9,14 +9,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
-from allegro_resource import scratch_arrays, stats_parse
+from allegro_resource import day_records, stats_wire
 from allegro_resource.errors import MalformedResponse
 from allegro_resource.stats_columnar import GRAPHIC_KEYS, SPONSORED_KEYS, decode_columnar
+from allegro_resource.stats_columns import WireRefused
 from allegro_resource.stats_parse import parse_statistics
-from allegro_resource.stats_wire import WireRefused, decode_statistics
+from allegro_resource.stats_wire import decode_statistics
 from simulator.data import statistics_json
 from simulator.entities import GRAPHIC_AD, SPONSORED_OFFER, make_users
 
@@ -120,7 +122,7 @@ def test_parse_statistics_reads_the_simulators_answers_with_this_tier_alone(
     def not_called(body: bytes, *, ads_client_id: str) -> pa.Table:
         raise AssertionError("the msgspec tier read an answer in the canonical layout")
 
-    monkeypatch.setattr(stats_parse, "decode_statistics", not_called)
+    monkeypatch.setattr(stats_wire, "decode_statistics", not_called)
 
     assert _parse(body).equals(expected)
 
@@ -283,7 +285,10 @@ def test_values_the_strict_pass_refuses_are_refused_here_and_named_there(
     assert caught.value.field == f"sponsoredOffers[0].dayData[0].data.{named}"
 
 
-@pytest.mark.parametrize("day", ["2026-02-30", "2026-13-01", "0000-01-01", "2026-1-01", "20261101"])
+@pytest.mark.parametrize(
+    "day",
+    ["2026-02-30", "2026-13-01", "0000-01-01", "2026-1-01", "20261101", "20x6-11-01", "2x26-11-01"],
+)
 def test_a_day_that_is_not_a_real_yyyy_mm_dd_date_is_refused_here_and_named_there(
     day: str,
 ) -> None:
@@ -345,11 +350,18 @@ def test_days_that_are_not_in_the_calendar_are_refused_here_and_named_there(day:
     assert caught.value.field == "sponsoredOffers[0].dayData[0].day"
 
 
-def test_an_answer_larger_than_the_kept_scratch_arrays_is_read_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    client, first, last = _windows(7, 2)[0]
-    body = statistics_json(client, first, last, TODAY, seed=7)
-    monkeypatch.setattr(scratch_arrays, "MOST_KEPT", 64)
+def test_records_beyond_the_room_counted_for_them_stop_the_pass() -> None:
+    body = _body([[_record("2026-11-01"), _record("2026-11-02")]])
+    start = body.index(b'"dayData":[') + len(b'"dayData":[')
+    room = day_records.empty_records(1, 1)
 
-    _same_as_the_msgspec_tier(body)
+    with pytest.raises(day_records.Refusal, match="more day records than were counted"):
+        day_records.read_records(
+            np.frombuffer(body, np.uint8),
+            np.array([start], np.int64),
+            np.array([body.index(b"]", start)], np.int64),
+            day_records.Layout.of(SPONSORED_KEYS),
+            room,
+            first_ad=0,
+            first_row=0,
+        )

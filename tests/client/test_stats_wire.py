@@ -10,11 +10,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from allegro_resource import stats_columns, stats_wire
+from allegro_resource import stats_wire, string_columns
 from allegro_resource.errors import MalformedResponse
-from allegro_resource.stats_columns import ad_index, per_ad, repeated
+from allegro_resource.stats_columns import WireRefused, ad_index, per_ad
 from allegro_resource.stats_parse import _ADAPTER, _statistics_table, parse_statistics
-from allegro_resource.stats_wire import WireRefused, decode_statistics
+from allegro_resource.stats_wire import decode_statistics
+from allegro_resource.string_columns import repeated
 
 ENDPOINT = "/advertising-agencies/clients/ac-1/statistics"
 
@@ -124,7 +125,7 @@ def test_strings_too_large_for_one_arrow_array_go_the_slow_way(
 ) -> None:
     body = json.dumps(_document(3)).encode()
     expected = decode_statistics(body, ads_client_id="ac-1")
-    monkeypatch.setattr(stats_columns, "MAX_STRING_BYTES", 10)
+    monkeypatch.setattr(string_columns, "MAX_STRING_BYTES", 10)
     monkeypatch.setattr(stats_wire, "MAX_STRING_BYTES", 10)
 
     with pytest.raises(WireRefused):
@@ -149,7 +150,7 @@ def test_repeated_values_equal_a_take_of_the_values(
     expected = per_ad(values, ad_index(counts))
 
     built = repeated(values, counts)
-    monkeypatch.setattr(stats_columns, "MAX_STRING_BYTES", 0)
+    monkeypatch.setattr(string_columns, "MAX_STRING_BYTES", 0)
     taken = repeated(values, counts)
 
     built.validate(full=True)
