@@ -53,16 +53,19 @@ ensure_venv() {
     local python interpreter stamp wanted uv
     python=$(find_python) || return 1
     stamp=.venv/.installed-from
-    wanted=$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+    wanted=$(cat uv.lock pyproject.toml scripts/_env.sh | sha256sum | cut -d' ' -f1)
     if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         uv=$(ensure_uv "$python") || return 1
         interpreter=$("$python" -c 'import sys; print(sys.executable)') || return 1
         echo "==> installing the locked Python packages into .venv (first run takes a minute)" >&2
         # --locked: fail, rather than re-resolve, when uv.lock no longer matches pyproject.toml
         # (run `uv lock` and commit uv.lock). The project itself is installed editable. Never
-        # download a Python: use the 3.11 found above.
+        # download a Python: use the 3.11 found above. --compile-bytecode: every package's .pyc
+        # written now, as pip does; uv does not by default, and where PYTHONDONTWRITEBYTECODE is
+        # set (as on CI) each process would otherwise compile Dagster's sources again (~2 s).
         UV_PROJECT_ENVIRONMENT=.venv UV_PYTHON_DOWNLOADS=never \
-            "$uv" sync --locked --extra dev --python "$interpreter" --quiet || return 1
+            "$uv" sync --locked --extra dev --python "$interpreter" --quiet --compile-bytecode ||
+            return 1
         echo "$wanted" >"$stamp"
     fi
     # The checkout's own development packages (simulator/, testing/, bench/, tests/) are
@@ -70,6 +73,11 @@ ensure_venv() {
     local site
     site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') || return 1
     echo "$PWD" >"$site/allegro_ads_checkout.pth"
+    # The checkout's own .pyc too (up-to-date files are skipped): a process that may not write
+    # bytecode reads it.
+    .venv/bin/python -m compileall -q -j 0 allegro_ads allegro_resource authorize_app \
+        control_store pipelines services settings warehouse simulator testing bench tests \
+        >/dev/null || return 1
     # The statistics parse's compiled passes (numba) are built once here and kept in
     # __pycache__; otherwise every process of a first run (16 test workers) compiles them.
     .venv/bin/python -c "import allegro_resource.stats_columnar" || return 1
