@@ -37,7 +37,7 @@ _REFUSALS = {
     -3: "a count has a sign, a leading zero or more than 16 digits",
     -4: "a decimal string has no point, no digit on one side, or more than its pattern admits",
     -5: "a rounded ratio is at the edge of its column",
-    -6: "more day records than were counted",
+    -6: "more day records than there is room for",
 }
 _BAD_RECORD, _BAD_DAY, _BAD_COUNT, _BAD_DECIMAL, _AT_THE_EDGE, _TOO_MANY = range(-1, -7, -1)
 
@@ -59,19 +59,27 @@ class Layout:
 
     fields: I64
     literals: U8
+    shortest: int  # bytes of the shortest record it accepts
+
+    def most_records(self, text_bytes: int) -> int:
+        """The most records ``text_bytes`` of record lists can hold in this layout."""
+        return text_bytes // self.shortest
 
     @classmethod
     def of(cls, keys: tuple[str, ...]) -> Layout:
         """The layout of records whose ``data`` holds ``keys`` in this order."""
         by_key = {metric.key: metric for metric in METRICS}
         literals, fields = b"", []
+        shortest = len(_DAY_OPEN) + len("yyyy-mm-dd") + len(_DATA_OPEN) + len("}}")
         for i, key in enumerate(keys):
             metric = by_key[key]
             quote = "" if metric.pattern is None else '"'
             literal = f'{"," if i else ""}"{key}":{quote}'.encode()
             fields.append([len(literals), len(literal), *_reading(metric)])
             literals += literal
-        return cls(np.array(fields, np.int64), np.frombuffer(literals, np.uint8).copy())
+            shortest += len(literal) + (1 if metric.pattern is None else len('0.0"'))
+        literal_bytes = np.frombuffer(literals, np.uint8).copy()
+        return cls(np.array(fields, np.int64), literal_bytes, shortest)
 
 
 def _reading(metric: Metric) -> list[int]:

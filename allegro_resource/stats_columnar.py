@@ -61,7 +61,6 @@ class _Heads(msgspec.Struct):
 
 _DECODER = msgspec.json.Decoder(_Heads)
 _DAY_DATA = b'"dayData":['
-_RECORD = b'{"day":"'
 
 
 def decode_columnar(body: bytes, *, ads_client_id: str) -> pa.Table:
@@ -77,9 +76,12 @@ def decode_columnar(body: bytes, *, ads_client_id: str) -> pa.Table:
     if [ad.dayData for ad in ads] != [[n] for n in range(len(starts))]:
         raise WireRefused("a dayData list was not where the fast tier looked")
     split = len(document.sponsoredOffers)
-    # Each record opens with this text, found nowhere else in JSON outside a string: room
-    # for every record (a record the count missed stops the pass, never overruns it).
-    records = empty_records(body.count(_RECORD), len(ads))
+    # Room for as many records as the lists' bytes can hold (a pass never writes past it).
+    room = sum(
+        layout.most_records(int((ends[ads_of] - starts[ads_of]).sum()))
+        for layout, ads_of in zip(_LAYOUTS, (slice(0, split), slice(split, None)), strict=True)
+    )
+    records = empty_records(room, len(ads))
     data = np.frombuffer(body, np.uint8)
     try:
         sponsored = read_records(data, starts[:split], ends[:split], _LAYOUTS[0], records, 0, 0)

@@ -350,12 +350,29 @@ def test_days_that_are_not_in_the_calendar_are_refused_here_and_named_there(day:
     assert caught.value.field == "sponsoredOffers[0].dayData[0].day"
 
 
-def test_records_beyond_the_room_counted_for_them_stop_the_pass() -> None:
+def test_answers_of_the_shortest_records_fit_the_room_made_for_them() -> None:
+    def shortest(key: str) -> Any:
+        return "0.0" if isinstance(_SPONSORED.get(key, _GRAPHIC.get(key)), str) else 0
+
+    sponsored = [
+        _record("2026-11-01", **{key: shortest(key) for key in SPONSORED_KEYS}) for _ in range(50)
+    ]
+    graphic = [
+        _record("2026-11-01", graphic=True, **{key: shortest(key) for key in GRAPHIC_KEYS})
+        for _ in range(50)
+    ]
+
+    table = _same_as_the_msgspec_tier(_body([sponsored, sponsored], (graphic,)))
+
+    assert table.num_rows == 150
+
+
+def test_records_beyond_the_room_made_for_them_stop_the_pass() -> None:
     body = _body([[_record("2026-11-01"), _record("2026-11-02")]])
     start = body.index(b'"dayData":[') + len(b'"dayData":[')
     room = day_records.empty_records(1, 1)
 
-    with pytest.raises(day_records.Refusal, match="more day records than were counted"):
+    with pytest.raises(day_records.Refusal, match="more day records than there is room for"):
         day_records.read_records(
             np.frombuffer(body, np.uint8),
             np.array([start], np.int64),
