@@ -21,7 +21,7 @@ import pytest
 
 from testing.stat_tables import table_rows
 from testing.waiting import wait_until
-from warehouse import duckdb_readers
+from warehouse import duckdb_readers, duckdb_warehouse
 from warehouse.backends import duckdb_path, open_warehouse
 from warehouse.duckdb_readers import IDLE_SECONDS, writer_holds_lock
 from warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -53,17 +53,17 @@ def _load_once(
 
 
 def _report_refusals(refused: Event) -> None:
-    """Set ``refused`` whenever this process's ``duckdb.connect`` finds the file taken."""
-    real_connect = duckdb.connect
+    """Set ``refused`` whenever this process's writer finds the file taken when opening it."""
+    real_attach = duckdb_warehouse._attach_for_writing
 
-    def reporting(database: str, read_only: bool = False, **kwargs: Any) -> Any:
+    def reporting(path: Path) -> duckdb.DuckDBPyConnection:
         try:
-            return real_connect(database, read_only=read_only, **kwargs)
+            return real_attach(path)
         except (duckdb.IOException, duckdb.ConnectionException):
             refused.set()
             raise
 
-    duckdb.connect = reporting  # type: ignore[assignment]  # a child process of its own
+    duckdb_warehouse._attach_for_writing = reporting  # a child process of its own
 
 
 def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
