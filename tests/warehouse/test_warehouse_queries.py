@@ -224,6 +224,40 @@ def test_ratio_mismatches_flag_only_gaps_beyond_rounding(
     ]
 
 
+def test_ratio_mismatches_flag_a_gap_of_two_units_at_any_magnitude(
+    warehouse: Warehouse, factory: StatFactory
+) -> None:
+    rows = [
+        factory.row(ad_id="small", effective_cpc=Decimal("0.48")),  # cpc 0.50
+        # cpc 3333333333333.33, near the largest the exact ratios take (cost * 100 must fit)
+        factory.row(
+            ad_id="huge",
+            clicks=3,
+            cost="10000000000000.00",
+            effective_cpc=Decimal("3333333333333.31"),
+        ),
+        factory.row(
+            ad_id="huge-rounding",
+            clicks=3,
+            cost="10000000000000.00",
+            effective_cpc=Decimal("3333333333333.34"),
+        ),
+    ]
+    table = factory.table("cust-1", rows)
+    warehouse.load_slice("cust-1", D1, D1, table, run_id="r", fetched_at=FETCHED)
+
+    mismatches = q.ratio_mismatches(warehouse, D1, D1)
+
+    assert mismatches[["ad_id", "cpc", "api_cpc"]].to_dict("records") == [
+        {
+            "ad_id": "huge",
+            "cpc": Decimal("3333333333333.33"),
+            "api_cpc": Decimal("3333333333333.31"),
+        },
+        {"ad_id": "small", "cpc": Decimal("0.50"), "api_cpc": Decimal("0.48")},
+    ]
+
+
 def test_ratio_mismatches_read_the_apis_ctr_and_roas_as_percentages_when_declared(
     warehouse: Warehouse, factory: StatFactory
 ) -> None:
