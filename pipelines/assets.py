@@ -13,7 +13,7 @@ from pipelines import checks
 from pipelines.catalog import table_definition_metadata, table_materialization_metadata
 from pipelines.config import StatsRunConfig
 from pipelines.discovery_asset import AGENCY_CLIENTS
-from pipelines.metadata import run_metadata
+from pipelines.metadata import per_customer_metadata, run_metadata
 from pipelines.resources import (
     ControlStoreResource,
     WarehouseResource,
@@ -106,11 +106,15 @@ def build_ad_daily_stats(
                 )
             metadata = run_metadata(report, time.monotonic() - started)
             metadata |= table_materialization_metadata(wh, FACTS_TABLE)
+            per_customer = per_customer_metadata(report)
             if selection.targets and not report.loaded:
                 raise dg.Failure(
                     description="no customer could be loaded; see per_customer for each error",
-                    metadata=metadata,
+                    metadata=metadata | per_customer,
                 )
+            # On the range's last day only: a backfill records a materialisation per day, and
+            # 730 copies of the table cost the run more than the table is worth on each day.
+            context.add_asset_metadata(per_customer, partition_key=context.partition_key_range.end)
             results = checks.evaluate(
                 wh,
                 report,

@@ -83,3 +83,22 @@ def test_the_daily_schedule_run_repairs_revised_days_and_leaves_older_days_untou
         assert agency.stored(customer, start, end) == agency.truth(customer, start, end)
         after = agency.stored_with_lineage(customer, start, older_end)
         assert after == older[customer.customer_id], "a day older than the lookback changed"
+
+
+def test_a_backfill_records_every_day_with_the_run_totals_and_the_per_customer_table_once(
+    agency: Agency,
+) -> None:
+    start, end = days_back(5)
+
+    result = agency.run(start, end)
+
+    materializations = result.asset_materializations_for_node("ad_daily_stats")
+    days = [m.partition for m in materializations]
+    assert sorted(days) == [str(start + timedelta(days=n)) for n in range(5)]
+    assert all(
+        m.metadata["customers_loaded"].value == len(agency.customers) for m in materializations
+    )
+    with_table = [m.partition for m in materializations if "per_customer" in m.metadata]
+    assert with_table == [str(end)]
+    table = str(materializations[-1].metadata["per_customer"].value)
+    assert all(c.customer_id in table for c in agency.customers)
