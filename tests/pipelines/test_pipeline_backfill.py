@@ -93,7 +93,7 @@ def test_a_backfill_records_every_day_with_the_run_totals_and_the_per_customer_t
     result = agency.run(start, end)
 
     materializations = result.asset_materializations_for_node("ad_daily_stats")
-    days = [m.partition for m in materializations]
+    days = [str(m.partition) for m in materializations]
     assert sorted(days) == [str(start + timedelta(days=n)) for n in range(5)]
     assert all(
         m.metadata["customers_loaded"].value == len(agency.customers) for m in materializations
