@@ -20,6 +20,7 @@ from pipelines.resources import (
     allegro_client,
     reportable_customers,
 )
+from pipelines.run_heap import startup_objects_frozen
 from services.stats_sync import CustomerOutcome, sync_statistics
 from warehouse.catalog import FACTS_TABLE
 
@@ -78,7 +79,7 @@ def build_ad_daily_stats(
             start = floor
         started = time.monotonic()
         run_id = context.run.run_id
-        with control.open() as ctl, warehouse.open() as wh:
+        with startup_objects_frozen(), control.open() as ctl, warehouse.open() as wh:
             selection = reportable_customers(ctl, config.customers)
             total = len(selection.customer_ids)
             context.log.info(
