@@ -402,10 +402,22 @@ INCOMING = "incoming_stats"  # the relation a backend exposes the slice's Arrow 
 _FACT_NAMES = ", ".join(c.name for c in FACT_COLUMNS)
 
 
+SLICE_ADS = "incoming_ads"
+_ADS_KEY = ("customer_id", "ad_type", "ad_id", "ad_group_id", "campaign_id")
+_ADS_NAMES = ("campaign_name", "ad_group_name", "ad_name", "offer_id")
+CREATE_SLICE_ADS = (
+    f"CREATE TEMPORARY TABLE {SLICE_ADS} AS\n"
+    f"SELECT {', '.join(_ADS_KEY)}, {', '.join(f'MAX({n}) AS {n}' for n in _ADS_NAMES)},\n"
+    f"    MIN(day) AS first_day, MAX(day) AS last_day\n"
+    f"FROM {INCOMING} GROUP BY {', '.join(_ADS_KEY)}"
+)
+DROP_SLICE_ADS = f"DROP TABLE {SLICE_ADS}"
+
+
 def _upsert_dimension(table: str, key: tuple[str, ...], values: dict[str, str]) -> str:
     """INSERT … ON CONFLICT that keeps the newest attributes and widens first/last seen days."""
     columns = [*key, *values, "first_seen_day", "last_seen_day", "updated_at"]
-    select = [*key, *values.values(), "MIN(day)", "MAX(day)"]
+    select = [*key, *values.values(), "MIN(first_day)", "MAX(last_day)"]
     latest = [
         f"{name} = CASE WHEN EXCLUDED.updated_at >= {table}.updated_at "
         f"THEN EXCLUDED.{name} ELSE {table}.{name} END"
@@ -414,7 +426,7 @@ def _upsert_dimension(table: str, key: tuple[str, ...], values: dict[str, str]) 
     return (
         f"INSERT INTO {table} ({', '.join(columns)})\n"
         f"SELECT {', '.join(select)}, CAST($fetched_at AS TIMESTAMP WITH TIME ZONE)\n"
-        f"FROM {INCOMING} GROUP BY {', '.join(key)}\n"
+        f"FROM {SLICE_ADS} GROUP BY {', '.join(key)}\n"
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(latest)},\n"
         f"    first_seen_day = LEAST({table}.first_seen_day, EXCLUDED.first_seen_day),\n"
         f"    last_seen_day = GREATEST({table}.last_seen_day, EXCLUDED.last_seen_day),\n"
@@ -494,7 +506,9 @@ def _replace_slice(load: SliceLoad, run: RunStatement) -> LoadResult:
     for statement in (
         *facts,
         *summaries,
+        CREATE_SLICE_ADS,
         *UPSERT_DIMENSIONS,
+        DROP_SLICE_ADS,
         UPSERT_LOAD_LOG,
         NEW_LOAD_GENERATION,
     ):
