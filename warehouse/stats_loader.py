@@ -402,6 +402,10 @@ INCOMING = "incoming_stats"  # the relation a backend exposes the slice's Arrow 
 _FACT_NAMES = ", ".join(c.name for c in FACT_COLUMNS)
 
 
+# The slice's ads, one row per ad and the ids it was seen under, with its latest names and its
+# first and last day: the three dimension upserts group these few rows instead of each grouping
+# the whole slice again. MIN and MAX of MINs and MAXes are those over the rows, and every id an
+# upsert groups by is in this key, so each writes what it wrote from the slice itself.
 SLICE_ADS = "incoming_ads"
 _ADS_KEY = ("customer_id", "ad_type", "ad_id", "ad_group_id", "campaign_id")
 _ADS_NAMES = ("campaign_name", "ad_group_name", "ad_name", "offer_id")
