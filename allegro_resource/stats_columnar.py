@@ -142,9 +142,11 @@ def _column(metric: Metric, values: I64, sponsored: int) -> pa.Array:
     rows = len(values)
     if metric.sponsored and metric.graphic:
         return pa.Array.from_buffers(metric.type, rows, [None, pa.py_buffer(values)])
-    carried, other = (slice(0, sponsored), slice(sponsored, rows))[:: 1 if metric.sponsored else -1]
-    values[other] = 0
     valid = np.zeros(rows, np.bool_)
-    valid[carried] = True
+    if metric.sponsored:
+        valid[:sponsored] = True
+    else:
+        valid[sponsored:] = True
+    values[~valid] = 0
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(metric.type, rows, [validity, pa.py_buffer(values)])

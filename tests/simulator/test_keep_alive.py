@@ -8,6 +8,7 @@ import http.client
 import json
 import logging
 import socket
+from contextlib import closing
 
 import pytest
 
@@ -16,9 +17,10 @@ from simulator.state import SimulatorConfig
 from tests.simulator.sim_helpers import PUBLIC, TIMEOUT, Account
 
 
-def _connect(sim: RunningSimulator) -> http.client.HTTPConnection:
+def _connected(sim: RunningSimulator) -> closing[http.client.HTTPConnection]:
+    """One client connection to ``sim``, closed when the block ends."""
     host, port = sim.base_url.removeprefix("http://").split(":")
-    return http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+    return closing(http.client.HTTPConnection(host, int(port), timeout=TIMEOUT))
 
 
 def _get(conn: http.client.HTTPConnection, path: str, token: str | None = None) -> bytes:
@@ -32,22 +34,18 @@ def _get(conn: http.client.HTTPConnection, path: str, token: str | None = None) 
 
 
 def test_two_requests_are_answered_on_one_connection(simulator: RunningSimulator) -> None:
-    conn = _connect(simulator)
-    try:
+    with _connected(simulator) as conn:
         first = _get(conn, "/_sim/users")
         sock = conn.sock
         second = _get(conn, "/_sim/users")
         assert conn.sock is sock  # not reconnected: http.client opens a new socket after a close
-    finally:
-        conn.close()
     assert json.loads(first) == json.loads(second)
 
 
 def test_an_unread_request_body_does_not_become_the_next_request(
     simulator: RunningSimulator,
 ) -> None:
-    conn = _connect(simulator)
-    try:
+    with _connected(simulator) as conn:
         # No handler reads the body of a request to an unknown path.
         conn.request("POST", "/_sim/nowhere", body=b"GET /_sim/users HTTP/1.1\r\n\r\n" * 100)
         refused = conn.getresponse()
@@ -55,54 +53,42 @@ def test_an_unread_request_body_does_not_become_the_next_request(
             404, {"error": "no simulator endpoint /_sim/nowhere"},
         )  # fmt: skip
         assert [u["login"] for u in json.loads(_get(conn, "/_sim/users"))][:1] == ["seller01"]
-    finally:
-        conn.close()
 
 
 def test_a_truncated_answer_is_cut_and_the_next_one_is_whole(
     simulator: RunningSimulator, agency: Account
 ) -> None:
     simulator.faults(truncate_next=1)
-    conn = _connect(simulator)
-    try:
+    with _connected(simulator) as conn:
         with pytest.raises(json.JSONDecodeError):
             json.loads(_get(conn, "/me", agency.token))
         assert json.loads(_get(conn, "/me", agency.token))["login"] == "agency"
-    finally:
-        conn.close()
 
 
 def test_the_latency_fault_applies_to_each_request_of_a_connection(
     simulator: RunningSimulator, agency: Account
 ) -> None:
     simulator.faults(latency_ms=1)
-    conn = _connect(simulator)
-    try:
+    with _connected(simulator) as conn:
         _get(conn, "/me", agency.token)
         _get(conn, "/me", agency.token)
-    finally:
-        conn.close()
     assert simulator.stats()["faults"]["latency"] == 2
 
 
 def test_stop_closes_the_connections_clients_keep_and_frees_the_port() -> None:
     sim = start_simulator(SimulatorConfig(users=1))
-    conn = _connect(sim)
-    try:
+    with _connected(sim) as conn:
         _get(conn, "/_sim/users")
         sim.stop()
         assert conn.sock is not None
         assert conn.sock.recv(1) == b""  # the simulator hung up
-    finally:
-        conn.close()
     port = int(sim.base_url.rsplit(":", 1)[1])
     with socket.create_server(("127.0.0.1", port)):
         pass
 
 
 def test_a_chunked_request_body_is_read_to_its_end(simulator: RunningSimulator) -> None:
-    conn = _connect(simulator)
-    try:
+    with _connected(simulator) as conn:
         conn.putrequest("POST", "/_sim/nowhere")
         conn.putheader("Transfer-Encoding", "chunked")
         conn.endheaders()
@@ -111,8 +97,6 @@ def test_a_chunked_request_body_is_read_to_its_end(simulator: RunningSimulator) 
         refused.read()
         assert (refused.status, refused.will_close) == (404, False)
         assert [u["login"] for u in json.loads(_get(conn, "/_sim/users"))][:1] == ["seller01"]
-    finally:
-        conn.close()
 
 
 def test_log_requests_prints_one_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
